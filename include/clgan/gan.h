@@ -1,0 +1,183 @@
+/* gan.h - the GAN: its configuration (one table of settings behind flags, INI files and
+ * the run's config.ini), the model builder, the training schedule on the device, and
+ * the run driver that writes a run directory. Uses nn, optim, io and runtime.
+ *
+ * Example (what `clgan train` does):
+ *   clgan_config cfg;
+ *   clgan_config_defaults(&cfg);
+ *   clgan_config_parse_args(&cfg, argc, argv, &rest);   // flags, --config FILE
+ *   clgan_run_train(&cfg, NULL);                       // writes cfg.out/...
+ */
+#ifndef CLGAN_GAN_H
+#define CLGAN_GAN_H
+
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "clgan/nn.h"
+#include "clgan/optim.h"
+#include "clgan/runtime.h"
+
+#define CLGAN_MAX_HIDDEN 8
+
+/* Every training setting. Defaults reproduce Keras-GAN's gan/gan.py. */
+typedef struct {
+    /* [generator] */
+    int g_layers[CLGAN_MAX_HIDDEN], n_g_layers; /* hidden widths, e.g. 256,512,1024 */
+    int g_act;                                  /* clgan_act of hidden layers */
+    int g_bn;                                   /* BatchNorm after each hidden activation */
+    float lr_g;
+    /* [discriminator] */
+    int d_layers[CLGAN_MAX_HIDDEN], n_d_layers;
+    int d_act;
+    float lr_d;
+    /* [model] */
+    int latent;
+    float slope;        /* LeakyReLU negative slope */
+    float bn_eps;
+    float bn_momentum;  /* share of the old running value kept (Keras 0.8) */
+    int bn_var_keras;   /* running variance uses n/(n-1-eps) (Keras 2) instead of n/(n-1) */
+    /* [train] */
+    long iterations;
+    int batch;
+    float beta1, beta2, adam_eps;
+    int adam_form;      /* clgan_adam_form */
+    int shared_t;       /* one Adam step counter for D and G (Keras-GAN) */
+    int loss;           /* clgan_loss */
+    float bce_clip;
+    int fake_eval;      /* D's fake batch drawn with G in inference mode (Keras predict) */
+    uint64_t seed;
+    long sample_every;
+    long log_every;
+    char data[512];     /* directory with train-images-idx3-ubyte[.gz], or "fashion" */
+    char out[512];      /* run directory; "" = runs/<timestamp> */
+    char device[128];
+    int gemm;           /* clgan_gemm_impl */
+    int gif_delay_cs;
+} clgan_config;
+
+void clgan_config_defaults(clgan_config *c);
+
+/* Applies flags from argv (after the subcommand). Flags are `--name value` or
+ * `--name=value`; `--config FILE` loads an INI file first (flags win, in any order).
+ * Positional arguments and unknown flags are errors (EINVAL, one line naming them).
+ * `--help` sets *help. */
+clgan_status clgan_config_parse_args(clgan_config *c, int argc, char **argv, int *help);
+
+/* Loads an INI file ([generator], [discriminator], [model], [train]); an unknown key,
+ * a bad value or a section that does not exist is an error naming file and line. */
+clgan_status clgan_config_load_ini(clgan_config *c, const char *path);
+
+/* The same from text in memory; `origin` names it in errors. */
+clgan_status clgan_config_load_ini_text(clgan_config *c, const char *text, const char *origin);
+
+/* The resolved configuration as INI text (malloc'd, caller frees; NULL on OOM). */
+char *clgan_config_to_ini(const clgan_config *c);
+
+/* Sets one setting by flag name ("lr-g", or "lr" for both networks). */
+clgan_status clgan_config_set(clgan_config *c, const char *name, const char *value);
+
+/* Writes the complete resolved configuration as INI text (every setting). */
+void clgan_config_write_ini(const clgan_config *c, FILE *f);
+clgan_status clgan_config_save(const clgan_config *c, const char *path);
+
+/* Prints every flag with its default and meaning. */
+void clgan_config_print_help(FILE *f);
+
+/* Checks cross-setting constraints (e.g. layer lists, batch > 0). */
+clgan_status clgan_config_validate(const clgan_config *c);
+
+/* ---- model ------------------------------------------------------------------------ */
+
+/* Builds G: latent -> [Dense(w), act, BN]* -> Dense(img_dim), tanh. */
+clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,
+                                   int img_dim, int batch);
+/* Builds D: img_dim -> [Dense(w), act]* -> Dense(1), sigmoid (BCE) or none (logits). */
+clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
+                                       int img_dim, int batch);
+
+/* ---- trainer ------------------------------------------------------------------------ */
+
+/* Per-iteration metrics (floats), in the device ring and the host history. */
+enum {
+    CLGAN_M_D_LOSS_REAL = 0, CLGAN_M_D_ACC_REAL, CLGAN_M_D_X,   /* D(x) mean */
+    CLGAN_M_D_LOSS_FAKE, CLGAN_M_D_ACC_FAKE, CLGAN_M_D_GZ,      /* D(G(z)) mean, D step */
+    CLGAN_M_G_LOSS, CLGAN_M_G_ACC, CLGAN_M_G_DGZ,               /* D(G(z)) in the G step */
+    CLGAN_M_COUNT = 16
+};
+
+typedef struct clgan_trainer clgan_trainer;
+
+typedef struct {
+    clgan_net *g, *d;
+    long iteration;       /* iterations completed */
+    const float *history; /* (iterations done, CLGAN_M_COUNT), valid up to synced */
+    long synced;          /* iterations whose metrics are on the host */
+    int img_dim;
+} clgan_trainer_view;
+
+/* Builds G, D, optimizers and buffers; uploads `data` (count, dim) uint8 (may be NULL
+ * when only step_with is used). Caller owns *out. */
+clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
+                                const uint8_t *data, size_t count, int dim);
+void clgan_trainer_free(clgan_trainer *t);
+const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t);
+
+/* One iteration with a random real batch and fresh noise, all drawn on the device.
+ * Never waits for the device except every block of metrics that comes back. */
+clgan_status clgan_trainer_step(clgan_trainer *t);
+
+/* One iteration from host inputs: real (batch, dim), noise_d and noise_g
+ * (batch, latent). For parity tests. */
+clgan_status clgan_trainer_step_with(clgan_trainer *t, const float *real, const float *noise_d,
+                                     const float *noise_g);
+
+/* Waits for the device and brings every completed iteration's metrics to the host. */
+clgan_status clgan_trainer_sync(clgan_trainer *t);
+
+/* G in inference mode on the fixed sample noise (seeded), n rows into out (n, dim). */
+clgan_status clgan_trainer_sample(clgan_trainer *t, float *out, int n);
+
+/* ---- checkpoints --------------------------------------------------------------------- */
+
+/* Writes G's parameters and running statistics as safetensors, with the settings needed
+ * to rebuild it as metadata. */
+clgan_status clgan_checkpoint_save_generator(const char *path, clgan_net *g,
+                                             const clgan_config *c, int img_h, int img_w);
+
+/* Rebuilds G from a checkpoint for `batch` rows. *c receives its settings. */
+clgan_status clgan_checkpoint_load_generator(clgan_net **g, clgan_ctx *ctx, const char *path,
+                                             int batch, clgan_config *c, int *img_h,
+                                             int *img_w);
+
+/* ---- data ------------------------------------------------------------------------------ */
+
+typedef struct {
+    uint8_t *images; /* (count, h*w), owned */
+    uint8_t *labels; /* (count) or NULL, owned */
+    size_t count;
+    int h, w;
+    char source[600];
+} clgan_dataset;
+
+/* Loads `spec`: a directory holding train-images-idx3-ubyte[.gz] (labels optional),
+ * "fashion" (Debian's dataset-fashion-mnist), or "" for the shipped samples/data. */
+clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec);
+void clgan_dataset_free(clgan_dataset *d);
+
+/* ---- the run driver --------------------------------------------------------------------- */
+
+typedef struct {
+    int progress;     /* 1: live progress line (terminal); 0: plain periodic lines */
+    int quiet;        /* no progress output at all */
+    volatile int *stop; /* when it becomes non-zero the run ends early, outputs written */
+    FILE *log;        /* where progress goes (stderr when NULL) */
+} clgan_run_opts;
+
+/* Trains per `c` and writes the run directory: loss .npy arrays, images/<it>.png,
+ * training.gif, config.ini, metrics.jsonl, generator.safetensors. Prints where they
+ * are. */
+clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o);
+
+#endif

@@ -1,0 +1,135 @@
+/* io.h - file formats clgan reads and writes: IDX (MNIST, plain or gzip), NPY,
+ * PNG grids (libpng), animated GIF (giflib), safetensors (cJSON header), and the
+ * atomic-write helper every writer uses. Depends on nothing else of clgan's but
+ * status.h; touches no OpenCL.
+ *
+ * Contracts: every reader checks every read, the magic/header, and multiplies sizes
+ * with overflow checks before allocating; on error it returns a status with a message
+ * naming the file and the problem, and allocates nothing (outputs left NULL/zero).
+ * Every writer writes PATH.tmp.<pid>, fsyncs, and renames onto PATH, so a failed or
+ * interrupted write never leaves a half-written PATH.
+ */
+#ifndef CLGAN_IO_H
+#define CLGAN_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clgan/status.h"
+
+/* ---- atomic files ---------------------------------------------------------- */
+
+/* Writes `n` bytes to `path` atomically (temp file, fsync, rename). */
+clgan_status clgan_io_write_file(const char *path, const void *data, size_t n);
+
+/* Reads a whole file. *out is malloc'd (caller frees), *n its size. */
+clgan_status clgan_io_read_file(const char *path, uint8_t **out, size_t *n);
+
+/* mkdir -p. */
+clgan_status clgan_io_mkdirs(const char *path);
+
+/* ---- IDX (MNIST) ------------------------------------------------------------ */
+
+/* An IDX tensor of unsigned bytes (type code 0x08), e.g. images (N, 28, 28) or
+ * labels (N). */
+typedef struct {
+    uint8_t *data;  /* (dims[0], dims[1], ...) row-major; caller owns, free with _free */
+    int ndim;       /* 1..4 */
+    uint32_t dims[4];
+    size_t count;   /* product of dims */
+} clgan_idx;
+
+/* Reads an IDX file; gzip-compressed files (magic 1f 8b) are detected by content,
+ * not by name, and read through zlib. Errors: EIO (cannot open), EFORMAT (bad magic,
+ * unsupported type, truncated, trailing garbage, corrupt gzip). */
+clgan_status clgan_idx_read(const char *path, clgan_idx *out);
+
+/* Writes a ubyte IDX file, gzip-compressed when `gz` is non-zero. */
+clgan_status clgan_idx_write(const char *path, const clgan_idx *t, int gz);
+
+/* Frees the data; safe on a zeroed struct and twice. */
+void clgan_idx_free(clgan_idx *t);
+
+/* ---- NPY --------------------------------------------------------------------- */
+
+/* Writes a little-endian float32 array of shape `shape[0..ndim)` (ndim 1..4) in NPY
+ * format version 1.0, C order, loadable with numpy.load. */
+clgan_status clgan_npy_write_f32(const char *path, const float *data, int ndim,
+                                 const size_t *shape);
+
+/* Reads a float32 ('<f4'), C-order NPY file (v1/v2). *data malloc'd, caller frees.
+ * shape[] gets up to 4 dims. EFORMAT on anything else. */
+clgan_status clgan_npy_read_f32(const char *path, float **data, int *ndim, size_t shape[4]);
+
+/* ---- images -------------------------------------------------------------------- */
+
+/* Writes an 8-bit grayscale PNG of w x h pixels, rows top to bottom. */
+clgan_status clgan_png_write_gray(const char *path, const uint8_t *pix, int w, int h);
+
+/* Encodes the same into memory (malloc'd, caller frees). */
+clgan_status clgan_png_encode_gray(uint8_t **out, size_t *n, const uint8_t *pix, int w, int h);
+
+/* Reads an 8-bit grayscale PNG (for tests and tools). *pix malloc'd. */
+clgan_status clgan_png_read_gray(const char *path, uint8_t **pix, int *w, int *h);
+
+/* Tiles `n` images of ih x iw floats in [lo, hi] into a rows x cols grid with a
+ * `pad`-pixel black border between tiles, mapping lo->0 and hi->255 (clamped).
+ * *pix malloc'd (caller frees), *w and *h its size. Images beyond rows*cols are
+ * ignored; missing ones stay black. */
+clgan_status clgan_grid_make(uint8_t **pix, int *w, int *h, const float *imgs, int n,
+                             int ih, int iw, int rows, int cols, int pad, float lo,
+                             float hi);
+
+/* An animated grayscale GIF being written frame by frame (giflib). All frames have
+ * the same size. Opaque. */
+typedef struct clgan_gif clgan_gif;
+
+/* Starts a GIF at `path` (written to a temp name until _close). delay_cs: frame delay
+ * in 1/100 s. The animation loops forever. */
+clgan_status clgan_gif_open(clgan_gif **g, const char *path, int w, int h, int delay_cs);
+clgan_status clgan_gif_add(clgan_gif *g, const uint8_t *pix);
+/* Finishes the file and renames it into place; frees g (also on error). */
+clgan_status clgan_gif_close(clgan_gif *g);
+/* Abandons a GIF: removes the temp file, frees g. Safe on NULL. */
+void clgan_gif_abort(clgan_gif *g);
+
+/* Reads a GIF's frame count and size (tests use it to prove the file decodes). */
+clgan_status clgan_gif_probe(const char *path, int *frames, int *w, int *h);
+
+/* ---- safetensors ---------------------------------------------------------------- */
+
+/* One named float32 tensor. */
+typedef struct {
+    char name[96];
+    int ndim;          /* 0..4 */
+    size_t shape[4];
+    const float *data; /* borrowed when writing; owned by the set when read */
+} clgan_tensor_view;
+
+/* A set of tensors read from a .safetensors file (F32 only; other dtypes: EFORMAT). */
+typedef struct {
+    clgan_tensor_view *t;
+    int n;
+    uint8_t *blob;     /* file contents; tensors point into it */
+    char **meta;       /* "__metadata__" as {key, value, ..., NULL} (the writer's meta_kv
+                          layout), or NULL when absent; owned, one allocation */
+} clgan_tensor_set;
+
+/* Writes tensors in order, F32 little-endian, with optional string metadata
+ * (`meta_kv` = NULL or {key, value, key, value, ..., NULL}). */
+clgan_status clgan_safetensors_write(const char *path, const clgan_tensor_view *t, int n,
+                                     const char *const *meta_kv);
+
+/* Reads and validates (header length, JSON, offsets inside the file, no overlaps,
+ * shape x 4 == byte length). */
+clgan_status clgan_safetensors_read(const char *path, clgan_tensor_set *out);
+
+/* Finds a tensor by name; NULL if absent. */
+const clgan_tensor_view *clgan_safetensors_find(const clgan_tensor_set *s, const char *name);
+
+/* Looks up a metadata string value; NULL if absent. Borrowed from the set. */
+const char *clgan_safetensors_meta(const clgan_tensor_set *s, const char *key);
+
+void clgan_safetensors_free(clgan_tensor_set *s);
+
+#endif

@@ -1,0 +1,138 @@
+/* nn.h - layers, networks and losses over device buffers. A network is a list of
+ * layers whose trained parameters live in ONE flat device buffer (and gradients in
+ * another, running statistics in a third); each layer holds sub-buffer views into them.
+ * Forward caches what backward needs; backward adds (+=) into parameter gradients and
+ * writes the input gradient when asked. Nothing here synchronizes with the host.
+ *
+ * Example:
+ *   clgan_net *net;
+ *   clgan_net_init(&net, ctx, 100, 32);                 // input 100 features, batch 32
+ *   clgan_net_add_dense(net, 256, CLGAN_ACT_LEAKYRELU, 0.2f);
+ *   clgan_net_add_batchnorm(net, 1e-3f, 0.8f, 1.001f);
+ *   clgan_net_finalize(net, seed);                      // allocate, Glorot-init
+ *   clgan_net_forward(net, x, CLGAN_MODE_TRAIN);        // x: (32, 100) device buffer
+ */
+#ifndef CLGAN_NN_H
+#define CLGAN_NN_H
+
+#include <stdint.h>
+
+#include "clgan/runtime.h"
+
+/* Activations; the codes are shared with cl/common.h. */
+typedef enum {
+    CLGAN_ACT_NONE = 0,
+    CLGAN_ACT_LEAKYRELU = 1,
+    CLGAN_ACT_RELU = 2,
+    CLGAN_ACT_TANH = 3,
+    CLGAN_ACT_SIGMOID = 4,
+    CLGAN_ACT_ELU = 5,
+    CLGAN_ACT_COUNT
+} clgan_act;
+
+const char *clgan_act_str(clgan_act a);
+/* Parses "none", "leakyrelu", "relu", "tanh", "sigmoid", "elu"; -1 if unknown. */
+int clgan_act_parse(const char *s);
+
+typedef enum { CLGAN_MODE_EVAL = 0, CLGAN_MODE_TRAIN = 1 } clgan_mode;
+
+/* One named parameter or state tensor of a network, for checkpoints and tests. */
+typedef struct {
+    char name[48];   /* "dense0.kernel", "bn0.moving_mean" */
+    int ndim;        /* 1 or 2 */
+    size_t shape[2]; /* (in, out) for kernels, (C) for vectors */
+    size_t offset;   /* in floats, into the params (trained) or state buffer */
+    size_t count;
+    int trained;     /* 1: in params/grads; 0: in state (running statistics) */
+} clgan_tensor_info;
+
+typedef struct clgan_layer clgan_layer;
+typedef struct clgan_net clgan_net;
+
+/* What a network exposes (read-only; the buffers are owned by the network). */
+typedef struct {
+    int batch;
+    int in_dim, out_dim;
+    int n_layers;
+    cl_mem params;       /* all trained parameters, flat */
+    cl_mem grads;        /* their gradients, same layout */
+    cl_mem state;        /* non-trained state (BN running statistics), flat */
+    size_t n_params;     /* floats in params/grads, padding included */
+    size_t n_state;
+    size_t n_weights;    /* real parameter count, padding excluded */
+    cl_mem out;          /* (batch, out_dim): output of the last forward */
+    cl_mem dinput;       /* (batch, in_dim): input gradient of the last backward */
+    const clgan_tensor_info *tensors;
+    int n_tensors;
+    double flops_fwd;    /* multiply-adds x2 of one forward pass over the batch */
+} clgan_net_view;
+
+/* Starts an empty network for inputs of `in_dim` features and a fixed batch size.
+ * Caller owns *out (clgan_net_free). */
+clgan_status clgan_net_init(clgan_net **out, clgan_ctx *ctx, int in_dim, int batch);
+void clgan_net_free(clgan_net *net);
+
+/* Dense (fully connected) layer with bias, y = act(x W + b), W (in, out) as Keras
+ * kernels are stored; Glorot-uniform W, zero b. The activation is fused. */
+clgan_status clgan_net_add_dense(clgan_net *net, int out_dim, clgan_act act, float slope);
+
+/* BatchNorm1d over the batch. momentum = share of the old running value kept (Keras
+ * 0.8 = PyTorch 0.2); var_corr: running variance gets var * n/(n - var_corr)
+ * (PyTorch 1, Keras 2: 1 + eps). gamma 1, beta 0, running mean 0, variance 1. */
+clgan_status clgan_net_add_batchnorm(clgan_net *net, float eps, float momentum, float var_corr);
+
+/* A standalone activation (for when it must follow a BatchNorm). */
+clgan_status clgan_net_add_activation(clgan_net *net, clgan_act act, float slope);
+
+/* Allocates the flat buffers and activations and initializes the parameters from
+ * `seed` (host RNG, deterministic). After this no layer can be added. */
+clgan_status clgan_net_finalize(clgan_net *net, uint64_t seed);
+
+const clgan_net_view *clgan_net_get(const clgan_net *net);
+
+/* Forward over the whole batch; x (batch, in_dim) is borrowed and must stay untouched
+ * until the matching backward. The output is view->out. */
+clgan_status clgan_net_forward(clgan_net *net, cl_mem x, clgan_mode mode);
+
+/* Backward from dout (batch, out_dim), any buffer of that size (consumed: it may be
+ * overwritten), e.g. clgan_net_dout() or another network's dinput. Adds into the
+ * parameter gradients when param_grads, and writes view->dinput when input_grad.
+ * Needs the last forward to have been in TRAIN mode when BatchNorm is present. */
+clgan_status clgan_net_backward(clgan_net *net, cl_mem dout, int param_grads, int input_grad);
+
+/* Zeroes the gradient buffer (on the queue). */
+clgan_status clgan_net_zero_grad(clgan_net *net);
+
+/* The gradient buffer for dout: (batch, out_dim), owned by the network, for the loss
+ * to write into. */
+cl_mem clgan_net_dout(const clgan_net *net);
+
+/* Host copies of parameters/state (blocking). `host` has n_params / n_state floats. */
+clgan_status clgan_net_read_params(clgan_net *net, float *host_params, float *host_state);
+clgan_status clgan_net_write_params(clgan_net *net, const float *host_params,
+                                    const float *host_state);
+
+/* The tensor called `name`, or NULL. */
+const clgan_tensor_info *clgan_net_find(const clgan_net *net, const char *name);
+
+/* ---- losses ---------------------------------------------------------------------- */
+
+/* Loss kinds; the codes are shared with cl/loss.cl. */
+typedef enum {
+    CLGAN_LOSS_BCE = 0,        /* on probabilities (sigmoid output), clipped (Keras) */
+    CLGAN_LOSS_BCE_LOGITS = 1, /* on logits, numerically stable (PyTorch) */
+    CLGAN_LOSS_COUNT
+} clgan_loss;
+
+const char *clgan_loss_str(clgan_loss l);
+int clgan_loss_parse(const char *s);
+
+/* Metric slots written per loss evaluation: loss, accuracy, mean D output as p. */
+#define CLGAN_LOSS_METRICS 3
+
+/* Computes the loss of D's output `out` (n) against the constant `target`, writes
+ * dL/dout into `dout` (n) and the 3 metrics into metrics[slot..slot+2]. */
+clgan_status clgan_loss_eval(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int slot, cl_mem out,
+                             int n, clgan_loss kind, float target, float clip);
+
+#endif

@@ -1,0 +1,180 @@
+/* runtime.h - OpenCL platforms and devices, device selection, the context/queue, the
+ * kernel program (embedded cl/ sources, compiled at start-up, cached as device
+ * binaries), buffers, kernel launches, and the one GEMM seam (clgan_gemm).
+ * Only the runtime calls clCreate* / clBuild*. Nothing here knows about layers.
+ *
+ * Example:
+ *   clgan_ctx *ctx;
+ *   if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "auto"}) != CLGAN_OK)
+ *       fprintf(stderr, "clgan: %s\n", clgan_error_msg());
+ *   cl_mem x; clgan_buf_alloc(ctx, &x, 1024 * sizeof(float), "x");
+ *   clgan_launch(ctx, CLGAN_K(ctx, "fill_f32"), 1, (size_t[]){1024}, NULL,
+ *                CLGAN_ARGS(CLGAN_ARG_MEM(x), CLGAN_ARG_F32(0.f), CLGAN_ARG_INT(1024)));
+ *   clgan_ctx_free(ctx);
+ */
+#ifndef CLGAN_RUNTIME_H
+#define CLGAN_RUNTIME_H
+
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clgan/status.h"
+
+/* ---- devices ------------------------------------------------------------------ */
+
+typedef struct {
+    int index;           /* global index over all platforms, in enumeration order */
+    int platform;        /* platform index */
+    int device;          /* device index within the platform */
+    cl_platform_id platform_id;
+    cl_device_id id;
+    char platform_name[128];
+    char name[128];
+    char vendor[128];
+    char version[96];    /* CL_DEVICE_VERSION */
+    char driver[96];     /* CL_DRIVER_VERSION */
+    char c_version[96];  /* CL_DEVICE_OPENCL_C_VERSION */
+    cl_device_type type;
+    unsigned compute_units;
+    unsigned clock_mhz;
+    uint64_t global_mem;
+    uint64_t max_alloc;
+    size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    unsigned base_align; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes */
+} clgan_device_info;
+
+/* "GPU", "CPU", "ACCELERATOR" or "OTHER". */
+const char *clgan_device_type_str(cl_device_type t);
+
+/* Lists every device of every platform. *out malloc'd (caller frees), *n its length.
+ * ENODEV with an install hint when there is none. */
+clgan_status clgan_devices_list(clgan_device_info **out, int *n);
+
+/* Resolves a --device spec against `devs`: "auto" (first GPU of any platform, else
+ * first CPU, else first device), "gpu", "cpu", a global index "3", "P:D", or a
+ * case-insensitive substring of the device or platform name. Writes the chosen index.
+ * ENODEV (naming the spec and listing the choices) when nothing matches. */
+clgan_status clgan_device_resolve(int *index, const clgan_device_info *devs, int n,
+                                  const char *spec);
+
+/* ---- context --------------------------------------------------------------------- */
+
+typedef struct {
+    const char *device;     /* --device spec; NULL means "auto" */
+    int profile;            /* queue with CL_QUEUE_PROFILING_ENABLE */
+    int sync;               /* finish the queue after every launch (CLGAN_SYNC=1) */
+    const char *kernel_dir; /* load cl/ from here instead of the embedded copy */
+    const char *cache_dir;  /* program binary cache; NULL = $XDG_CACHE_HOME/clgan or
+                               ~/.cache/clgan; "" disables the cache */
+    int verbose;            /* print start-up timings to stderr */
+} clgan_ctx_opts;
+
+typedef struct clgan_ctx clgan_ctx;
+
+/* What a context exposes to the rest of clgan (read-only). */
+typedef struct {
+    clgan_device_info dev;
+    cl_context context;
+    cl_command_queue queue;
+    double build_seconds;   /* program build or cache load time */
+    int cache_hit;          /* 1 when the program came from the binary cache */
+    const char *cache_path; /* the binary cache file used ("" when disabled) */
+} clgan_ctx_view;
+
+/* Creates a context and in-order queue on the device `opts->device` selects, builds
+ * (or loads from cache) the kernel program and creates every kernel. *out owned by the
+ * caller (clgan_ctx_free). On failure nothing is left allocated. */
+clgan_status clgan_ctx_init(clgan_ctx **out, const clgan_ctx_opts *opts);
+void clgan_ctx_free(clgan_ctx *ctx);
+const clgan_ctx_view *clgan_ctx_get(const clgan_ctx *ctx);
+
+/* The kernel called `name` (borrowed; valid for the context's life). NULL if absent,
+ * with a message set. */
+cl_kernel clgan_kernel(clgan_ctx *ctx, const char *name);
+
+/* ---- launching -------------------------------------------------------------------- */
+
+typedef struct {
+    size_t size;
+    const void *ptr;
+} clgan_arg;
+
+#define CLGAN_ARG_MEM(m) ((clgan_arg){sizeof(cl_mem), &(cl_mem){(m)}})
+#define CLGAN_ARG_INT(v) ((clgan_arg){sizeof(cl_int), &(cl_int){(v)}})
+#define CLGAN_ARG_UINT(v) ((clgan_arg){sizeof(cl_uint), &(cl_uint){(v)}})
+#define CLGAN_ARG_F32(v) ((clgan_arg){sizeof(cl_float), &(cl_float){(v)}})
+#define CLGAN_ARG_LOCAL(bytes) ((clgan_arg){(bytes), NULL})
+#define CLGAN_ARGS(...)                                                                \
+    (int)(sizeof((clgan_arg[]){__VA_ARGS__}) / sizeof(clgan_arg)),                    \
+        (const clgan_arg[]){__VA_ARGS__}
+
+/* Sets the arguments and enqueues `k` over `dims` dimensions. `global` sizes are
+ * rounded up to a multiple of `local` (kernels guard with `if (gid >= n) return;`);
+ * local NULL lets the driver choose. Non-blocking unless the context syncs.
+ * On error the message names the kernel, the call, the CL error and the device. */
+clgan_status clgan_launch(clgan_ctx *ctx, cl_kernel k, int dims, const size_t *global,
+                          const size_t *local, int nargs, const clgan_arg *args);
+
+/* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
+const char *clgan_cl_error_str(cl_int err);
+
+/* Sets the last error for a failed OpenCL call: "<call> failed: <NAME> (<code>) on
+ * <device>; <hint>". Returns CLGAN_ECL. */
+clgan_status clgan_cl_fail(const clgan_ctx *ctx, const char *call, cl_int err);
+
+/* ---- buffers ------------------------------------------------------------------------ */
+
+/* Allocates a device buffer of `bytes` (zero-filled). `what` names it in errors. */
+clgan_status clgan_buf_alloc(clgan_ctx *ctx, cl_mem *out, size_t bytes, const char *what);
+
+/* A sub-buffer view of [offset, offset+bytes) of `parent`; offset must be a multiple
+ * of clgan_buf_align(ctx). Caller releases it (clReleaseMemObject) before the parent. */
+clgan_status clgan_buf_sub(clgan_ctx *ctx, cl_mem *out, cl_mem parent, size_t offset,
+                           size_t bytes);
+
+/* Alignment in bytes for sub-buffer offsets (>= 256). */
+size_t clgan_buf_align(const clgan_ctx *ctx);
+
+/* Blocking write / read of `bytes` at `offset`. */
+clgan_status clgan_buf_write(clgan_ctx *ctx, cl_mem m, size_t offset, const void *src,
+                             size_t bytes);
+clgan_status clgan_buf_read(clgan_ctx *ctx, cl_mem m, size_t offset, void *dst,
+                            size_t bytes);
+/* Non-blocking read; *ev receives the event (caller waits and releases). */
+clgan_status clgan_buf_read_async(clgan_ctx *ctx, cl_mem m, size_t offset, void *dst,
+                                  size_t bytes, cl_event *ev);
+/* Fills `bytes` at `offset` with zero, on the queue. */
+clgan_status clgan_buf_zero(clgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes);
+
+/* Releases *m if set and sets it to NULL. */
+void clgan_buf_release(cl_mem *m);
+
+clgan_status clgan_finish(clgan_ctx *ctx);
+
+/* ---- GEMM: the one seam every matrix product goes through ------------------------- */
+
+typedef enum { CLGAN_GEMM_AUTO = 0, CLGAN_GEMM_CLBLAST, CLGAN_GEMM_NATIVE } clgan_gemm_impl;
+
+/* Row-major C(M,N) = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T as ta/tb say.
+ * A is (M,K) or, transposed, (K,M) with leading dimension lda; likewise B. Buffers
+ * are whole cl_mem objects (use sub-buffers for views). Non-blocking. */
+clgan_status clgan_gemm(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                        float alpha, cl_mem A, size_t lda, cl_mem B, size_t ldb,
+                        float beta, cl_mem C, size_t ldc);
+
+/* Chooses the GEMM implementation for this context. */
+void clgan_gemm_set_impl(clgan_ctx *ctx, clgan_gemm_impl impl);
+clgan_gemm_impl clgan_gemm_get_impl(const clgan_ctx *ctx);
+const char *clgan_gemm_impl_str(clgan_gemm_impl impl);
+
+/* For a context whose impl is CLGAN_GEMM_AUTO: measures CLBlast against the native
+ * kernels on representative shapes (once per device/driver/kernel version; the choice is
+ * cached next to the kernel binaries) and selects the faster. */
+clgan_status clgan_gemm_autoselect(clgan_ctx *ctx);
+
+/* Counts GEMM floating-point operations issued since the last reset (2*M*N*K each). */
+double clgan_gemm_flops(const clgan_ctx *ctx);
+void clgan_gemm_flops_reset(clgan_ctx *ctx);
+
+#endif

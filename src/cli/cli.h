@@ -1,0 +1,20 @@
+/* cli.h - the subcommands of the clgan binary; each returns a status and leaves the
+ * message in clgan_error_msg(); only main() prints it and decides the exit code. */
+#ifndef CLGAN_CLI_H
+#define CLGAN_CLI_H
+
+#include "clgan/status.h"
+
+clgan_status cmd_train(int argc, char **argv);
+clgan_status cmd_sample(int argc, char **argv);
+clgan_status cmd_devices(int argc, char **argv);
+clgan_status cmd_bench(int argc, char **argv);
+
+/* Small flag helpers for subcommands that are not driven by the settings table. */
+/* Returns the value of `--name V` / `--name=V` at argv[*i] (advancing *i), or NULL when
+ * argv[*i] is not that flag. Sets *err when the value is missing. */
+const char *cli_flag(int argc, char **argv, int *i, const char *name, int *err);
+/* Parses a positive integer in [lo, hi] for `flag`; EINVAL with a message otherwise. */
+clgan_status cli_int(long *out, const char *flag, const char *v, long lo, long hi);
+
+#endif

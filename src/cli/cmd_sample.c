@@ -1,0 +1,122 @@
+/* cmd_sample.c - `clgan sample --checkpoint F --n 64 --out grid.png|samples.npy`: draws
+ * samples from a saved generator (inference mode) with noise from --seed. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clgan/gan.h"
+#include "clgan/io.h"
+#include "cli.h"
+#include "common/rng.h"
+
+static const char usage_text[] =
+    "usage: clgan sample --checkpoint FILE [--n 64] [--out samples.png] [--seed 0] [--device auto]\n"
+    "Draws N samples from a generator saved by 'clgan train' (RUN/generator.safetensors).\n"
+    "  --out ends in .png: a grid image (values -1..1 shown as black..white)\n"
+    "  --out ends in .npy: float32 array (N, H, W) in [-1, 1]\n";
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+static clgan_status draw(clgan_ctx *ctx, const char *ckpt, long n, uint64_t seed, float **out,
+                         int *h, int *w)
+{
+    clgan_config c;
+    clgan_net *g = NULL;
+    cl_mem z = NULL;
+    float *noise = NULL;
+    int batch = n < 64 ? (int)n : 64;
+    clgan_status st = clgan_checkpoint_load_generator(&g, ctx, ckpt, batch, &c, h, w);
+    if (st != CLGAN_OK)
+        return st;
+    size_t dim = (size_t)*h * *w, zn = (size_t)batch * c.latent;
+    *out = malloc((size_t)n * dim * sizeof(float));
+    noise = malloc(zn * sizeof(float));
+    if (!*out || !noise) {
+        st = clgan_error(CLGAN_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = clgan_buf_alloc(ctx, &z, zn * 4, "noise")) != CLGAN_OK)
+        goto done;
+    clgan_rng rng = {seed};
+    for (long done = 0; done < n; done += batch) {
+        long rows = n - done < batch ? n - done : batch;
+        for (size_t i = 0; i < zn; i++)
+            noise[i] = (float)clgan_rng_normal(&rng);
+        if ((st = clgan_buf_write(ctx, z, 0, noise, zn * 4)) != CLGAN_OK ||
+            (st = clgan_net_forward(g, z, CLGAN_MODE_EVAL)) != CLGAN_OK ||
+            (st = clgan_buf_read(ctx, clgan_net_get(g)->out, 0, *out + done * dim,
+                                 (size_t)rows * dim * 4)) != CLGAN_OK)
+            goto done;
+    }
+done:
+    if (st != CLGAN_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    clgan_buf_release(&z);
+    free(noise);
+    clgan_net_free(g);
+    return st;
+}
+
+clgan_status cmd_sample(int argc, char **argv)
+{
+    const char *ckpt = NULL, *out = "samples.png", *device = "auto", *v;
+    long n = 64, seed = 0;
+    int err = 0, h, w;
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < argc && st == CLGAN_OK; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            return CLGAN_OK;
+        } else if ((v = cli_flag(argc, argv, &i, "checkpoint", &err))) {
+            ckpt = v;
+        } else if ((v = cli_flag(argc, argv, &i, "out", &err))) {
+            out = v;
+        } else if ((v = cli_flag(argc, argv, &i, "device", &err))) {
+            device = v;
+        } else if ((v = cli_flag(argc, argv, &i, "n", &err))) {
+            st = cli_int(&n, "n", v, 1, 100000);
+        } else if ((v = cli_flag(argc, argv, &i, "seed", &err))) {
+            st = cli_int(&seed, "seed", v, 0, 0x7fffffffL);
+        } else {
+            return clgan_error(CLGAN_EINVAL, err ? "%s needs a value" : "unknown flag %s (see --help)",
+                               argv[i]);
+        }
+    }
+    if (st != CLGAN_OK)
+        return st;
+    if (!ckpt)
+        return clgan_error(CLGAN_EINVAL, "--checkpoint FILE is required (see --help)");
+    if (!ends_with(out, ".png") && !ends_with(out, ".npy"))
+        return clgan_error(CLGAN_EINVAL, "--out must end in .png or .npy (got %s)", out);
+    clgan_ctx *ctx;
+    clgan_ctx_opts co = {.device = device};
+    float *imgs = NULL;
+    if ((st = clgan_ctx_init(&ctx, &co)) != CLGAN_OK)
+        return st;
+    st = draw(ctx, ckpt, n, (uint64_t)seed, &imgs, &h, &w);
+    clgan_ctx_free(ctx);
+    if (st != CLGAN_OK)
+        return st;
+    if (ends_with(out, ".npy")) {
+        size_t shape[3] = {(size_t)n, (size_t)h, (size_t)w};
+        st = clgan_npy_write_f32(out, imgs, 3, shape);
+    } else {
+        int cols = (int)ceil(sqrt((double)n)), rows = (int)((n + cols - 1) / cols), gw, gh;
+        uint8_t *pix = NULL;
+        st = clgan_grid_make(&pix, &gw, &gh, imgs, (int)n, h, w, rows, cols, 2, -1.0f, 1.0f);
+        if (st == CLGAN_OK)
+            st = clgan_png_write_gray(out, pix, gw, gh);
+        free(pix);
+    }
+    free(imgs);
+    if (st == CLGAN_OK)
+        printf("clgan: wrote %ld samples (%dx%d) to %s\n", n, h, w, out);
+    return st;
+}

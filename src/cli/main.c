@@ -1,0 +1,75 @@
+/* main.c - the clgan binary: dispatches to a subcommand, prints the one-line error and
+ * decides the exit code (0 ok, 2 bad input, 1 other failures). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    clgan_status (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train, "train a GAN (defaults: the Keras-GAN MNIST MLP GAN)"},
+    {"sample", cmd_sample, "draw samples from a saved generator"},
+    {"devices", cmd_devices, "list every OpenCL device of every platform"},
+    {"bench", cmd_bench, "measure training speed per device (it/s, images/s, GFLOP/s)"},
+};
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: clgan <command> [flags]   (clgan <command> --help for its flags)\n\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+}
+
+const char *cli_flag(int argc, char **argv, int *i, const char *name, int *err)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0)
+        return NULL;
+    if (a[2 + n] == '=')
+        return a + 3 + n;
+    if (a[2 + n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *err = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+clgan_status cli_int(long *out, const char *flag, const char *v, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || errno || x < lo || x > hi)
+        return clgan_error(CLGAN_EINVAL, "--%s: '%s' is not an integer in [%ld, %ld]", flag, v, lo, hi);
+    *out = x;
+    return CLGAN_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) {
+            clgan_status st = commands[i].run(argc - 2, argv + 2);
+            if (st != CLGAN_OK)
+                fprintf(stderr, "clgan %s: %s\n", argv[1], clgan_error_msg());
+            return clgan_status_exit_code(st);
+        }
+    fprintf(stderr, "clgan: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,106 @@
+/* data.c - finds and loads the training images: the shipped MNIST subset
+ * (samples/data), any directory of MNIST-format IDX files, or Debian's Fashion-MNIST.
+ * Reads through io/idx.c; keeps the data as uint8 (scaled on the device). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clgan/gan.h"
+#include "clgan/io.h"
+
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+
+static int exists(const char *p) { return access(p, R_OK) == 0; }
+
+/* Finds `dir`/`base`[.gz]; writes the path and returns 1 when found. */
+static int find_file(char *out, size_t n, const char *dir, const char *base)
+{
+    snprintf(out, n, "%s/%s", dir, base);
+    if (exists(out))
+        return 1;
+    snprintf(out, n, "%s/%s.gz", dir, base);
+    return exists(out);
+}
+
+/* The shipped subset: next to the binary (build dir or install prefix), else the
+ * source tree the binary was built from. */
+static int shipped_dir(char *out, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    const char *rel[] = {"/../samples/data", "/../share/clgan/data", "/samples/data"};
+    char probe[PATH_MAX + 64];
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        for (int i = 0; i < 3; i++) {
+            snprintf(out, n, "%s%s", exe, rel[i]);
+            if (find_file(probe, sizeof probe, out, "train-images-idx3-ubyte"))
+                return 1;
+        }
+    }
+    snprintf(out, n, "%s/samples/data", CLGAN_SOURCE_DIR);
+    return find_file(probe, sizeof probe, out, "train-images-idx3-ubyte");
+}
+
+clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    clgan_idx img = {0}, lab = {0};
+    clgan_status st;
+    memset(d, 0, sizeof *d);
+    if (!spec || !*spec) {
+        if (!shipped_dir(dir, sizeof dir))
+            return clgan_error(CLGAN_EIO, "the shipped MNIST subset (samples/data) was not found "
+                               "next to the binary; pass --data DIR");
+    } else if (!strcmp(spec, "fashion")) {
+        snprintf(dir, sizeof dir, "%s", FASHION_DIR);
+        if (!find_file(path, sizeof path, dir, "train-images-idx3-ubyte"))
+            return clgan_error(CLGAN_EIO, "Fashion-MNIST is not installed (%s): "
+                               "apt-get install dataset-fashion-mnist", FASHION_DIR);
+    } else {
+        snprintf(dir, sizeof dir, "%s", spec);
+    }
+    if (!find_file(path, sizeof path, dir, "train-images-idx3-ubyte"))
+        return clgan_error(CLGAN_EIO, "no train-images-idx3-ubyte[.gz] in %s", dir);
+    if ((st = clgan_idx_read(path, &img)) != CLGAN_OK)
+        return st;
+    if (img.ndim != 3 || img.dims[0] == 0) {
+        clgan_idx_free(&img);
+        return clgan_error(CLGAN_EFORMAT, "%s: expected images (N, H, W), got %d dimensions",
+                           path, img.ndim);
+    }
+    d->images = img.data;
+    d->count = img.dims[0];
+    d->h = (int)img.dims[1];
+    d->w = (int)img.dims[2];
+    snprintf(d->source, sizeof d->source, "%.599s", path);
+    if (find_file(path, sizeof path, dir, "train-labels-idx1-ubyte")) {
+        if ((st = clgan_idx_read(path, &lab)) != CLGAN_OK) {
+            clgan_dataset_free(d);
+            return st;
+        }
+        if (lab.ndim != 1 || lab.dims[0] != d->count) {
+            clgan_idx_free(&lab);
+            clgan_dataset_free(d);
+            return clgan_error(CLGAN_EFORMAT, "%s: %u labels for %zu images", path,
+                               lab.ndim == 1 ? lab.dims[0] : 0, d->count);
+        }
+        d->labels = lab.data;
+    }
+    return CLGAN_OK;
+}
+
+void clgan_dataset_free(clgan_dataset *d)
+{
+    if (!d)
+        return;
+    free(d->images);
+    free(d->labels);
+    d->images = d->labels = NULL;
+    d->count = 0;
+}

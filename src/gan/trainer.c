@@ -1,0 +1,291 @@
+/* trainer.c - the GAN training schedule, entirely on the device.
+ *
+ * One iteration (Keras-GAN gan/gan.py):
+ *   x  = random real batch (gather_batch_u8)     z_d, z_g ~ N(0, 1) (randn_fill)
+ *   fake = G(z_d) in inference mode (running BN statistics; Keras predict)
+ *   D update 1: D(x) vs label 1      D update 2: D(fake) vs label 0   (two Adam steps)
+ *   G update:   D(G(z_g)) vs label 1 with G in training mode; D's input gradient feeds
+ *               G's backward (the GAN coupling); D's weights are not updated and its
+ *               weight gradients are not even computed.
+ * The Adam step counter t is shared by the three updates when shared_t (Keras-GAN
+ * compiles both models with one optimizer object), else each network counts its own.
+ *
+ * Metrics: each loss evaluation writes (loss, accuracy, mean D output) into a device
+ * ring of RING_BLOCKS blocks of BLOCK iterations; a finished block is read back with a
+ * non-blocking read straight into the host history, and a block's event is waited for
+ * only before its ring slot is reused. No other host-device sync happens in a step.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clgan/gan.h"
+
+#define BLOCK 100
+#define RING_BLOCKS 2
+
+/* Philox streams: independent random sequences per use. */
+enum { STREAM_REAL = 1, STREAM_NOISE_D = 2, STREAM_NOISE_G = 3, STREAM_SAMPLE = 4 };
+
+struct clgan_trainer {
+    clgan_ctx *ctx;
+    clgan_config cfg;
+    clgan_trainer_view view;
+    clgan_adam *opt_g, *opt_d;
+    long t_g, t_d;        /* Adam step counters; G uses t_d too when shared_t */
+    cl_mem data;          /* (count, dim) uint8 data set, or NULL */
+    size_t count;
+    cl_mem real;          /* (batch, dim) */
+    cl_mem noise_d, noise_g; /* (batch, latent) */
+    cl_mem sample_noise;  /* (batch, latent): fixed noise for sample grids */
+    cl_mem ring;          /* (RING_BLOCKS * BLOCK, CLGAN_M_COUNT) */
+    float *history;       /* (iterations, CLGAN_M_COUNT) host copy */
+    long history_cap;
+    cl_event ev[RING_BLOCKS];
+    long ev_block[RING_BLOCKS]; /* which block each pending read holds */
+};
+
+static clgan_status upload(clgan_trainer *t, cl_mem m, const float *src, size_t floats)
+{
+    return clgan_buf_write(t->ctx, m, 0, src, floats * sizeof(float));
+}
+
+clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
+                                const uint8_t *data, size_t count, int dim)
+{
+    clgan_status st;
+    *out = NULL;
+    clgan_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    t->ctx = ctx;
+    t->cfg = *c;
+    t->view.img_dim = dim;
+    t->count = count;
+    t->history_cap = c->iterations + 1;
+    t->history = calloc((size_t)t->history_cap * CLGAN_M_COUNT, sizeof(float));
+    if (!t->history) {
+        free(t);
+        return clgan_error(CLGAN_ENOMEM, "out of memory for %ld iterations of metrics", c->iterations);
+    }
+    t->view.history = t->history;
+    clgan_adam_opts og = {c->lr_g, c->beta1, c->beta2, c->adam_eps, (clgan_adam_form)c->adam_form};
+    clgan_adam_opts od = og;
+    od.lr = c->lr_d;
+    size_t b = (size_t)c->batch;
+    if ((st = clgan_model_generator(&t->view.g, ctx, c, dim, c->batch)) != CLGAN_OK ||
+        (st = clgan_model_discriminator(&t->view.d, ctx, c, dim, c->batch)) != CLGAN_OK ||
+        (st = clgan_adam_init(&t->opt_g, ctx, clgan_net_get(t->view.g)->n_params, og)) != CLGAN_OK ||
+        (st = clgan_adam_init(&t->opt_d, ctx, clgan_net_get(t->view.d)->n_params, od)) != CLGAN_OK ||
+        (st = clgan_buf_alloc(ctx, &t->real, b * dim * 4, "real batch")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(ctx, &t->noise_d, b * c->latent * 4, "noise")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(ctx, &t->noise_g, b * c->latent * 4, "noise")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(ctx, &t->sample_noise, b * c->latent * 4, "sample noise")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(ctx, &t->ring, RING_BLOCKS * BLOCK * CLGAN_M_COUNT * 4,
+                              "metrics ring")) != CLGAN_OK)
+        goto fail;
+    if (data && count) {
+        if ((st = clgan_buf_alloc(ctx, &t->data, count * (size_t)dim, "data set")) != CLGAN_OK ||
+            (st = clgan_buf_write(ctx, t->data, 0, data, count * (size_t)dim)) != CLGAN_OK)
+            goto fail;
+    }
+    for (int i = 0; i < RING_BLOCKS; i++)
+        t->ev_block[i] = -1;
+    *out = t;
+    return CLGAN_OK;
+fail:
+    clgan_trainer_free(t);
+    return st;
+}
+
+void clgan_trainer_free(clgan_trainer *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < RING_BLOCKS; i++)
+        if (t->ev[i]) {
+            clWaitForEvents(1, &t->ev[i]);
+            clReleaseEvent(t->ev[i]);
+        }
+    clgan_buf_release(&t->ring);
+    clgan_buf_release(&t->sample_noise);
+    clgan_buf_release(&t->noise_g);
+    clgan_buf_release(&t->noise_d);
+    clgan_buf_release(&t->real);
+    clgan_buf_release(&t->data);
+    clgan_adam_free(t->opt_d);
+    clgan_adam_free(t->opt_g);
+    clgan_net_free(t->view.d);
+    clgan_net_free(t->view.g);
+    free(t->history);
+    free(t);
+}
+
+const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t) { return &t->view; }
+
+static clgan_status randn(clgan_trainer *t, cl_mem out, int n, long step, unsigned stream)
+{
+    size_t g = (size_t)(n + 3) / 4, l = 64;
+    uint64_t s = t->cfg.seed;
+    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "randn_fill"), 1, &g, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n), CLGAN_ARG_UINT((cl_uint)s),
+                                   CLGAN_ARG_UINT((cl_uint)(s >> 32)), CLGAN_ARG_UINT((cl_uint)step),
+                                   CLGAN_ARG_UINT((cl_uint)((uint64_t)step >> 32)),
+                                   CLGAN_ARG_UINT(stream)));
+}
+
+static clgan_status gather_real(clgan_trainer *t, long step)
+{
+    int dim = t->view.img_dim, rows = t->cfg.batch;
+    size_t g = (size_t)rows * dim, l = 64;
+    uint64_t s = t->cfg.seed;
+    if (!t->data)
+        return clgan_error(CLGAN_EINVAL, "trainer has no data set");
+    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "gather_batch_u8"), 1, &g, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(t->real), CLGAN_ARG_MEM(t->data),
+                                   CLGAN_ARG_INT(rows), CLGAN_ARG_INT(dim),
+                                   CLGAN_ARG_INT((int)t->count), CLGAN_ARG_UINT((cl_uint)s),
+                                   CLGAN_ARG_UINT((cl_uint)(s >> 32)), CLGAN_ARG_UINT((cl_uint)step),
+                                   CLGAN_ARG_UINT((cl_uint)((uint64_t)step >> 32)),
+                                   CLGAN_ARG_UINT(STREAM_REAL)));
+}
+
+/* One D update on input x (batch, dim) against `target`; metrics at `slot`. */
+static clgan_status d_update(clgan_trainer *t, cl_mem x, float target, int slot)
+{
+    clgan_net *d = t->view.d;
+    const clgan_net_view *dv = clgan_net_get(d);
+    clgan_status st;
+    long step = ++t->t_d;
+    if ((st = clgan_net_zero_grad(d)) != CLGAN_OK ||
+        (st = clgan_net_forward(d, x, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
+        (st = clgan_loss_eval(t->ctx, clgan_net_dout(d), t->ring, slot, dv->out, t->cfg.batch,
+                              (clgan_loss)t->cfg.loss, target, t->cfg.bce_clip)) != CLGAN_OK ||
+        (st = clgan_net_backward(d, clgan_net_dout(d), 1, 0)) != CLGAN_OK)
+        return st;
+    return clgan_adam_step(t->opt_d, dv->params, dv->grads, step);
+}
+
+/* One G update through D with target 1; metrics at `slot`. */
+static clgan_status g_update(clgan_trainer *t, cl_mem z, int slot)
+{
+    clgan_net *g = t->view.g, *d = t->view.d;
+    const clgan_net_view *gv = clgan_net_get(g), *dv = clgan_net_get(d);
+    clgan_status st;
+    long step = t->cfg.shared_t ? ++t->t_d : ++t->t_g;
+    if ((st = clgan_net_zero_grad(g)) != CLGAN_OK ||
+        (st = clgan_net_forward(g, z, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
+        (st = clgan_net_forward(d, gv->out, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
+        (st = clgan_loss_eval(t->ctx, clgan_net_dout(d), t->ring, slot, dv->out, t->cfg.batch,
+                              (clgan_loss)t->cfg.loss, 1.0f, t->cfg.bce_clip)) != CLGAN_OK ||
+        (st = clgan_net_backward(d, clgan_net_dout(d), 0, 1)) != CLGAN_OK ||
+        (st = clgan_net_backward(g, dv->dinput, 1, 0)) != CLGAN_OK)
+        return st;
+    return clgan_adam_step(t->opt_g, gv->params, gv->grads, step);
+}
+
+/* Waits for the pending read of ring slot `r`, if any. */
+static clgan_status wait_slot(clgan_trainer *t, int r)
+{
+    if (!t->ev[r])
+        return CLGAN_OK;
+    cl_int err = clWaitForEvents(1, &t->ev[r]);
+    clReleaseEvent(t->ev[r]);
+    t->ev[r] = NULL;
+    if (err != CL_SUCCESS)
+        return clgan_cl_fail(t->ctx, "clWaitForEvents(metrics)", err);
+    long end = (t->ev_block[r] + 1) * BLOCK;
+    if (end > t->view.iteration)
+        end = t->view.iteration;
+    if (end > t->view.synced)
+        t->view.synced = end;
+    return CLGAN_OK;
+}
+
+/* Queues the read-back of iterations [first, last) which all sit in one ring slot. */
+static clgan_status read_block(clgan_trainer *t, long first, long last)
+{
+    long block = first / BLOCK;
+    int r = (int)(block % RING_BLOCKS);
+    size_t off = ((size_t)(first % BLOCK) + (size_t)r * BLOCK) * CLGAN_M_COUNT * 4;
+    clgan_status st = wait_slot(t, r);
+    if (st != CLGAN_OK || last <= first)
+        return st;
+    t->ev_block[r] = block;
+    return clgan_buf_read_async(t->ctx, t->ring, off, t->history + (size_t)first * CLGAN_M_COUNT,
+                                (size_t)(last - first) * CLGAN_M_COUNT * 4, &t->ev[r]);
+}
+
+static clgan_status iteration(clgan_trainer *t, int draw)
+{
+    clgan_status st;
+    long it = t->view.iteration;
+    int slot = (int)((it % (RING_BLOCKS * BLOCK)) * CLGAN_M_COUNT);
+    cl_mem fake = clgan_net_get(t->view.g)->out;
+    if (it >= t->history_cap)
+        return clgan_error(CLGAN_EINVAL, "trainer ran past its %ld configured iterations",
+                           t->history_cap - 1);
+    /* Before writing into a ring slot, its previous read must be complete. */
+    if (it % BLOCK == 0 && (st = wait_slot(t, (int)((it / BLOCK) % RING_BLOCKS))) != CLGAN_OK)
+        return st;
+    if (draw && ((st = gather_real(t, it)) != CLGAN_OK ||
+                 (st = randn(t, t->noise_d, t->cfg.batch * t->cfg.latent, it, STREAM_NOISE_D)) != CLGAN_OK ||
+                 (st = randn(t, t->noise_g, t->cfg.batch * t->cfg.latent, it, STREAM_NOISE_G)) != CLGAN_OK))
+        return st;
+    if ((st = clgan_net_forward(t->view.g, t->noise_d,
+                                t->cfg.fake_eval ? CLGAN_MODE_EVAL : CLGAN_MODE_TRAIN)) != CLGAN_OK ||
+        (st = d_update(t, t->real, 1.0f, slot + CLGAN_M_D_LOSS_REAL)) != CLGAN_OK ||
+        (st = d_update(t, fake, 0.0f, slot + CLGAN_M_D_LOSS_FAKE)) != CLGAN_OK ||
+        (st = g_update(t, t->noise_g, slot + CLGAN_M_G_LOSS)) != CLGAN_OK)
+        return st;
+    t->view.iteration = ++it;
+    if (it % BLOCK == 0)
+        return read_block(t, it - BLOCK, it);
+    return CLGAN_OK;
+}
+
+clgan_status clgan_trainer_step(clgan_trainer *t) { return iteration(t, 1); }
+
+clgan_status clgan_trainer_step_with(clgan_trainer *t, const float *real, const float *noise_d,
+                                     const float *noise_g)
+{
+    size_t b = (size_t)t->cfg.batch;
+    clgan_status st;
+    if ((st = upload(t, t->real, real, b * t->view.img_dim)) != CLGAN_OK ||
+        (st = upload(t, t->noise_d, noise_d, b * t->cfg.latent)) != CLGAN_OK ||
+        (st = upload(t, t->noise_g, noise_g, b * t->cfg.latent)) != CLGAN_OK)
+        return st;
+    return iteration(t, 0);
+}
+
+clgan_status clgan_trainer_sync(clgan_trainer *t)
+{
+    long it = t->view.iteration;
+    clgan_status st;
+    long first = it - it % BLOCK;
+    if ((st = read_block(t, first, it)) != CLGAN_OK)
+        return st;
+    for (int r = 0; r < RING_BLOCKS; r++)
+        if ((st = wait_slot(t, r)) != CLGAN_OK)
+            return st;
+    t->view.synced = it;
+    return CLGAN_OK;
+}
+
+clgan_status clgan_trainer_sample(clgan_trainer *t, float *out, int n)
+{
+    clgan_net *g = t->view.g;
+    const clgan_net_view *gv = clgan_net_get(g);
+    int b = t->cfg.batch, dim = t->view.img_dim;
+    clgan_status st = CLGAN_OK;
+    for (int done = 0, chunk = 0; done < n && st == CLGAN_OK; chunk++) {
+        int rows = n - done < b ? n - done : b;
+        /* Chunk k of the fixed noise is always the same numbers: step = k. */
+        if ((st = randn(t, t->sample_noise, b * t->cfg.latent, chunk, STREAM_SAMPLE)) != CLGAN_OK ||
+            (st = clgan_net_forward(g, t->sample_noise, CLGAN_MODE_EVAL)) != CLGAN_OK ||
+            (st = clgan_buf_read(t->ctx, gv->out, 0, out + (size_t)done * dim,
+                                 (size_t)rows * dim * 4)) != CLGAN_OK)
+            break;
+        done += rows;
+    }
+    return st;
+}

@@ -1,0 +1,109 @@
+/* activation.c - activation names, the fused bias+activation kernel wrappers (used by
+ * dense.c), and a standalone activation layer for use after BatchNorm. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "layer.h"
+
+static const char *const act_names[CLGAN_ACT_COUNT] = {"none", "leakyrelu", "relu", "tanh",
+                                                       "sigmoid", "elu"};
+
+const char *clgan_act_str(clgan_act a)
+{
+    return (unsigned)a < CLGAN_ACT_COUNT ? act_names[a] : "unknown";
+}
+
+int clgan_act_parse(const char *s)
+{
+    for (int i = 0; i < CLGAN_ACT_COUNT; i++)
+        if (!strcmp(s, act_names[i]))
+            return i;
+    return -1;
+}
+
+clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, int cols,
+                                clgan_act act, float slope)
+{
+    if (!b && act == CLGAN_ACT_NONE)
+        return CLGAN_OK;
+    size_t g = (size_t)rows * cols, l = 64;
+    return clgan_launch(ctx, clgan_kernel(ctx, "bias_act_fwd"), 1, &g, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(b), CLGAN_ARG_INT(rows),
+                                   CLGAN_ARG_INT(cols), CLGAN_ARG_INT(b != NULL),
+                                   CLGAN_ARG_INT(act), CLGAN_ARG_F32(slope)));
+}
+
+clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
+                                int rows, int cols, clgan_act act, float slope)
+{
+    if (!db && act == CLGAN_ACT_NONE && dz == dy)
+        return CLGAN_OK;
+    size_t g = (size_t)cols, l = 16;
+    return clgan_launch(ctx, clgan_kernel(ctx, "act_bwd_bias"), 1, &g, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(dz), CLGAN_ARG_MEM(db), CLGAN_ARG_MEM(dy),
+                                   CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                   CLGAN_ARG_INT(db != NULL), CLGAN_ARG_INT(act),
+                                   CLGAN_ARG_F32(slope)));
+}
+
+typedef struct {
+    clgan_act act;
+    float slope;
+} act_layer;
+
+static int act_describe(const clgan_layer *l, clgan_tensor_info *out)
+{
+    (void)l;
+    (void)out;
+    return 0;
+}
+
+static clgan_status act_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem *g, int batch)
+{
+    (void)l, (void)ctx, (void)v, (void)g, (void)batch;
+    return CLGAN_OK;
+}
+
+static void act_init(clgan_layer *l, float *const *host, clgan_rng *rng)
+{
+    (void)l, (void)host, (void)rng;
+}
+
+static clgan_status act_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
+                                clgan_mode mode)
+{
+    act_layer *a = l->priv;
+    size_t g = (size_t)batch * l->out, lo = 64;
+    (void)mode;
+    return clgan_launch(ctx, clgan_kernel(ctx, "act_fwd"), 1, &g, &lo,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(x), CLGAN_ARG_INT((int)g),
+                                   CLGAN_ARG_INT(a->act), CLGAN_ARG_F32(a->slope)));
+}
+
+static clgan_status act_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                                 cl_mem y, int batch, int param_grads)
+{
+    act_layer *a = l->priv;
+    (void)x, (void)param_grads;
+    if (!dx)
+        return CLGAN_OK;
+    return clgan_act_bwd_bias(ctx, dx, NULL, dy, y, batch, l->out, a->act, a->slope);
+}
+
+static void act_free(clgan_layer *l) { free(l->priv); }
+
+static const clgan_layer_ops act_ops = {"activation", act_describe, act_bind, act_init,
+                                        act_forward, act_backward, act_free};
+
+clgan_status clgan_activation_make(clgan_layer *l, int c, clgan_act act, float slope)
+{
+    act_layer *a = calloc(1, sizeof *a);
+    if (!a)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    a->act = act;
+    a->slope = slope;
+    l->ops = &act_ops;
+    l->in = l->out = c;
+    l->priv = a;
+    return CLGAN_OK;
+}

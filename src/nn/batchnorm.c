@@ -1,0 +1,115 @@
+/* batchnorm.c - BatchNorm1d over the batch: training mode uses batch statistics and
+ * updates the running ones; eval mode uses the running ones. Keeps (2, C) of mean and
+ * 1/std from the last training forward for backward. Conventions: see cl/norm.cl. */
+#include <stdlib.h>
+
+#include "layer.h"
+
+typedef struct {
+    float eps, momentum, var_corr;
+    cl_mem gamma, beta, dgamma, dbeta; /* (C) views into params / grads */
+    cl_mem run_mean, run_var;          /* (C) views into state */
+    cl_mem cache;                      /* (2, C) mean, 1/sqrt(var+eps); owned */
+} bn_layer;
+
+static int bn_describe(const clgan_layer *l, clgan_tensor_info *t)
+{
+    size_t c = (size_t)l->out;
+    t[0] = (clgan_tensor_info){.name = "gamma", .ndim = 1, .shape = {c}, .trained = 1};
+    t[1] = (clgan_tensor_info){.name = "beta", .ndim = 1, .shape = {c}, .trained = 1};
+    t[2] = (clgan_tensor_info){.name = "moving_mean", .ndim = 1, .shape = {c}, .trained = 0};
+    t[3] = (clgan_tensor_info){.name = "moving_variance", .ndim = 1, .shape = {c}, .trained = 0};
+    return 4;
+}
+
+static clgan_status bn_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem *g, int batch)
+{
+    bn_layer *b = l->priv;
+    (void)batch;
+    b->gamma = v[0];
+    b->beta = v[1];
+    b->run_mean = v[2];
+    b->run_var = v[3];
+    b->dgamma = g[0];
+    b->dbeta = g[1];
+    return clgan_buf_alloc(ctx, &b->cache, 2 * sizeof(float) * l->out, "batchnorm cache");
+}
+
+static void bn_init(clgan_layer *l, float *const *host, clgan_rng *rng)
+{
+    (void)rng;
+    for (int j = 0; j < l->out; j++) {
+        host[0][j] = 1.0f;
+        host[1][j] = 0.0f;
+        host[2][j] = 0.0f;
+        host[3][j] = 1.0f;
+    }
+}
+
+static clgan_status bn_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
+                               clgan_mode mode)
+{
+    bn_layer *b = l->priv;
+    int c = l->out;
+    if (mode == CLGAN_MODE_EVAL) {
+        size_t g = (size_t)batch * c, lo = 64;
+        return clgan_launch(ctx, clgan_kernel(ctx, "batchnorm_fwd_eval"), 1, &g, &lo,
+                            CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(b->run_mean),
+                                       CLGAN_ARG_MEM(b->run_var), CLGAN_ARG_MEM(x),
+                                       CLGAN_ARG_MEM(b->gamma), CLGAN_ARG_MEM(b->beta),
+                                       CLGAN_ARG_INT(batch), CLGAN_ARG_INT(c),
+                                       CLGAN_ARG_F32(b->eps)));
+    }
+    size_t g = (size_t)c, lo = 16;
+    return clgan_launch(ctx, clgan_kernel(ctx, "batchnorm_fwd_train"), 1, &g, &lo,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(b->cache),
+                                   CLGAN_ARG_MEM(b->run_mean), CLGAN_ARG_MEM(b->run_var),
+                                   CLGAN_ARG_MEM(x), CLGAN_ARG_MEM(b->gamma),
+                                   CLGAN_ARG_MEM(b->beta), CLGAN_ARG_INT(batch),
+                                   CLGAN_ARG_INT(c), CLGAN_ARG_F32(b->eps),
+                                   CLGAN_ARG_F32(b->momentum), CLGAN_ARG_F32(b->var_corr),
+                                   CLGAN_ARG_INT(1)));
+}
+
+static clgan_status bn_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                                cl_mem y, int batch, int param_grads)
+{
+    bn_layer *b = l->priv;
+    size_t g = (size_t)l->out, lo = 16;
+    (void)y;
+    if (!dx && !param_grads)
+        return CLGAN_OK;
+    return clgan_launch(ctx, clgan_kernel(ctx, "batchnorm_bwd"), 1, &g, &lo,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(b->dgamma),
+                                   CLGAN_ARG_MEM(b->dbeta), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(x),
+                                   CLGAN_ARG_MEM(b->cache), CLGAN_ARG_MEM(b->gamma),
+                                   CLGAN_ARG_INT(batch), CLGAN_ARG_INT(l->out),
+                                   CLGAN_ARG_INT(dx != NULL), CLGAN_ARG_INT(param_grads != 0)));
+}
+
+static void bn_free(clgan_layer *l)
+{
+    bn_layer *b = l->priv;
+    if (b)
+        clgan_buf_release(&b->cache);
+    free(b);
+}
+
+static const clgan_layer_ops bn_ops = {"batchnorm", bn_describe, bn_bind, bn_init,
+                                       bn_forward, bn_backward, bn_free};
+
+clgan_status clgan_batchnorm_make(clgan_layer *l, int c, float eps, float momentum,
+                                  float var_corr)
+{
+    bn_layer *b = calloc(1, sizeof *b);
+    if (!b)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    b->eps = eps;
+    b->momentum = momentum;
+    b->var_corr = var_corr;
+    l->ops = &bn_ops;
+    l->in = l->out = c;
+    l->flops = 0.0;
+    l->priv = b;
+    return CLGAN_OK;
+}

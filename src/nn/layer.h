@@ -1,0 +1,51 @@
+/* layer.h - the private interface every layer type implements (dense.c, batchnorm.c,
+ * activation.c); network.c drives it. Each layer keeps its own private struct. */
+#ifndef CLGAN_NN_LAYER_H
+#define CLGAN_NN_LAYER_H
+
+#include "clgan/nn.h"
+#include "common/rng.h"
+
+#define CLGAN_LAYER_MAX_TENSORS 4
+
+typedef struct {
+    const char *kind;
+    /* Fills tensor descriptions (name suffix like "kernel", shape, trained flag) for
+     * this layer; returns how many (<= CLGAN_LAYER_MAX_TENSORS). */
+    int (*describe)(const clgan_layer *l, clgan_tensor_info *out);
+    /* Receives the sub-buffer views of its tensors (borrowed; grads[i] NULL for
+     * untrained ones) and allocates its own caches for `batch`. */
+    clgan_status (*bind)(clgan_layer *l, clgan_ctx *ctx, cl_mem *vals, cl_mem *grads, int batch);
+    /* Initial values into host arrays, one per described tensor. */
+    void (*init)(clgan_layer *l, float *const *host, clgan_rng *rng);
+    /* y (batch, out) from x (batch, in). */
+    clgan_status (*forward)(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
+                            clgan_mode mode);
+    /* dy (batch, out) may be overwritten; dx NULL when not needed. */
+    clgan_status (*backward)(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                             cl_mem y, int batch, int param_grads);
+    void (*free)(clgan_layer *l);
+} clgan_layer_ops;
+
+struct clgan_layer {
+    const clgan_layer_ops *ops;
+    char name[24]; /* "dense0", "bn1", "act2" */
+    int in, out;   /* features per sample */
+    double flops;  /* forward flops per sample */
+    void *priv;
+};
+
+/* Constructors (network.c names them and appends them). */
+clgan_status clgan_dense_make(clgan_layer *l, int in, int out, clgan_act act, float slope);
+clgan_status clgan_batchnorm_make(clgan_layer *l, int c, float eps, float momentum,
+                                  float var_corr);
+clgan_status clgan_activation_make(clgan_layer *l, int c, clgan_act act, float slope);
+
+/* The bias_act / act_bwd_bias kernels, shared by dense.c and activation.c.
+ * b/db may be NULL. dz may alias dy. */
+clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, int cols,
+                                clgan_act act, float slope);
+clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
+                                int rows, int cols, clgan_act act, float slope);
+
+#endif

@@ -1,0 +1,30 @@
+/* loss.c - host wrapper of the gan_loss kernel (cl/loss.cl) and loss names. */
+#include <string.h>
+
+#include "clgan/nn.h"
+
+static const char *const loss_names[CLGAN_LOSS_COUNT] = {"bce", "bce-logits"};
+
+const char *clgan_loss_str(clgan_loss l)
+{
+    return (unsigned)l < CLGAN_LOSS_COUNT ? loss_names[l] : "unknown";
+}
+
+int clgan_loss_parse(const char *s)
+{
+    for (int i = 0; i < CLGAN_LOSS_COUNT; i++)
+        if (!strcmp(s, loss_names[i]))
+            return i;
+    return -1;
+}
+
+clgan_status clgan_loss_eval(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int slot, cl_mem out,
+                             int n, clgan_loss kind, float target, float clip)
+{
+    size_t g = 64, l = 64; /* one work-group of LOSS_WG */
+    return clgan_launch(ctx, clgan_kernel(ctx, "gan_loss"), 1, &g, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(dout), CLGAN_ARG_MEM(metrics),
+                                   CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n), CLGAN_ARG_INT(kind),
+                                   CLGAN_ARG_F32(target), CLGAN_ARG_F32(clip),
+                                   CLGAN_ARG_INT(slot)));
+}

@@ -1,0 +1,277 @@
+/* network.c - a network: an ordered list of layers over one flat parameter buffer, one
+ * flat gradient buffer and one flat state buffer, plus the activation buffers for a
+ * fixed batch. Runs forward and backward; never waits on the device. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layer.h"
+
+#define MAX_LAYERS 64
+
+struct clgan_net {
+    clgan_ctx *ctx;
+    clgan_net_view view;
+    clgan_layer layers[MAX_LAYERS];
+    int n_layers;
+    int finalized;
+    int kind_count[4];        /* dense, bn, act: for layer names */
+    clgan_tensor_info *tensors;
+    cl_mem *views;            /* sub-buffers: values of every tensor, then grads */
+    int n_views;
+    cl_mem acts[MAX_LAYERS + 1];  /* acts[i+1] (batch, layers[i].out); acts[0] borrowed */
+    cl_mem dacts[MAX_LAYERS + 1]; /* gradients of acts; dacts[0] = view.dinput */
+};
+
+clgan_status clgan_net_init(clgan_net **out, clgan_ctx *ctx, int in_dim, int batch)
+{
+    *out = NULL;
+    if (in_dim <= 0 || batch <= 0)
+        return clgan_error(CLGAN_EINVAL, "network needs in_dim > 0 and batch > 0 (got %d, %d)",
+                           in_dim, batch);
+    clgan_net *n = calloc(1, sizeof *n);
+    if (!n)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    n->ctx = ctx;
+    n->view.batch = batch;
+    n->view.in_dim = n->view.out_dim = in_dim;
+    *out = n;
+    return CLGAN_OK;
+}
+
+void clgan_net_free(clgan_net *n)
+{
+    if (!n)
+        return;
+    for (int i = 0; i < n->n_layers; i++)
+        if (n->layers[i].ops)
+            n->layers[i].ops->free(&n->layers[i]);
+    for (int i = 0; i < n->n_views; i++)
+        clgan_buf_release(&n->views[i]);
+    for (int i = 1; i <= n->n_layers; i++) {
+        clgan_buf_release(&n->acts[i]);
+        clgan_buf_release(&n->dacts[i]);
+    }
+    clgan_buf_release(&n->dacts[0]);
+    clgan_buf_release(&n->view.params);
+    clgan_buf_release(&n->view.grads);
+    clgan_buf_release(&n->view.state);
+    free(n->views);
+    free(n->tensors);
+    free(n);
+}
+
+const clgan_net_view *clgan_net_get(const clgan_net *n) { return &n->view; }
+
+static clgan_status add_layer(clgan_net *n, int kind, const char *prefix, clgan_status st)
+{
+    if (st != CLGAN_OK)
+        return st;
+    clgan_layer *l = &n->layers[n->n_layers];
+    snprintf(l->name, sizeof l->name, "%s%d", prefix, n->kind_count[kind]++);
+    n->view.out_dim = l->out;
+    n->view.flops_fwd += l->flops * n->view.batch;
+    n->n_layers++;
+    n->view.n_layers = n->n_layers;
+    return CLGAN_OK;
+}
+
+static clgan_status can_add(const clgan_net *n)
+{
+    if (n->finalized)
+        return clgan_error(CLGAN_EINVAL, "network already finalized");
+    if (n->n_layers >= MAX_LAYERS)
+        return clgan_error(CLGAN_EINVAL, "too many layers (max %d)", MAX_LAYERS);
+    return CLGAN_OK;
+}
+
+clgan_status clgan_net_add_dense(clgan_net *n, int out_dim, clgan_act act, float slope)
+{
+    clgan_status st = can_add(n);
+    if (st != CLGAN_OK)
+        return st;
+    if (out_dim <= 0)
+        return clgan_error(CLGAN_EINVAL, "dense layer width must be > 0 (got %d)", out_dim);
+    return add_layer(n, 0, "dense",
+                     clgan_dense_make(&n->layers[n->n_layers], n->view.out_dim, out_dim, act, slope));
+}
+
+clgan_status clgan_net_add_batchnorm(clgan_net *n, float eps, float momentum, float var_corr)
+{
+    clgan_status st = can_add(n);
+    if (st != CLGAN_OK)
+        return st;
+    return add_layer(n, 1, "bn",
+                     clgan_batchnorm_make(&n->layers[n->n_layers], n->view.out_dim, eps,
+                                          momentum, var_corr));
+}
+
+clgan_status clgan_net_add_activation(clgan_net *n, clgan_act act, float slope)
+{
+    clgan_status st = can_add(n);
+    if (st != CLGAN_OK)
+        return st;
+    return add_layer(n, 2, "act",
+                     clgan_activation_make(&n->layers[n->n_layers], n->view.out_dim, act, slope));
+}
+
+/* Lays out every tensor (aligned offsets), allocates the flat buffers and views. */
+static clgan_status layout(clgan_net *n, int *first_tensor)
+{
+    clgan_tensor_info tmp[CLGAN_LAYER_MAX_TENSORS];
+    size_t align = clgan_buf_align(n->ctx) / sizeof(float), np = 0, ns = 0;
+    int total = 0;
+    for (int i = 0; i < n->n_layers; i++)
+        total += n->layers[i].ops->describe(&n->layers[i], tmp);
+    n->tensors = calloc(total ? total : 1, sizeof *n->tensors);
+    n->views = calloc(2 * (total ? total : 1), sizeof *n->views);
+    if (!n->tensors || !n->views)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    int t = 0;
+    for (int i = 0; i < n->n_layers; i++) {
+        int k = n->layers[i].ops->describe(&n->layers[i], tmp);
+        first_tensor[i] = t;
+        for (int j = 0; j < k; j++, t++) {
+            clgan_tensor_info *ti = &n->tensors[t];
+            *ti = tmp[j];
+            snprintf(ti->name, sizeof ti->name, "%.23s.%.23s", n->layers[i].name, tmp[j].name);
+            ti->count = ti->ndim == 2 ? ti->shape[0] * ti->shape[1] : ti->shape[0];
+            size_t *cur = ti->trained ? &np : &ns;
+            ti->offset = *cur;
+            *cur += (ti->count + align - 1) / align * align;
+            if (ti->trained)
+                n->view.n_weights += ti->count;
+        }
+    }
+    first_tensor[n->n_layers] = t;
+    n->view.n_tensors = total;
+    n->view.tensors = n->tensors;
+    n->view.n_params = np;
+    n->view.n_state = ns;
+    clgan_status st;
+    if ((st = clgan_buf_alloc(n->ctx, &n->view.params, np * 4, "parameters")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(n->ctx, &n->view.grads, np * 4, "gradients")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(n->ctx, &n->view.state, ns * 4, "running statistics")) != CLGAN_OK)
+        return st;
+    for (t = 0; t < total; t++) {
+        clgan_tensor_info *ti = &n->tensors[t];
+        cl_mem parent = ti->trained ? n->view.params : n->view.state;
+        if ((st = clgan_buf_sub(n->ctx, &n->views[n->n_views++], parent, ti->offset * 4,
+                                ti->count * 4)) != CLGAN_OK)
+            return st;
+        if (ti->trained &&
+            (st = clgan_buf_sub(n->ctx, &n->views[n->n_views++], n->view.grads, ti->offset * 4,
+                                ti->count * 4)) != CLGAN_OK)
+            return st;
+    }
+    return CLGAN_OK;
+}
+
+clgan_status clgan_net_finalize(clgan_net *n, uint64_t seed)
+{
+    int first[MAX_LAYERS + 1];
+    clgan_status st;
+    float *hp = NULL, *hs = NULL;
+    clgan_rng rng = {seed};
+    if (n->finalized)
+        return clgan_error(CLGAN_EINVAL, "network already finalized");
+    if (n->n_layers == 0)
+        return clgan_error(CLGAN_EINVAL, "network has no layers");
+    if ((st = layout(n, first)) != CLGAN_OK)
+        return st;
+    hp = calloc(n->view.n_params + 1, sizeof *hp);
+    hs = calloc(n->view.n_state + 1, sizeof *hs);
+    if (!hp || !hs) {
+        st = clgan_error(CLGAN_ENOMEM, "out of memory");
+        goto done;
+    }
+    int v = 0;
+    for (int i = 0; i < n->n_layers; i++) {
+        clgan_layer *l = &n->layers[i];
+        cl_mem vals[CLGAN_LAYER_MAX_TENSORS] = {0}, grads[CLGAN_LAYER_MAX_TENSORS] = {0};
+        float *host[CLGAN_LAYER_MAX_TENSORS] = {0};
+        for (int t = first[i]; t < first[i + 1]; t++) {
+            const clgan_tensor_info *ti = &n->tensors[t];
+            vals[t - first[i]] = n->views[v++];
+            if (ti->trained)
+                grads[t - first[i]] = n->views[v++];
+            host[t - first[i]] = (ti->trained ? hp : hs) + ti->offset;
+        }
+        l->ops->init(l, host, &rng);
+        if ((st = l->ops->bind(l, n->ctx, vals, grads, n->view.batch)) != CLGAN_OK)
+            goto done;
+        if ((st = clgan_buf_alloc(n->ctx, &n->acts[i + 1], (size_t)n->view.batch * l->out * 4,
+                                  "activations")) != CLGAN_OK ||
+            (st = clgan_buf_alloc(n->ctx, &n->dacts[i + 1], (size_t)n->view.batch * l->out * 4,
+                                  "activation gradients")) != CLGAN_OK)
+            goto done;
+    }
+    if ((st = clgan_buf_alloc(n->ctx, &n->dacts[0], (size_t)n->view.batch * n->view.in_dim * 4,
+                              "input gradient")) != CLGAN_OK)
+        goto done;
+    n->view.dinput = n->dacts[0];
+    n->view.out = n->acts[n->n_layers];
+    n->finalized = 1;
+    st = clgan_net_write_params(n, hp, hs);
+done:
+    free(hp);
+    free(hs);
+    return st;
+}
+
+clgan_status clgan_net_forward(clgan_net *n, cl_mem x, clgan_mode mode)
+{
+    clgan_status st = CLGAN_OK;
+    n->acts[0] = x;
+    for (int i = 0; i < n->n_layers && st == CLGAN_OK; i++)
+        st = n->layers[i].ops->forward(&n->layers[i], n->ctx, n->acts[i + 1], n->acts[i],
+                                       n->view.batch, mode);
+    return st;
+}
+
+clgan_status clgan_net_backward(clgan_net *n, cl_mem dout, int param_grads, int input_grad)
+{
+    clgan_status st = CLGAN_OK;
+    for (int i = n->n_layers - 1; i >= 0 && st == CLGAN_OK; i--) {
+        cl_mem dx = i > 0 ? n->dacts[i] : (input_grad ? n->dacts[0] : NULL);
+        cl_mem dy = i == n->n_layers - 1 ? dout : n->dacts[i + 1];
+        st = n->layers[i].ops->backward(&n->layers[i], n->ctx, dx, dy, n->acts[i],
+                                        n->acts[i + 1], n->view.batch, param_grads);
+    }
+    return st;
+}
+
+cl_mem clgan_net_dout(const clgan_net *n) { return n->dacts[n->n_layers]; }
+
+clgan_status clgan_net_zero_grad(clgan_net *n)
+{
+    return clgan_buf_zero(n->ctx, n->view.grads, 0, n->view.n_params * 4);
+}
+
+clgan_status clgan_net_read_params(clgan_net *n, float *hp, float *hs)
+{
+    clgan_status st = CLGAN_OK;
+    if (hp && n->view.n_params)
+        st = clgan_buf_read(n->ctx, n->view.params, 0, hp, n->view.n_params * 4);
+    if (st == CLGAN_OK && hs && n->view.n_state)
+        st = clgan_buf_read(n->ctx, n->view.state, 0, hs, n->view.n_state * 4);
+    return st;
+}
+
+clgan_status clgan_net_write_params(clgan_net *n, const float *hp, const float *hs)
+{
+    clgan_status st = CLGAN_OK;
+    if (hp && n->view.n_params)
+        st = clgan_buf_write(n->ctx, n->view.params, 0, hp, n->view.n_params * 4);
+    if (st == CLGAN_OK && hs && n->view.n_state)
+        st = clgan_buf_write(n->ctx, n->view.state, 0, hs, n->view.n_state * 4);
+    return st;
+}
+
+const clgan_tensor_info *clgan_net_find(const clgan_net *n, const char *name)
+{
+    for (int i = 0; i < n->view.n_tensors; i++)
+        if (!strcmp(n->tensors[i].name, name))
+            return &n->tensors[i];
+    return NULL;
+}

@@ -1,0 +1,235 @@
+/* context.c - the context, its one in-order queue, the kernel table, launches and
+ * buffer helpers. Owns every OpenCL object the runtime creates; frees them in reverse. */
+#include "runtime_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const clgan_ctx_view *clgan_ctx_get(const clgan_ctx *ctx) { return &ctx->view; }
+
+static clgan_status create_kernels(clgan_ctx *ctx)
+{
+    cl_uint n = 0;
+    cl_int err = clCreateKernelsInProgram(ctx->program, 0, NULL, &n);
+    if (err != CL_SUCCESS)
+        return clgan_cl_fail(ctx, "clCreateKernelsInProgram", err);
+    cl_kernel *ks = calloc(n ? n : 1, sizeof *ks);
+    ctx->kernels = calloc(n ? n : 1, sizeof *ctx->kernels);
+    if (!ks || !ctx->kernels) {
+        free(ks);
+        return clgan_error(CLGAN_ENOMEM, "out of memory creating kernels");
+    }
+    err = clCreateKernelsInProgram(ctx->program, n, ks, NULL);
+    if (err != CL_SUCCESS) {
+        free(ks);
+        return clgan_cl_fail(ctx, "clCreateKernelsInProgram", err);
+    }
+    for (cl_uint i = 0; i < n; i++) {
+        ctx->kernels[i].k = ks[i];
+        clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof ctx->kernels[i].name,
+                        ctx->kernels[i].name, NULL);
+    }
+    ctx->n_kernels = (int)n;
+    free(ks);
+    return CLGAN_OK;
+}
+
+clgan_status clgan_ctx_init(clgan_ctx **out, const clgan_ctx_opts *opts)
+{
+    clgan_device_info *devs = NULL;
+    int n = 0, idx = 0;
+    cl_int err;
+    clgan_status st;
+    *out = NULL;
+    clgan_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    if (opts)
+        ctx->opts = *opts;
+    if ((st = clgan_devices_list(&devs, &n)) != CLGAN_OK ||
+        (st = clgan_device_resolve(&idx, devs, n, ctx->opts.device)) != CLGAN_OK)
+        goto fail;
+    ctx->view.dev = devs[idx];
+    free(devs);
+    devs = NULL;
+
+    ctx->view.context = clCreateContext(NULL, 1, &ctx->view.dev.id, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        st = clgan_cl_fail(ctx, "clCreateContext", err);
+        goto fail;
+    }
+    cl_command_queue_properties props = ctx->opts.profile ? CL_QUEUE_PROFILING_ENABLE : 0;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    ctx->view.queue = clCreateCommandQueue(ctx->view.context, ctx->view.dev.id, props, &err);
+#pragma GCC diagnostic pop
+    if (err != CL_SUCCESS) {
+        st = clgan_cl_fail(ctx, "clCreateCommandQueue", err);
+        goto fail;
+    }
+    if ((st = clgan_program_build(ctx)) != CLGAN_OK || (st = create_kernels(ctx)) != CLGAN_OK)
+        goto fail;
+    ctx->gemm_impl = CLGAN_GEMM_CLBLAST;
+    *out = ctx;
+    return CLGAN_OK;
+fail:
+    free(devs);
+    clgan_ctx_free(ctx);
+    return st;
+}
+
+void clgan_ctx_free(clgan_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->view.queue)
+        clFinish(ctx->view.queue);
+    for (int i = 0; i < ctx->n_kernels; i++)
+        clReleaseKernel(ctx->kernels[i].k);
+    free(ctx->kernels);
+    if (ctx->program)
+        clReleaseProgram(ctx->program);
+    if (ctx->view.queue)
+        clReleaseCommandQueue(ctx->view.queue);
+    if (ctx->view.context)
+        clReleaseContext(ctx->view.context);
+    free(ctx);
+}
+
+cl_kernel clgan_kernel(clgan_ctx *ctx, const char *name)
+{
+    for (int i = 0; i < ctx->n_kernels; i++)
+        if (!strcmp(ctx->kernels[i].name, name))
+            return ctx->kernels[i].k;
+    clgan_error(CLGAN_ECL, "kernel '%s' is not in the program (cl/ sources out of date?)", name);
+    return NULL;
+}
+
+static const char *kernel_name(cl_kernel k, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, n, buf, NULL);
+    return buf;
+}
+
+clgan_status clgan_launch(clgan_ctx *ctx, cl_kernel k, int dims, const size_t *global,
+                          const size_t *local, int nargs, const clgan_arg *args)
+{
+    char name[64], call[128];
+    size_t g[3];
+    cl_int err;
+    if (!k)
+        return clgan_error(CLGAN_ECL, "launch of a missing kernel");
+    for (int i = 0; i < nargs; i++) {
+        err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
+        if (err != CL_SUCCESS) {
+            snprintf(call, sizeof call, "clSetKernelArg(%s, arg %d)", kernel_name(k, name, sizeof name), i);
+            return clgan_cl_fail(ctx, call, err);
+        }
+    }
+    for (int d = 0; d < dims; d++) {
+        g[d] = global[d] ? global[d] : 1;
+        if (local && local[d] > 1)
+            g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
+    }
+    err = clEnqueueNDRangeKernel(ctx->view.queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL);
+    if (err == CL_SUCCESS && ctx->opts.sync)
+        err = clFinish(ctx->view.queue);
+    if (err != CL_SUCCESS) {
+        snprintf(call, sizeof call, "kernel %s", kernel_name(k, name, sizeof name));
+        return clgan_cl_fail(ctx, call, err);
+    }
+    return CLGAN_OK;
+}
+
+clgan_status clgan_finish(clgan_ctx *ctx)
+{
+    cl_int err = clFinish(ctx->view.queue);
+    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clFinish", err);
+}
+
+/* ---- buffers ---- */
+
+size_t clgan_buf_align(const clgan_ctx *ctx)
+{
+    size_t a = ctx->view.dev.base_align;
+    return a > 256 ? a : 256;
+}
+
+clgan_status clgan_buf_alloc(clgan_ctx *ctx, cl_mem *out, size_t bytes, const char *what)
+{
+    cl_int err;
+    char call[160];
+    *out = NULL;
+    if (bytes == 0)
+        bytes = 4;
+    if (bytes > ctx->view.dev.max_alloc && ctx->view.dev.max_alloc)
+        return clgan_error(CLGAN_EINVAL, "%s needs %zu MiB, above the %s's largest allocation "
+                           "(%llu MiB): use a smaller --batch or model",
+                           what, bytes >> 20, ctx->view.dev.name,
+                           (unsigned long long)(ctx->view.dev.max_alloc >> 20));
+    cl_mem m = clCreateBuffer(ctx->view.context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS) {
+        snprintf(call, sizeof call, "clCreateBuffer(%s, %zu bytes)", what, bytes);
+        return clgan_cl_fail(ctx, call, err);
+    }
+    clgan_status st = clgan_buf_zero(ctx, m, 0, bytes);
+    if (st != CLGAN_OK) {
+        clReleaseMemObject(m);
+        return st;
+    }
+    *out = m;
+    return CLGAN_OK;
+}
+
+clgan_status clgan_buf_sub(clgan_ctx *ctx, cl_mem *out, cl_mem parent, size_t offset,
+                           size_t bytes)
+{
+    cl_int err;
+    cl_buffer_region r = {offset, bytes ? bytes : 4};
+    *out = clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r, &err);
+    if (err != CL_SUCCESS) {
+        *out = NULL;
+        return clgan_cl_fail(ctx, "clCreateSubBuffer", err);
+    }
+    return CLGAN_OK;
+}
+
+clgan_status clgan_buf_write(clgan_ctx *ctx, cl_mem m, size_t offset, const void *src,
+                             size_t bytes)
+{
+    cl_int err = clEnqueueWriteBuffer(ctx->view.queue, m, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clEnqueueWriteBuffer", err);
+}
+
+clgan_status clgan_buf_read(clgan_ctx *ctx, cl_mem m, size_t offset, void *dst, size_t bytes)
+{
+    cl_int err = clEnqueueReadBuffer(ctx->view.queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clEnqueueReadBuffer", err);
+}
+
+clgan_status clgan_buf_read_async(clgan_ctx *ctx, cl_mem m, size_t offset, void *dst,
+                                  size_t bytes, cl_event *ev)
+{
+    cl_int err = clEnqueueReadBuffer(ctx->view.queue, m, CL_FALSE, offset, bytes, dst, 0, NULL, ev);
+    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clEnqueueReadBuffer", err);
+}
+
+clgan_status clgan_buf_zero(clgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes)
+{
+    const cl_float zero = 0.0f;
+    if (bytes % 4 || offset % 4)
+        return clgan_error(CLGAN_EINVAL, "clgan_buf_zero: size and offset must be multiples of 4");
+    cl_int err = clEnqueueFillBuffer(ctx->view.queue, m, &zero, sizeof zero, offset, bytes, 0,
+                                     NULL, NULL);
+    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clEnqueueFillBuffer", err);
+}
+
+void clgan_buf_release(cl_mem *m)
+{
+    if (m && *m) {
+        clReleaseMemObject(*m);
+        *m = NULL;
+    }
+}

@@ -1,0 +1,36 @@
+/* runtime_internal.h - the context's private fields, shared by the runtime's files
+ * (device.c, program.c, context.c, buffer.c, gemm.c). Not for other modules. */
+#ifndef CLGAN_RUNTIME_INTERNAL_H
+#define CLGAN_RUNTIME_INTERNAL_H
+
+#include "clgan/runtime.h"
+
+typedef struct {
+    char name[64];
+    cl_kernel k;
+} clgan_named_kernel;
+
+struct clgan_ctx {
+    clgan_ctx_view view;
+    clgan_ctx_opts opts;
+    char cache_path[1024];
+    cl_program program;
+    clgan_named_kernel *kernels; /* every kernel of the program */
+    int n_kernels;
+    clgan_gemm_impl gemm_impl;   /* resolved: CLBLAST or NATIVE */
+    double gemm_flops;
+};
+
+/* Builds the program from the embedded (or CLGAN_KERNEL_DIR) sources, through the
+ * binary cache. Sets ctx->program. */
+clgan_status clgan_program_build(clgan_ctx *ctx);
+
+/* CLBlast status names (falls back to OpenCL names). */
+const char *clgan_clblast_error_str(int code);
+
+/* Native GEMM (cl/gemm.cl) for the given shape; same contract as clgan_gemm. */
+clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                               float alpha, cl_mem A, size_t lda, cl_mem B, size_t ldb,
+                               float beta, cl_mem C, size_t ldc);
+
+#endif

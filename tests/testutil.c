@@ -1,0 +1,58 @@
+/* testutil.c - shared test harness (see testutil.h). */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+int tu_failures, tu_checks;
+
+int tu_close(const char *what, const float *a, const float *b, size_t n, double atol,
+             double rtol)
+{
+    size_t bad = 0, worst = 0;
+    double maxd = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= atol + rtol * fabs((double)b[i]))) {
+            if (bad < 5)
+                fprintf(stderr, "  %s[%zu]: got %.8g want %.8g (diff %.3g)\n", what, i,
+                        a[i], b[i], d);
+            bad++;
+        }
+        if (d > maxd || isnan(d)) {
+            maxd = isnan(d) ? INFINITY : d;
+            worst = i;
+        }
+    }
+    tu_checks++;
+    if (bad) {
+        tu_failures++;
+        fprintf(stderr, "  %s: %zu of %zu differ; largest diff %.3g at %zu\n", what, bad, n,
+                maxd, worst);
+        return 0;
+    }
+    printf("  %s: %zu values match, largest diff %.3g\n", what, n, maxd);
+    return 1;
+}
+
+const char *tu_tmpdir(const char *name)
+{
+    static char path[1024];
+    const char *base = getenv("CLGAN_TEST_TMP");
+    char cmd[2200];
+    if (!base || !*base)
+        base = "/tmp/clgan-test";
+    snprintf(path, sizeof path, "%s/%s", base, name);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", path, path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot create %s\n", path);
+    return path;
+}
+
+int tu_finish(const char *name)
+{
+    printf("%s: %d checks, %d failed\n", name, tu_checks, tu_failures);
+    return tu_failures ? 1 : 0;
+}
