@@ -13,7 +13,7 @@ pkgs=(
   pocl-opencl-icd                              # CPU OpenCL device
   libpng-dev zlib1g-dev libgif-dev             # PNG, gzip, GIF
   libinih-dev libcjson-dev                     # INI config, JSON
-  python3 python3-numpy python3-matplotlib     # tests read .npy with numpy; plot_losses.py
+  python3 python3-numpy python3-matplotlib python3-pil  # tests read outputs; plot_losses.py
 )
 if [ "${1:-}" = "--extras" ]; then
   pkgs+=(python3-torch dataset-fashion-mnist)

@@ -69,7 +69,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "clgan %s: %s\n", argv[1], clgan_error_msg());
             return clgan_status_exit_code(st);
         }
-    fprintf(stderr, "clgan: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "clgan: unknown command '%s' (commands:", argv[1]);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, "; see clgan --help)\n");
     return 2;
 }

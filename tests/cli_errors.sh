@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# cli_errors.sh CLGAN TMPDIR - bad input gets a one-line message and exit code 2, and
+# leaves nothing half-written.
+set -u
+clgan=$1 tmp=$2
+rm -rf "$tmp" && mkdir -p "$tmp"
+fail=0 passed=0
+expect2() { # expect2 NAME PATTERN COMMAND... : exit 2, one stderr line matching PATTERN
+  "${@:3}" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  lines=$(wc -l <"$tmp/err")
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qi -- "$2" "$tmp/err"; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL: $1 (exit $rc, $lines lines):"; cat "$tmp/err"; fail=$((fail + 1))
+  fi
+}
+printf 'garbage' >"$tmp/bad.gz"
+mkdir -p "$tmp/corrupt" "$tmp/trunc" "$tmp/empty"
+printf '\x00\x00\x08\x03\x00\x00\x00\x05\x00\x00\x00\x1c\x00\x00\x00\x1c' >"$tmp/trunc/train-images-idx3-ubyte"
+printf 'not an idx file at all' >"$tmp/corrupt/train-images-idx3-ubyte"
+printf '[train]\nbatch = 32\nnonsense = 3\n' >"$tmp/unknown.ini"
+printf '[train]\nbatch = lots\n' >"$tmp/badval.ini"
+printf 'not a checkpoint' >"$tmp/bad.safetensors"
+
+expect2 "unknown command" "unknown command" "$clgan" frobnicate
+expect2 "unknown flag" "unknown setting --frob" "$clgan" train --frob 1
+expect2 "bad integer" "not an integer" "$clgan" train --batch abc
+expect2 "out of range" "out of range" "$clgan" train --batch 0
+expect2 "bad float" "not a number" "$clgan" train --lr x
+expect2 "bad enum" "not one of" "$clgan" train --loss nope
+expect2 "bad layer list" "comma-separated" "$clgan" train --g-layers 256,,x
+expect2 "missing value" "needs a value" "$clgan" train --iterations
+expect2 "positional" "unexpected argument" "$clgan" train foo
+expect2 "missing data dir" "no train-images" "$clgan" train --data "$tmp/nowhere" --out "$tmp/r1"
+expect2 "corrupt IDX" "magic" "$clgan" train --data "$tmp/corrupt" --out "$tmp/r2"
+expect2 "truncated IDX" "truncated" "$clgan" train --data "$tmp/trunc" --out "$tmp/r3"
+expect2 "unknown device" "no device matches" "$clgan" train --device nosuchdevice --iterations 1 --out "$tmp/r4"
+expect2 "unknown ini key" "unknown.ini:3" "$clgan" train --config "$tmp/unknown.ini"
+expect2 "bad ini value" "badval.ini:2" "$clgan" train --config "$tmp/badval.ini"
+expect2 "missing config" "cannot open" "$clgan" train --config "$tmp/none.ini"
+expect2 "missing checkpoint" "cannot open\|No such" "$clgan" sample --checkpoint "$tmp/none.safetensors"
+expect2 "corrupt checkpoint" "safetensors\|header" "$clgan" sample --checkpoint "$tmp/bad.safetensors" --out "$tmp/x.png"
+expect2 "bad sample output" "must end in" "$clgan" sample --checkpoint x --out "$tmp/x.jpg"
+expect2 "batch bigger than data" "larger than the data" "$clgan" train --batch 20000 --out "$tmp/r5"
+if [ -e "$tmp/x.png" ]; then echo "FAIL: a failed sample left x.png"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
+
+echo "cli_errors: $passed passed, $fail failed"
+[ $fail -eq 0 ]

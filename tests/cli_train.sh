@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# cli_train.sh CLGAN TMPDIR - end to end: a 50-iteration run writes every artifact and
+# each is valid (numpy loads the arrays, the PNGs and GIF decode, the checkpoint draws
+# samples); the same --seed gives identical loss arrays; another seed does not.
+set -u
+clgan=$1 tmp=$2
+rm -rf "$tmp" && mkdir -p "$tmp"
+fail=0 passed=0
+check() { # check NAME COMMAND...
+  if "${@:2}"; then passed=$((passed + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi
+}
+py=/usr/bin/python3
+
+run() { "$clgan" train --iterations 50 --sample-every 20 --log-every 10 --seed "$2" --out "$tmp/$1" "${@:3}"; }
+check "train a" run a 7 >"$tmp/a.log" 2>&1
+cat "$tmp/a.log"
+check "train b (same seed)" run b 7 >/dev/null 2>&1
+check "train c (other seed)" run c 8 >/dev/null 2>&1
+
+for f in discriminator_loss.npy generator_loss.npy discriminator_accuracy.npy config.ini \
+         metrics.jsonl training.gif generator.safetensors images/0.png images/20.png \
+         images/40.png images/50.png; do
+  check "artifact $f" test -s "$tmp/a/$f"
+done
+check "no temp files left" test -z "$(find "$tmp/a" -name '*.tmp*' -o -name '*.partial')"
+check "log names the outputs" grep -q "loss arrays" "$tmp/a.log"
+
+check "numpy loads the loss arrays" $py - "$tmp/a" <<'PY'
+import sys, json, numpy as np
+d = sys.argv[1]
+dl = np.load(d + "/discriminator_loss.npy"); gl = np.load(d + "/generator_loss.npy")
+assert dl.dtype == np.float32 and gl.dtype == np.float32, (dl.dtype, gl.dtype)
+assert dl.shape == (50,) and gl.shape == (50,), (dl.shape, gl.shape)
+assert np.all(np.isfinite(dl)) and np.all(np.isfinite(gl))
+assert 0.0 < dl.mean() < 5.0 and 0.0 < gl.mean() < 20.0, (dl.mean(), gl.mean())
+recs = [json.loads(l) for l in open(d + "/metrics.jsonl")]
+assert [r["iteration"] for r in recs] == [10, 20, 30, 40, 50], recs
+assert abs(recs[-1]["g_loss"] - gl[40:].mean()) < 1e-4 * max(1, abs(gl[40:].mean()))
+print("arrays ok: d_loss %.4f g_loss %.4f, %d metric records" % (dl.mean(), gl.mean(), len(recs)))
+PY
+
+check "same seed, identical loss arrays" cmp "$tmp/a/discriminator_loss.npy" "$tmp/b/discriminator_loss.npy"
+check "same seed, identical G loss" cmp "$tmp/a/generator_loss.npy" "$tmp/b/generator_loss.npy"
+check "other seed, other losses" bash -c "! cmp -s '$tmp/a/generator_loss.npy' '$tmp/c/generator_loss.npy'"
+
+check "PNG grid decodes, 5x5 of 28x28" $py - "$tmp/a/images/50.png" <<'PY'
+import sys, zlib, struct
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n"
+w, h = struct.unpack(">II", b[16:24])
+assert (w, h) == (5 * 28 + 4 * 2, 5 * 28 + 4 * 2), (w, h)
+PY
+check "GIF has one frame per grid" $py - "$tmp/a/training.gif" <<'PY'
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]); n = 0
+try:
+    while True: n += 1; im.seek(n)
+except EOFError: pass
+assert n == 4, n  # grids at 0, 20, 40 and the final 50
+PY
+
+check "config.ini repeats the run" "$clgan" train --config "$tmp/a/config.ini" --out "$tmp/r" >/dev/null 2>&1
+check "repeat gives the same losses" cmp "$tmp/a/generator_loss.npy" "$tmp/r/generator_loss.npy"
+
+check "sample to png" "$clgan" sample --checkpoint "$tmp/a/generator.safetensors" --n 10 --out "$tmp/s.png"
+check "sample to npy" "$clgan" sample --checkpoint "$tmp/a/generator.safetensors" --n 70 --out "$tmp/s.npy"
+check "samples are G's range and shape" $py -c "
+import numpy as np; a = np.load('$tmp/s.npy'); assert a.shape == (70, 28, 28), a.shape
+assert a.min() >= -1 and a.max() <= 1 and a.std() > 0.01"
+check "checkpoint readable from Python" $py - "$tmp/a/generator.safetensors" <<'PY'
+import sys, json, struct, numpy as np
+b = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n]); assert h["dense0.kernel"]["shape"] == [100, 256]
+assert "bn0.moving_variance" in h and h["__metadata__"]["format"] == "clgan-generator-1"
+s, e = h["dense3.kernel"]["data_offsets"]
+w = np.frombuffer(b[8 + n + s:8 + n + e], dtype="<f4"); assert w.size == 1024 * 784
+PY
+
+echo "cli_train: $passed passed, $fail failed"
+[ $fail -eq 0 ]
