@@ -63,8 +63,9 @@ clgan_status clgan_device_resolve(int *index, const clgan_device_info *devs, int
 typedef struct {
     const char *device;     /* --device spec; NULL means "auto" */
     int profile;            /* queue with CL_QUEUE_PROFILING_ENABLE */
-    int sync;               /* finish the queue after every launch (CLGAN_SYNC=1) */
-    const char *kernel_dir; /* load cl/ from here instead of the embedded copy */
+    int sync;               /* finish the queue after every launch (also CLGAN_SYNC=1) */
+    const char *kernel_dir; /* load cl/ from here instead of the embedded copy (also
+                               $CLGAN_KERNEL_DIR) */
     const char *cache_dir;  /* program binary cache; NULL = $XDG_CACHE_HOME/clgan or
                                ~/.cache/clgan; "" disables the cache */
     int verbose;            /* print start-up timings to stderr */
@@ -168,9 +169,13 @@ void clgan_gemm_set_impl(clgan_ctx *ctx, clgan_gemm_impl impl);
 clgan_gemm_impl clgan_gemm_get_impl(const clgan_ctx *ctx);
 const char *clgan_gemm_impl_str(clgan_gemm_impl impl);
 
-/* For a context whose impl is CLGAN_GEMM_AUTO: measures CLBlast against the native
- * kernels on representative shapes (once per device/driver/kernel version; the choice is
- * cached next to the kernel binaries) and selects the faster. */
+/* Resolves the context's impl (whatever it was) to CLBLAST or NATIVE. CPU devices:
+ * times both on two trainer shapes (NN 32x1024x512, TN 512x1024x32) and keeps the
+ * faster; the choice is cached in <kernel cache>.gemm (keyed like the kernel binaries,
+ * plus device, driver and CLBlast version), so later starts skip the timing; a missing,
+ * stale or corrupt file is measured again. Other devices: CLBLAST, not measured.
+ * Blocking (finishes the queue); call it at setup, not inside a step. On error the
+ * impl is left unchanged. A fresh context's impl is AUTO, which runs as CLBlast. */
 clgan_status clgan_gemm_autoselect(clgan_ctx *ctx);
 
 /* Counts GEMM floating-point operations issued since the last reset (2*M*N*K each). */

@@ -47,6 +47,11 @@ clgan_status clgan_ctx_init(clgan_ctx **out, const clgan_ctx_opts *opts)
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     if (opts)
         ctx->opts = *opts;
+    /* The runtime's two environment switches, read here and nowhere else. */
+    if (!ctx->opts.kernel_dir && getenv("CLGAN_KERNEL_DIR") && *getenv("CLGAN_KERNEL_DIR"))
+        ctx->opts.kernel_dir = getenv("CLGAN_KERNEL_DIR");
+    if (getenv("CLGAN_SYNC") && !strcmp(getenv("CLGAN_SYNC"), "1"))
+        ctx->opts.sync = 1;
     if ((st = clgan_devices_list(&devs, &n)) != CLGAN_OK ||
         (st = clgan_device_resolve(&idx, devs, n, ctx->opts.device)) != CLGAN_OK)
         goto fail;
@@ -70,7 +75,7 @@ clgan_status clgan_ctx_init(clgan_ctx **out, const clgan_ctx_opts *opts)
     }
     if ((st = clgan_program_build(ctx)) != CLGAN_OK || (st = create_kernels(ctx)) != CLGAN_OK)
         goto fail;
-    ctx->gemm_impl = CLGAN_GEMM_CLBLAST;
+    ctx->gemm_impl = CLGAN_GEMM_AUTO; /* until clgan_gemm_autoselect (gemm_native.c) */
     *out = ctx;
     return CLGAN_OK;
 fail:

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# tools/test.sh - installs dependencies, builds, and runs the whole test suite (ctest)
+# on the CPU OpenCL device. This is the README's second command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
+cd build
+ctest --output-on-failure --timeout 900
