@@ -75,6 +75,7 @@ static int run_case(clgan_ctx *ctx, const char *label, const gemm_case *c)
     int ok = 0;
     if (!a || !b || !c0 || !out[0] || !out[1] || !ref || !tol) {
         fprintf(stderr, "out of memory\n");
+        tu_failures++;
         goto done;
     }
     for (size_t i = 0; i < na; i++)
@@ -221,7 +222,12 @@ static void autoselect_cache(clgan_ctx *ctx)
     CHECK_OK(clgan_io_read_file(path, &f, &n));
     if (!f)
         return;
-    char *text = calloc(1, n + 16);
+    char *text = calloc(1, n + 1);
+    CHECK(text != NULL);
+    if (!text) {
+        free(f);
+        return;
+    }
     memcpy(text, f, n);
     free(f);
     printf("  %s:\n%s", path, text);

@@ -44,19 +44,3 @@ clgan_status clgan_gemm(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size
     }
     return CLGAN_OK;
 }
-
-/* TEMPORARY weak stand-ins until gemm_native.c lands. */
-__attribute__((weak)) clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M,
-                                                     size_t N, size_t K, float alpha, cl_mem A,
-                                                     size_t lda, cl_mem B, size_t ldb, float beta,
-                                                     cl_mem C, size_t ldc)
-{
-    (void)ctx, (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda;
-    (void)B, (void)ldb, (void)beta, (void)C, (void)ldc;
-    return clgan_error(CLGAN_ECL, "native gemm not built");
-}
-__attribute__((weak)) clgan_status clgan_gemm_autoselect(clgan_ctx *ctx)
-{
-    ctx->gemm_impl = CLGAN_GEMM_CLBLAST;
-    return CLGAN_OK;
-}

@@ -17,7 +17,8 @@ struct clgan_ctx {
     cl_program program;
     clgan_named_kernel *kernels; /* every kernel of the program */
     int n_kernels;
-    clgan_gemm_impl gemm_impl;   /* resolved: CLBLAST or NATIVE */
+    clgan_gemm_impl gemm_impl;   /* CLBLAST or NATIVE; AUTO (runs as CLBLAST) until
+                                    clgan_gemm_autoselect resolves it */
     double gemm_flops;
 };
 

@@ -1,0 +1,227 @@
+/* gemm.cl - native row-major SGEMM shaped for CPU OpenCL devices (PoCL): register
+ * tiles of float vectors, no local memory, no barriers. Correct on any device, fast on
+ * CPUs only; clgan_gemm picks it over CLBlast by measurement (src/runtime/gemm_native.c).
+ *
+ * Every kernel computes C(M,N) = alpha * op(A) * op(B) + beta * C, all row-major with
+ * row strides lda/ldb/ldc and no offsets (callers pass sub-buffers). When beta == 0, C
+ * is never read (it may hold NaN). Arguments: C, A, B, alpha, beta, M, N, K, lda, ldb,
+ * ldc. Every index fits in int (the host checks).
+ *
+ *   gemm_nn  A (M,K): A(m,k) = A[m*lda + k]   B (K,N): B(k,n) = B[k*ldb + n]
+ *   gemm_tn  A (K,M): A(m,k) = A[k*lda + m]   B (K,N) as above            (C = A^T B)
+ *   gemm_nt  A (M,K) as in nn                 B (N,K): B(k,n) = B[n*ldb + k] (C = A B^T)
+ *
+ * gemm_nn / gemm_tn ("broadcast" form, one macro body): work-item (i, j) owns the
+ * tile rows [i*GEMM_TM, +GEMM_TM) x columns [j*GEMM_TN, +GEMM_TN), GEMM_TN =
+ * GEMM_VW*GEMM_TNV, kept in GEMM_TM*GEMM_TNV accumulators of GEMM_VW floats. The K loop
+ * is innermost: per k it loads GEMM_TNV vectors of row k of B and, for each tile row,
+ * broadcasts the one value A(m,k) into a fused multiply-add. Edges:
+ *   - rows past M read row M-1 (clamped; in bounds, finite) and are not stored;
+ *   - a column tile that crosses N is shifted left to end exactly at N (when N >=
+ *     GEMM_TN), so B is always read with whole-vector loads; it stores only its own
+ *     columns [j*GEMM_TN, N), the columns it shares with its left neighbour are that
+ *     neighbour's to write (no two work-items write one element);
+ *   - when N < GEMM_TN, B is gathered lane by lane with clamped column indices.
+ * gemm_nt ("dot" form): both operands are contiguous along K, so vectors run along K:
+ * work-item (i, j) owns rows [i*GEMM_DM, +GEMM_DM) x columns [j*GEMM_DN, +GEMM_DN) and
+ * keeps one GEMM_VW-vector of partial sums per element, summed across lanes after the
+ * loop, then a scalar tail for K % GEMM_VW. Rows and columns past the edge are clamped
+ * for reading and not stored. (Reading B^T strided in the broadcast form gathers 16
+ * rows per vector; packing B^T first costs a pass over B that, for the trainer's small
+ * batches, takes as long as the product itself. The dot form needs neither.)
+ *
+ * Launch (see gemm_native.c): 2-D, global = (ceil(M/rows per item), ceil(N/cols per
+ * item)), dimension 0 over row tiles so consecutive work-groups share a panel of B.
+ * Any local size is correct; the host uses (GEMM_LOCAL0, 1).
+ */
+
+#ifndef GEMM_VW
+#define GEMM_VW 16 /* floats per vector: 2, 4, 8 or 16 */
+#endif
+#ifndef GEMM_TM
+#define GEMM_TM 8 /* nn/tn: rows of C per work-item */
+#endif
+#ifndef GEMM_TNV
+#define GEMM_TNV 2 /* nn/tn: vectors of columns of C per work-item */
+#endif
+#ifndef GEMM_DM
+#define GEMM_DM 4 /* nt: rows of C per work-item */
+#endif
+#ifndef GEMM_DN
+#define GEMM_DN 4 /* nt: columns of C per work-item */
+#endif
+#define GEMM_TN (GEMM_VW * GEMM_TNV)
+
+#define GEMM_CAT_(a, b) a##b
+#define GEMM_CAT(a, b) GEMM_CAT_(a, b)
+typedef GEMM_CAT(float, GEMM_VW) gemm_vec;
+#define gemm_vload GEMM_CAT(vload, GEMM_VW)
+#define gemm_vstore GEMM_CAT(vstore, GEMM_VW)
+
+/* Sum of the lanes of v. */
+float gemm_hsum(gemm_vec v)
+{
+#if GEMM_VW == 16
+    float8 v8 = v.lo + v.hi;
+#elif GEMM_VW == 8
+    float8 v8 = v;
+#endif
+#if GEMM_VW >= 8
+    float4 v4 = v8.lo + v8.hi;
+#elif GEMM_VW == 4
+    float4 v4 = v;
+#endif
+#if GEMM_VW >= 4
+    float2 v2 = v4.lo + v4.hi;
+#else
+    float2 v2 = v;
+#endif
+    return v2.x + v2.y;
+}
+
+/* Stores lanes l of `v` with lo <= n0 + l < hi into c[n0 + l] as alpha*v + beta*c
+ * (beta == 0: c not read). */
+void gemm_store_lanes(__global float *c, int n0, int lo, int hi, gemm_vec v, float alpha,
+                      float beta)
+{
+    float t[GEMM_VW];
+    gemm_vstore(v, 0, t);
+    for (int l = 0; l < GEMM_VW; l++) {
+        int n = n0 + l;
+        if (n >= lo && n < hi)
+            c[n] = beta == 0.0f ? alpha * t[l] : fma(alpha, t[l], beta * c[n]);
+    }
+}
+
+#define GEMM_A_NN(A, lda, m, k) (A)[(m) * (lda) + (k)]
+#define GEMM_A_TN(A, lda, m, k) (A)[(k) * (lda) + (m)]
+
+/* The K loop of the broadcast form; LOADB(j) yields vector j of row k of B. */
+#define GEMM_BCAST_LOOP(A_AT, LOADB)                                                    \
+    for (int k = 0; k < K; k++) {                                                       \
+        gemm_vec b[GEMM_TNV];                                                           \
+        _Pragma("unroll") for (int j = 0; j < GEMM_TNV; j++) b[j] = LOADB(j);           \
+        _Pragma("unroll") for (int i = 0; i < GEMM_TM; i++) {                           \
+            gemm_vec a = (gemm_vec)(A_AT(A, lda, row[i], k));                           \
+            _Pragma("unroll") for (int j = 0; j < GEMM_TNV; j++)                        \
+                acc[i][j] = fma(a, b[j], acc[i][j]);                                    \
+        }                                                                               \
+    }
+
+#define GEMM_LOADB_VEC(j) gemm_vload(0, B + k * ldb + n0 + (j) * GEMM_VW)
+#define GEMM_LOADB_GATHER(j) gemm_gather(B + k * ldb, n0 + (j) * GEMM_VW, N - 1)
+
+/* Lanes p[min(n0 + l, nmax)]. */
+gemm_vec gemm_gather(__global const float *p, int n0, int nmax)
+{
+    float t[GEMM_VW];
+    for (int l = 0; l < GEMM_VW; l++)
+        t[l] = p[min(n0 + l, nmax)];
+    return gemm_vload(0, t);
+}
+
+#define GEMM_BCAST_KERNEL(NAME, A_AT)                                                   \
+    __kernel void NAME(__global float *C, __global const float *A,                      \
+                       __global const float *B, const float alpha, const float beta,    \
+                       const int M, const int N, const int K, const int lda,            \
+                       const int ldb, const int ldc)                                    \
+    {                                                                                   \
+        const int m0 = (int)get_global_id(0) * GEMM_TM;                                 \
+        const int tile_n = (int)get_global_id(1) * GEMM_TN;                             \
+        if (m0 >= M || tile_n >= N)                                                     \
+            return;                                                                     \
+        const int n0 = (N >= GEMM_TN && tile_n + GEMM_TN > N) ? N - GEMM_TN : tile_n;   \
+        int row[GEMM_TM];                                                               \
+        gemm_vec acc[GEMM_TM][GEMM_TNV];                                                \
+        _Pragma("unroll") for (int i = 0; i < GEMM_TM; i++) {                           \
+            row[i] = min(m0 + i, M - 1);                                                \
+            _Pragma("unroll") for (int j = 0; j < GEMM_TNV; j++) acc[i][j] = 0.0f;      \
+        }                                                                               \
+        if (N >= GEMM_TN) {                                                             \
+            GEMM_BCAST_LOOP(A_AT, GEMM_LOADB_VEC)                                       \
+        } else {                                                                        \
+            GEMM_BCAST_LOOP(A_AT, GEMM_LOADB_GATHER)                                    \
+        }                                                                               \
+        _Pragma("unroll") for (int i = 0; i < GEMM_TM; i++) {                           \
+            if (m0 + i >= M)                                                            \
+                break;                                                                  \
+            __global float *c = C + (m0 + i) * ldc;                                     \
+            _Pragma("unroll") for (int j = 0; j < GEMM_TNV; j++) {                      \
+                const int n = n0 + j * GEMM_VW;                                         \
+                if (n >= tile_n && n + GEMM_VW <= N) {                                  \
+                    gemm_vec r = alpha * acc[i][j];                                     \
+                    if (beta != 0.0f)                                                   \
+                        r = fma((gemm_vec)(beta), gemm_vload(0, c + n), r);             \
+                    gemm_vstore(r, 0, c + n);                                           \
+                } else {                                                                \
+                    gemm_store_lanes(c, n, tile_n, N, acc[i][j], alpha, beta);          \
+                }                                                                       \
+            }                                                                           \
+        }                                                                               \
+    }
+
+GEMM_BCAST_KERNEL(gemm_nn, GEMM_A_NN)
+GEMM_BCAST_KERNEL(gemm_tn, GEMM_A_TN)
+
+__kernel void gemm_nt(__global float *C, __global const float *A, __global const float *B,
+                      const float alpha, const float beta, const int M, const int N,
+                      const int K, const int lda, const int ldb, const int ldc)
+{
+    const int m0 = (int)get_global_id(0) * GEMM_DM;
+    const int n0 = (int)get_global_id(1) * GEMM_DN;
+    if (m0 >= M || n0 >= N)
+        return;
+    __global const float *a[GEMM_DM], *b[GEMM_DN];
+    gemm_vec acc[GEMM_DM][GEMM_DN];
+#pragma unroll
+    for (int i = 0; i < GEMM_DM; i++) {
+        a[i] = A + min(m0 + i, M - 1) * lda;
+#pragma unroll
+        for (int j = 0; j < GEMM_DN; j++)
+            acc[i][j] = 0.0f;
+    }
+#pragma unroll
+    for (int j = 0; j < GEMM_DN; j++)
+        b[j] = B + min(n0 + j, N - 1) * ldb;
+    int k = 0;
+    for (; k + GEMM_VW <= K; k += GEMM_VW) {
+        gemm_vec av[GEMM_DM], bv[GEMM_DN];
+#pragma unroll
+        for (int i = 0; i < GEMM_DM; i++)
+            av[i] = gemm_vload(0, a[i] + k);
+#pragma unroll
+        for (int j = 0; j < GEMM_DN; j++)
+            bv[j] = gemm_vload(0, b[j] + k);
+#pragma unroll
+        for (int i = 0; i < GEMM_DM; i++)
+#pragma unroll
+            for (int j = 0; j < GEMM_DN; j++)
+                acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+    }
+    float s[GEMM_DM][GEMM_DN];
+#pragma unroll
+    for (int i = 0; i < GEMM_DM; i++)
+#pragma unroll
+        for (int j = 0; j < GEMM_DN; j++)
+            s[i][j] = gemm_hsum(acc[i][j]);
+    for (; k < K; k++) {
+#pragma unroll
+        for (int i = 0; i < GEMM_DM; i++)
+#pragma unroll
+            for (int j = 0; j < GEMM_DN; j++)
+                s[i][j] = fma(a[i][k], b[j][k], s[i][j]);
+    }
+#pragma unroll
+    for (int i = 0; i < GEMM_DM; i++) {
+        if (m0 + i >= M)
+            break;
+        __global float *c = C + (m0 + i) * ldc;
+#pragma unroll
+        for (int j = 0; j < GEMM_DN; j++) {
+            if (n0 + j >= N)
+                break;
+            c[n0 + j] = beta == 0.0f ? alpha * s[i][j]
+                                     : fma(alpha, s[i][j], beta * c[n0 + j]);
+        }
+    }
+}
