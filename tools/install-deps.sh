@@ -16,7 +16,8 @@ pkgs=(
   python3 python3-numpy python3-matplotlib python3-pil  # tests read outputs; plot_losses.py
 )
 if [ "${1:-}" = "--extras" ]; then
-  pkgs+=(python3-torch dataset-fashion-mnist)
+  # OpenBLAS: without it Debian's PyTorch runs on the reference BLAS, ~10x slower.
+  pkgs+=(python3-torch libopenblas0-pthread dataset-fashion-mnist)
 fi
 
 missing=()

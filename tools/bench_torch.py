@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""PyTorch CPU peer benchmark of the Keras-GAN MLP GAN recipe (the work clgan does per iteration).
+
+Full-size recipe, written the way a PyTorch user would write it:
+  G: Linear(100,256) LeakyReLU(0.2) BatchNorm1d(eps=1e-3, momentum=0.2)
+     Linear(256,512) ... Linear(512,1024) ... Linear(1024,784) Tanh
+  D: Linear(784,512) LeakyReLU(0.2) Linear(512,256) LeakyReLU(0.2) Linear(256,1) Sigmoid
+  nn.BCELoss, one torch.optim.Adam(lr=2e-4, betas=(0.5, 0.999)) per network.
+One iteration (as Keras-GAN gan.py): sample a random real batch and noise;
+G.eval() + no_grad for the fake batch; D step on (real, 1); D step on (fake, 0);
+G.train() and a G step through D on fresh noise with label 1 (D's parameters
+have requires_grad turned off during the G step, so no D weight gradients are
+computed -- the same work as Keras' frozen D).  The five losses/accuracies are
+read back with .item() every iteration, as the Keras-GAN loop prints them.
+
+Real data: uniform random in [-1, 1] (10 000 samples), or the shipped IDX file
+with --data (e.g. samples/data/train-images-idx3-ubyte.gz), scaled to [-1, 1].
+
+Usage:
+  tools/bench_torch.py                              # batch 32,128; threads default,1
+  tools/bench_torch.py --batch 64 --batch 256 --threads 1,2 --iterations 500
+  tools/bench_torch.py --data samples/data/train-images-idx3-ubyte.gz --json
+
+Output: one line per setting,
+  torch batch=32 threads=1 it_per_s=123.4 images_per_s=3948.8 ms_per_it=8.104 torch_threads=1
+then `best batch=... threads=...` per batch.  --json prints a JSON list instead.
+Timing covers --iterations iterations after 20 warm-up iterations.
+
+The BLAS matters a lot: Debian's python3-torch calls libblas.so.3, which is the
+slow reference BLAS unless an optimised one (libopenblas0-pthread) is
+installed.  The script prints which BLAS it has mapped.  To try OpenBLAS
+without installing it system-wide:
+  apt-get download libopenblas0-pthread && dpkg-deb -x libopenblas0-pthread_*.deb /tmp/ob
+  LD_LIBRARY_PATH=/tmp/ob/usr/lib/x86_64-linux-gnu/openblas-pthread tools/bench_torch.py
+"""
+
+import argparse
+import gzip
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def load_idx_images(path):
+    op = gzip.open if path.endswith(".gz") else open
+    with op(path, "rb") as f:
+        raw = f.read()
+    magic, n, r, c = struct.unpack(">IIII", raw[:16])
+    if magic != 0x00000803:
+        raise SystemExit("%s: not an IDX3 uint8 image file (magic 0x%08x)" % (path, magic))
+    a = np.frombuffer(raw[16:16 + n * r * c], dtype=np.uint8).reshape(n, r * c)
+    return torch.from_numpy(a.astype(np.float32) / 127.5 - 1.0)
+
+
+def build(latent=100, g_layers=(256, 512, 1024), d_layers=(512, 256), img_dim=784):
+    g = []
+    fan = latent
+    for w in g_layers:
+        g += [nn.Linear(fan, w), nn.LeakyReLU(0.2), nn.BatchNorm1d(w, eps=1e-3, momentum=0.2)]
+        fan = w
+    g += [nn.Linear(fan, img_dim), nn.Tanh()]
+    d = []
+    fan = img_dim
+    for w in d_layers:
+        d += [nn.Linear(fan, w), nn.LeakyReLU(0.2)]
+        fan = w
+    d += [nn.Linear(fan, 1), nn.Sigmoid()]
+    return nn.Sequential(*g), nn.Sequential(*d)
+
+
+def bench(data, batch, iterations, warmup, latent=100):
+    G, D = build(latent=latent, img_dim=data.shape[1])
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCELoss()
+    ones = torch.ones(batch, 1)
+    zeros = torch.zeros(batch, 1)
+    n = data.shape[0]
+
+    def acc(p, y):
+        return ((p > 0.5).float() == y).float().mean()
+
+    def iteration():
+        real = data[torch.randint(0, n, (batch,))]
+        z = torch.randn(batch, latent)
+        G.eval()
+        with torch.no_grad():
+            fake = G(z)
+
+        opt_d.zero_grad(set_to_none=True)
+        p = D(real)
+        l_real = bce(p, ones)
+        a_real = acc(p.detach(), ones)
+        l_real.backward()
+        opt_d.step()
+
+        opt_d.zero_grad(set_to_none=True)
+        p = D(fake)
+        l_fake = bce(p, zeros)
+        a_fake = acc(p.detach(), zeros)
+        l_fake.backward()
+        opt_d.step()
+
+        G.train()
+        D.requires_grad_(False)
+        opt_g.zero_grad(set_to_none=True)
+        z = torch.randn(batch, latent)
+        l_g = bce(D(G(z)), ones)
+        l_g.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+        return (l_real.item(), a_real.item(), l_fake.item(), a_fake.item(), l_g.item())
+
+    for _ in range(warmup):
+        iteration()
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        iteration()
+    return time.perf_counter() - t0
+
+
+def loaded_blas():
+    """Path of the BLAS library this process has mapped (torch links libblas.so.3 on Debian)."""
+    torch.zeros(2, 2) @ torch.zeros(2, 2)
+    found = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1]
+                if ("blas" in path or "mkl" in path) and path.startswith("/") and path not in found:
+                    found.append(path)
+    except OSError:
+        pass
+    # prefer the BLAS itself over a LAPACK from the same package
+    found.sort(key=lambda p: 0 if "blas" in os.path.basename(p) else 1)
+    return found[0] if found else "unknown"
+
+
+def blas_threads(blas_path, nt=None):
+    """Get (nt None) or set OpenBLAS' own thread count; None if not OpenBLAS."""
+    if "openblas" not in blas_path:
+        return None
+    import ctypes
+    try:
+        lib = ctypes.CDLL(blas_path)
+        if nt is not None:
+            lib.openblas_set_num_threads(int(nt))
+        return int(lib.openblas_get_num_threads())
+    except (OSError, AttributeError):
+        return None
+
+
+def parse_list(values, default):
+    out = []
+    for v in (values or [default]):
+        out += [s.strip() for s in v.split(",") if s.strip()]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batch", action="append",
+                    help="batch size(s); repeatable and/or comma list (default 32,128)")
+    ap.add_argument("--iterations", type=int, default=300, help="timed iterations (default 300)")
+    ap.add_argument("--warmup", type=int, default=20, help="warm-up iterations (default 20)")
+    ap.add_argument("--threads", action="append",
+                    help="thread settings, comma list/repeatable; 'default' = torch's default "
+                         "(default: default,1)")
+    ap.add_argument("--data", help="IDX3 image file (.gz ok) to use as real data")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true", help="print the results as a JSON list only")
+    args = ap.parse_args()
+
+    batches = [int(b) for b in parse_list(args.batch, "32,128")]
+    threads = parse_list(args.threads, "default,1")
+    default_threads = torch.get_num_threads()
+    blas = loaded_blas()
+    default_blas_threads = blas_threads(blas)
+    if not args.json:
+        print("# torch %s, BLAS %s, default threads: torch %d, BLAS %s"
+              % (torch.__version__, blas, default_threads, default_blas_threads))
+    if "/blas/libblas.so" in blas:
+        print("# warning: this is the reference (netlib) BLAS, ~15-25x slower than OpenBLAS here; "
+              "install libopenblas0-pthread for a fair peer", file=sys.stderr)
+
+    def set_threads(th):
+        # 'default' restores torch's and OpenBLAS' own defaults; N sets both to N
+        # (torch.set_num_threads does not reach OpenBLAS' thread pool).
+        nt = default_threads if th == "default" else int(th)
+        torch.set_num_threads(nt)
+        if default_blas_threads is not None:
+            blas_threads(blas, default_blas_threads if th == "default" else nt)
+        return nt
+
+    torch.manual_seed(args.seed)
+    if args.data:
+        data = load_idx_images(args.data)
+    else:
+        data = torch.rand(10000, 784) * 2 - 1
+
+    results = []
+    for b in batches:
+        for th in threads:
+            nt = set_threads(th)
+            torch.manual_seed(args.seed)
+            secs = bench(data, b, args.iterations, args.warmup)
+            ips = args.iterations / secs
+            r = dict(framework="torch", batch=b, threads=th, torch_threads=nt,
+                     iterations=args.iterations, it_per_s=round(ips, 2),
+                     images_per_s=round(ips * b, 1), ms_per_it=round(1000.0 / ips, 4),
+                     torch_version=torch.__version__, blas=blas,
+                     data=args.data or "random")
+            results.append(r)
+            if not args.json:
+                print("torch batch=%d threads=%s it_per_s=%.1f images_per_s=%.1f ms_per_it=%.3f "
+                      "torch_threads=%d" % (b, th, ips, ips * b, 1000.0 / ips, nt), flush=True)
+    set_threads("default")
+
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    for b in batches:
+        best = max((r for r in results if r["batch"] == b), key=lambda r: r["it_per_s"])
+        print("best batch=%d threads=%s it_per_s=%.1f images_per_s=%.1f ms_per_it=%.3f"
+              % (b, best["threads"], best["it_per_s"], best["images_per_s"], best["ms_per_it"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
