@@ -38,3 +38,33 @@ __kernel void act_bwd_bias(__global float *dz, __global float *db, __global cons
     }
     if (has_db) db[j] += s;
 }
+
+/* y = a + b. 1-D over n; y may alias a or b. */
+__kernel void add_fwd(__global float *y, __global const float *a, __global const float *b, int n)
+{
+    int gid = get_global_id(0);
+    if (gid >= n) return;
+    y[gid] = a[gid] + b[gid];
+}
+
+/* Inverted dropout. TRAIN: mask[i] = (u >= rate) / (1 - rate), u from Philox with the
+ * layer's (seed, call counter, stream); y = x * mask. The backward pass is dx = dy * mask
+ * (dropout_bwd). 1-D over n. */
+__kernel void dropout_fwd(__global float *y, __global float *mask, __global const float *x, int n,
+                          float rate, uint seed_lo, uint seed_hi, uint call, uint stream)
+{
+    int gid = get_global_id(0);
+    if (gid >= n) return;
+    uint4 r = philox4x32((uint4)((uint)gid, call, stream, 0x0D50u), (uint2)(seed_lo, seed_hi));
+    float m = u01(r.x) >= rate ? 1.0f / (1.0f - rate) : 0.0f;
+    mask[gid] = m;
+    y[gid] = x[gid] * m;
+}
+
+__kernel void dropout_bwd(__global float *dx, __global const float *dy, __global const float *mask,
+                          int n)
+{
+    int gid = get_global_id(0);
+    if (gid >= n) return;
+    dx[gid] = dy[gid] * mask[gid];
+}

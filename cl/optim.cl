@@ -1,20 +1,175 @@
-/* optim.cl - optimizer steps over a network's whole flat parameter buffer: one launch
- * per network per step. Host-side scalars carry the bias correction, so one kernel
- * serves both the Keras 2 and the PyTorch form of Adam:
- *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= step * m / (sqrt(v) + eps_hat)
- * Keras 2:  step = lr sqrt(1-b2^t)/(1-b1^t), eps_hat = eps
- * PyTorch:  step = lr sqrt(1-b2^t)/(1-b1^t), eps_hat = eps sqrt(1-b2^t)  */
+/* optim.cl - optimizer steps over a network's whole flat parameter buffer p (n) and
+ * gradient buffer g (n), and WGAN weight clipping. Host: src/optim/optim.c.
+ *
+ * One step = opt_update_<rule> alone, or, when the global norm is needed (norm
+ * clipping or norm metrics), opt_sumsq_partial -> opt_norm_finish -> opt_update_<rule>.
+ * e_i = g_i + l2 p_i is the gradient after the coupled L2 term; clip(e) its value clip.
+ *   opt_sumsq_partial  G groups of OPT_WG work-items over float8 vectors (vload8: any
+ *                      float alignment). Group j owns vectors [j*block8, (j+1)*block8)
+ *                      of the n/8 whole ones and its work-items stride through them by
+ *                      OPT_WG (coalesced on GPUs, cache-resident per group on CPUs);
+ *                      group 0 also takes the n%8 tail. Writes sum(e^2), sum(clip(e)^2)
+ *                      of its part to partial[2j], partial[2j+1].
+ *   opt_norm_finish    one group of OPT_WG: adds the G pairs in a fixed tree order (same
+ *                      input, same bits), writes scal[0] = norm-clip scale
+ *                      min(1, clip_norm / (||clip(e)|| + 1e-6)) (1 when clip_norm = 0),
+ *                      scal[1] = norm_before = ||e||, scal[2] = norm_after =
+ *                      scale ||clip(e)||, and, when asked, the two norms to
+ *                      metrics[slot], metrics[slot+1].
+ *   opt_update_<rule>  one work-item per element: e' = clip(e) * scale, the rule, then
+ *                      p = p keep - update with keep = 1 - lr wd (decoupled decay on the
+ *                      pre-update p, as torch.optim.AdamW).
+ * Rules (host scalars step, a, b, eps_hat carry the per-rule constants):
+ *   sgd       update = step e'                                   (step = lr)
+ *   momentum  (a = mu) b = a b + e'; update = step (nesterov ? e' + a b : b)
+ *   adam      (a = b1, b = b2) m = a m + (1-a) e'; v = b v + (1-b) e'^2;
+ *             update = step m / (sqrt(v) + eps_hat), step = lr sqrt(1-b2^t)/(1-b1^t),
+ *             eps_hat = eps (Keras) or eps sqrt(1-b2^t) (PyTorch)
+ *   rmsprop   (a = alpha) v = a v + (1-a) e'^2; update = step e' / (sqrt(v) + eps_hat)
+ * State: s0 = momentum buffer / Adam m / RMSprop v; s1 = Adam v (unused ones are never
+ * touched). The Adam arithmetic is the original adam_step's, expression for expression.
+ * The four update kernels are one body (opt_update_one) instantiated per rule by
+ * OPT_UPDATE_KERNEL: with the rule a compile-time constant PoCL vectorizes the
+ * work-item loop; a run-time rule switch with stores to different buffers made it
+ * scalar and 3-6x slower on the CPU device.
+ */
+#ifndef OPT_WG
+#define OPT_WG 256 /* must match OPT_WG in src/optim/optim.c */
+#endif
 
-__kernel void adam_step(__global float *p, __global float *m, __global float *v,
-                        __global const float *g, int n, float step, float b1, float b2,
-                        float eps_hat)
+#define OPT_RULE_SGD 0
+#define OPT_RULE_MOMENTUM 1
+#define OPT_RULE_ADAM 2
+#define OPT_RULE_RMSPROP 3
+
+/* The value clip (cv = 0: off). */
+inline float opt_clip(float e, float cv) { return cv > 0.0f ? clamp(e, -cv, cv) : e; }
+
+/* Tree sum of two OPT_WG-long local arrays into element 0 (fixed order). */
+inline void opt_local_sum2(__local float *a, __local float *b, int lid)
+{
+    for (int s = OPT_WG / 2; s > 0; s >>= 1) {
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid < s) {
+            a[lid] += a[lid + s];
+            b[lid] += b[lid + s];
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+__kernel __attribute__((reqd_work_group_size(OPT_WG, 1, 1)))
+void opt_sumsq_partial(__global float *partial, __global const float *g,
+                       __global const float *p, float l2, float cv, int n, int block8)
+{
+    __local float s_raw[OPT_WG], s_clip[OPT_WG];
+    int lid = get_local_id(0), grp = get_group_id(0), n8 = n / 8;
+    int end = min(n8, (grp + 1) * block8);
+    float8 raw8 = 0.0f, clip8 = 0.0f;
+    for (int i = grp * block8 + lid; i < end; i += OPT_WG) {
+        float8 e = vload8(i, g);
+        if (l2 != 0.0f) e += l2 * vload8(i, p);
+        float8 c = cv > 0.0f ? clamp(e, -cv, cv) : e;
+        raw8 += e * e;
+        clip8 += c * c;
+    }
+    float4 r4 = raw8.lo + raw8.hi, c4 = clip8.lo + clip8.hi;
+    float raw = (r4.x + r4.y) + (r4.z + r4.w), clip = (c4.x + c4.y) + (c4.z + c4.w);
+    if (grp == 0 && lid < n - 8 * n8) {
+        int i = 8 * n8 + lid;
+        float e = l2 != 0.0f ? g[i] + l2 * p[i] : g[i], c = opt_clip(e, cv);
+        raw += e * e;
+        clip += c * c;
+    }
+    s_raw[lid] = raw;
+    s_clip[lid] = clip;
+    opt_local_sum2(s_raw, s_clip, lid);
+    if (lid == 0) {
+        partial[2 * grp] = s_raw[0];
+        partial[2 * grp + 1] = s_clip[0];
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(OPT_WG, 1, 1)))
+void opt_norm_finish(__global float *scal, __global float *metrics,
+                     __global const float *partial, float clip_norm, int use_metrics,
+                     int slot, int groups)
+{
+    __local float s_raw[OPT_WG], s_clip[OPT_WG];
+    int lid = get_local_id(0);
+    float raw = 0.0f, clip = 0.0f;
+    for (int j = lid; j < groups; j += OPT_WG) {
+        raw += partial[2 * j];
+        clip += partial[2 * j + 1];
+    }
+    s_raw[lid] = raw;
+    s_clip[lid] = clip;
+    opt_local_sum2(s_raw, s_clip, lid);
+    if (lid == 0) {
+        float before = sqrt(s_raw[0]), clipped = sqrt(s_clip[0]);
+        float scale = clip_norm > 0.0f ? fmin(1.0f, clip_norm / (clipped + 1e-6f)) : 1.0f;
+        scal[0] = scale;
+        scal[1] = before;
+        scal[2] = clipped * scale;
+        if (use_metrics) {
+            metrics[slot] = before;
+            metrics[slot + 1] = clipped * scale;
+        }
+    }
+}
+
+/* Element i of one step; `rule` is a compile-time constant at every call site. */
+inline void opt_update_one(const int rule, int i, __global float *p, __global float *s0,
+                           __global float *s1, __global const float *g,
+                           __global const float *scal, float step, float a, float b,
+                           float eps_hat, float keep, float l2, float cv, int use_scale,
+                           int nesterov)
+{
+    float pi = p[i], sc = scal[0];
+    float gi = opt_clip(l2 != 0.0f ? g[i] + l2 * pi : g[i], cv);
+    gi *= use_scale ? sc : 1.0f;
+    float upd;
+    if (rule == OPT_RULE_ADAM) {
+        float mi = a * s0[i] + (1.0f - a) * gi;
+        float vi = b * s1[i] + (1.0f - b) * gi * gi;
+        s0[i] = mi;
+        s1[i] = vi;
+        upd = step * mi / (sqrt(vi) + eps_hat);
+    } else if (rule == OPT_RULE_RMSPROP) {
+        float vi = a * s0[i] + (1.0f - a) * gi * gi;
+        s0[i] = vi;
+        upd = step * gi / (sqrt(vi) + eps_hat);
+    } else if (rule == OPT_RULE_MOMENTUM) {
+        float bi = a * s0[i] + gi;
+        s0[i] = bi;
+        upd = step * (nesterov ? gi + a * bi : bi);
+    } else {
+        upd = step * gi;
+    }
+    p[i] = pi * keep - upd; /* keep = 1 is exact: Adam's bits are unchanged */
+}
+
+#define OPT_UPDATE_KERNEL(name, RULE)                                                   \
+    __kernel __attribute__((reqd_work_group_size(OPT_WG, 1, 1)))                        \
+    void name(__global float *p, __global float *s0, __global float *s1,                \
+              __global const float *g, __global const float *scal, float step, float a, \
+              float b, float eps_hat, float keep, float l2, float cv, int use_scale,    \
+              int nesterov, int n)                                                      \
+    {                                                                                   \
+        int i = get_global_id(0);                                                       \
+        if (i >= n) return;                                                             \
+        opt_update_one(RULE, i, p, s0, s1, g, scal, step, a, b, eps_hat, keep, l2, cv,  \
+                       use_scale, nesterov);                                            \
+    }
+
+OPT_UPDATE_KERNEL(opt_update_sgd, OPT_RULE_SGD)
+OPT_UPDATE_KERNEL(opt_update_momentum, OPT_RULE_MOMENTUM)
+OPT_UPDATE_KERNEL(opt_update_adam, OPT_RULE_ADAM)
+OPT_UPDATE_KERNEL(opt_update_rmsprop, OPT_RULE_RMSPROP)
+
+__kernel void weight_clip(__global float *p, float c, int n)
 {
     int i = get_global_id(0);
     if (i >= n) return;
-    float gi = g[i];
-    float mi = b1 * m[i] + (1.0f - b1) * gi;
-    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= step * mi / (sqrt(vi) + eps_hat);
+    p[i] = clamp(p[i], -c, c);
 }

@@ -18,15 +18,34 @@ __kernel void randn_fill(__global float *out, int n, uint seed_lo, uint seed_hi,
 
 /* A random batch of rows of a uint8 data set, scaled to [-1, 1]:
  * out(rows, dim)[r, c] = data[idx_r * dim + c] / 127.5 - 1, idx_r uniform in [0, count).
- * 1-D over rows*dim; each work-item derives its row's index from the counter. */
+ * 2-D: dimension 0 over rows, dimension 1 over chunks of GATHER_CHUNK columns; each
+ * work-item derives its row's index from the counter once. */
+#ifndef GATHER_CHUNK
+#define GATHER_CHUNK 64
+#endif
 __kernel void gather_batch_u8(__global float *out, __global const uchar *data, int rows, int dim,
                               int count, uint seed_lo, uint seed_hi, uint step_lo, uint step_hi,
                               uint stream)
 {
-    int gid = get_global_id(0);
-    if (gid >= rows * dim) return;
-    int r = gid / dim, c = gid % dim;
+    int r = get_global_id(0), c0 = get_global_id(1) * GATHER_CHUNK;
+    if (r >= rows || c0 >= dim) return;
     uint4 h = philox4x32((uint4)((uint)r, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
-    uint idx = h.x % (uint)count;
-    out[gid] = (float)data[(size_t)idx * dim + c] * (1.0f / 127.5f) - 1.0f;
+    __global const uchar *src = data + (size_t)(h.x % (uint)count) * dim;
+    int c1 = min(c0 + GATHER_CHUNK, dim);
+    for (int c = c0; c < c1; c++)
+        out[r * dim + c] = (float)src[c] * (1.0f / 127.5f) - 1.0f;
+}
+
+/* Instance noise: y = x + sigma * N(0, 1), elementwise; work-item i writes 4i..4i+3. */
+__kernel void add_noise(__global float *y, __global const float *x, int n, float sigma,
+                        uint seed_lo, uint seed_hi, uint step_lo, uint step_hi, uint stream)
+{
+    int i = get_global_id(0);
+    if (4 * i >= n) return;
+    uint4 r = philox4x32((uint4)((uint)i, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
+    float r0 = sqrt(-2.0f * log(u01(r.x))), t0 = 6.283185307179586f * u01(r.y);
+    float r1 = sqrt(-2.0f * log(u01(r.z))), t1 = 6.283185307179586f * u01(r.w);
+    float z[4] = {r0 * cos(t0), r0 * sin(t0), r1 * cos(t1), r1 * sin(t1)};
+    for (int k = 0; k < 4; k++)
+        if (4 * i + k < n) y[4 * i + k] = x[4 * i + k] + sigma * z[k];
 }

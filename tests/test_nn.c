@@ -1,14 +1,14 @@
 /* test_nn.c - finite-difference gradient checks for every layer and loss on the CPU
- * device, plus BatchNorm running statistics, gradient accumulation and Adam against
- * host references. Central differences in float32 with h = 1e-2; a check passes when
- * ||g - g_fd|| <= 2e-3 * ||g_fd|| + 1e-4 (the truncation error of h^2 and float32
- * rounding of ~1e-7 * |L| / h stay well below that). */
+ * device, plus BatchNorm running statistics and gradient accumulation against host
+ * references (the optimizers are tested in test_optim.c). Central differences in
+ * float32 with h = 1e-2; a check passes when ||g - g_fd|| <= 2e-3 * ||g_fd|| + 1e-4
+ * (the truncation error of h^2 and float32 rounding of ~1e-7 * |L| / h stay well below
+ * that). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clgan/nn.h"
-#include "clgan/optim.h"
 #include "common/rng.h"
 #include "testutil.h"
 
@@ -151,73 +151,173 @@ static void test_mlp_with_batchnorm(void)
     clgan_net_free(n);
 }
 
-/* Loss value (from the metrics) and its gradient against central differences. */
-static void test_loss(clgan_loss kind, float target)
+static void test_residual(int in, int out, int bn)
+{
+    clgan_net *n;
+    char name[64];
+    CHECK_OK(clgan_net_init(&n, ctx, in, 4));
+    CHECK_OK(clgan_net_add_residual(n, out, CLGAN_ACT_TANH, 0.0f, bn, 1e-3f, 0.8f, 1.0f));
+    CHECK_OK(clgan_net_add_residual(n, out, CLGAN_ACT_ELU, 1.0f, 0, 1e-3f, 0.8f, 1.0f));
+    CHECK_OK(clgan_net_add_dense(n, 2, CLGAN_ACT_NONE, 0.0f));
+    CHECK_OK(clgan_net_finalize(n, 21 + in + out + bn));
+    CHECK(clgan_net_find(n, "res0.dense.kernel") != NULL);
+    CHECK((clgan_net_find(n, "res0.proj.kernel") != NULL) == (in != out));
+    CHECK((clgan_net_find(n, "res0.bn.gamma") != NULL) == (bn != 0));
+    CHECK(clgan_net_find(n, "res1.proj.kernel") == NULL);
+    snprintf(name, sizeof name, "residual %d->%d%s", in, out, bn ? "+bn" : "");
+    check_net(name, n, 31);
+    clgan_net_free(n);
+}
+
+/* Dropout: about `rate` of the units are zeroed, the rest scaled by 1/(1-rate); the
+ * backward pass applies the same mask; a new mask each forward; eval passes through. */
+static void test_dropout(void)
+{
+    const int B = 64, C = 50, N = B * C;
+    const float rate = 0.3f;
+    clgan_net *n;
+    float *x = malloc(N * 4), *y = malloc(N * 4), *y2 = malloc(N * 4), *dy = malloc(N * 4),
+          *dx = malloc(N * 4), *want = malloc(N * 4);
+    cl_mem xb;
+    clgan_rng rng = {77};
+    CHECK_OK(clgan_net_init(&n, ctx, C, B));
+    CHECK_OK(clgan_net_add_dropout(n, rate));
+    CHECK_OK(clgan_net_finalize(n, 5));
+    const clgan_net_view *v = clgan_net_get(n);
+    for (int i = 0; i < N; i++) x[i] = 0.5f + (float)clgan_rng_uniform(&rng), dy[i] = (float)clgan_rng_normal(&rng);
+    CHECK_OK(clgan_buf_alloc(ctx, &xb, N * 4, "x"));
+    CHECK_OK(clgan_buf_write(ctx, xb, 0, x, N * 4));
+    CHECK_OK(clgan_net_forward(n, xb, CLGAN_MODE_TRAIN));
+    CHECK_OK(clgan_buf_read(ctx, v->out, 0, y, N * 4));
+    CHECK_OK(clgan_buf_write(ctx, clgan_net_dout(n), 0, dy, N * 4));
+    CHECK_OK(clgan_net_backward(n, clgan_net_dout(n), 0, 1));
+    CHECK_OK(clgan_buf_read(ctx, v->dinput, 0, dx, N * 4));
+    int zeros = 0, bad = 0;
+    for (int i = 0; i < N; i++) {
+        float m = y[i] / x[i];
+        zeros += y[i] == 0.0f;
+        bad += !(y[i] == 0.0f || fabsf(m - 1.0f / (1.0f - rate)) < 1e-5f);
+        want[i] = dy[i] * m;
+    }
+    printf("  dropout: %d of %d zeroed (rate %.2f), %d badly scaled\n", zeros, N, rate, bad);
+    CHECK(bad == 0);
+    CHECK(fabs((double)zeros / N - rate) < 0.03);
+    tu_close("dropout backward = dy * mask", dx, want, N, 1e-6, 1e-6);
+    CHECK_OK(clgan_net_forward(n, xb, CLGAN_MODE_TRAIN));
+    CHECK_OK(clgan_buf_read(ctx, v->out, 0, y2, N * 4));
+    CHECK(memcmp(y, y2, N * 4) != 0);
+    CHECK_OK(clgan_net_forward(n, xb, CLGAN_MODE_EVAL));
+    CHECK_OK(clgan_buf_read(ctx, v->out, 0, y2, N * 4));
+    tu_close("dropout eval = identity", y2, x, N, 0, 0);
+    clgan_buf_release(&xb);
+    free(x), free(y), free(y2), free(dy), free(dx), free(want);
+    clgan_net_free(n);
+}
+
+/* Host double reference of one sample's loss. */
+static double host_loss(const clgan_loss_args *a, double o)
+{
+    double t = a->target, p;
+    switch (a->kind) {
+    case CLGAN_LOSS_BCE: return a->sign * -(t * log(o) + (1 - t) * log(1 - o));
+    case CLGAN_LOSS_BCE_LOGITS:
+        p = 1 / (1 + exp(-o));
+        return a->sign * -(t * log(p) + (1 - t) * log(1 - p));
+    case CLGAN_LOSS_LSGAN: return a->sign * 0.5 * (o - t) * (o - t);
+    case CLGAN_LOSS_HINGE:
+        return a->sign * (a->role == CLGAN_ROLE_G ? -o
+                          : a->role == CLGAN_ROLE_D_REAL ? fmax(0, 1 - o) : fmax(0, 1 + o));
+    default: return a->sign * (a->role == CLGAN_ROLE_D_FAKE ? o : -o);
+    }
+}
+
+/* Loss value (from the metrics) against the host, and its gradient against central
+ * differences of the host loss, for one kind, role, target and sign. */
+static void test_loss(clgan_loss kind, clgan_role role, float target, float sign)
 {
     int n = 70; /* more than one pass of the 64-wide work-group */
     float out[70], dout[70], met[3];
     double fd[70];
     cl_mem ob, db, mb;
-    clgan_rng rng = {kind * 10 + (int)target};
-    for (int i = 0; i < n; i++)
-        out[i] = kind == CLGAN_LOSS_BCE ? 0.05f + 0.9f * (float)clgan_rng_uniform(&rng)
-                                        : 3.0f * (float)clgan_rng_normal(&rng);
+    clgan_loss_args a = {.kind = kind, .role = role, .target = target, .sign = sign, .clip = 1e-7f};
+    clgan_rng rng = {kind * 10 + role + 1};
+    for (int i = 0; i < n; i++) {
+        double o = kind == CLGAN_LOSS_BCE ? 0.05 + 0.9 * clgan_rng_uniform(&rng) : 3 * clgan_rng_normal(&rng);
+        if (kind == CLGAN_LOSS_HINGE && fabs(fabs(o) - 1) < 0.05)
+            o *= 1.2; /* keep away from the hinge's kinks */
+        out[i] = (float)o;
+    }
     CHECK_OK(clgan_buf_alloc(ctx, &ob, n * 4, "out"));
     CHECK_OK(clgan_buf_alloc(ctx, &db, n * 4, "dout"));
     CHECK_OK(clgan_buf_alloc(ctx, &mb, 16 * 4, "metrics"));
     CHECK_OK(clgan_buf_write(ctx, ob, 0, out, n * 4));
-    CHECK_OK(clgan_loss_eval(ctx, db, mb, 4, ob, n, kind, target, 1e-7f));
+    CHECK_OK(clgan_loss_eval(ctx, db, mb, 4, ob, n, &a));
     CHECK_OK(clgan_buf_read(ctx, db, 0, dout, n * 4));
     CHECK_OK(clgan_buf_read(ctx, mb, 16, met, 12));
-    /* host reference of the value, in double */
     double ref = 0, acc = 0, mp = 0;
     for (int i = 0; i < n; i++) {
-        double o = out[i], p = kind == CLGAN_LOSS_BCE ? o : 1 / (1 + exp(-o));
-        ref += -(target * log(p) + (1 - target) * log(1 - p));
-        acc += ((p > 0.5) == (target > 0.5));
-        mp += p;
+        double o = out[i], thr = kind == CLGAN_LOSS_BCE ? 0.5 : 0.0;
+        ref += host_loss(&a, o);
+        acc += ((o > thr) == (role != CLGAN_ROLE_D_FAKE));
+        mp += kind == CLGAN_LOSS_BCE_LOGITS ? 1 / (1 + exp(-o)) : o;
     }
     ref /= n, acc /= n, mp /= n;
-    printf("  loss %s target %.1f: %.6f (host %.6f), acc %.3f (%.3f), mean p %.4f (%.4f)\n",
-           clgan_loss_str(kind), target, met[0], ref, met[1], acc, met[2], mp);
-    CHECK(fabs(met[0] - ref) < 1e-5 * (1 + ref));
+    char what[80];
+    snprintf(what, sizeof what, "loss %s role %d t %.1f sign %+.0f", clgan_loss_str(kind), role,
+             target, sign);
+    printf("  %s: %.6f (host %.6f), acc %.3f (%.3f), mean %.4f (%.4f)\n", what, met[0], ref,
+           met[1], acc, met[2], mp);
+    CHECK(fabs(met[0] - ref) < 1e-5 * (1 + fabs(ref)));
     CHECK(fabs(met[1] - acc) < 1e-6);
-    CHECK(fabs(met[2] - mp) < 1e-5);
-    const float h = 1e-3f;
-    for (int i = 0; i < n; i++) {
-        float keep = out[i];
-        float v[2];
-        for (int k = 0; k < 2; k++) {
-            out[i] = keep + (k ? -h : h);
-            clgan_buf_write(ctx, ob, 0, out, n * 4);
-            clgan_loss_eval(ctx, db, mb, 0, ob, n, kind, target, 1e-7f);
-            clgan_buf_read(ctx, mb, 0, &v[k], 4);
-        }
-        out[i] = keep;
-        fd[i] = ((double)v[0] - v[1]) / (2 * h);
-    }
-    char what[64];
-    snprintf(what, sizeof what, "loss %s target %.0f", clgan_loss_str(kind), target);
+    CHECK(fabs(met[2] - mp) < 1e-5 * (1 + fabs(mp)));
+    /* The kernel's value matches the host's above; its gradient must match central
+     * differences of the host's loss, in double (h = 1e-6). */
+    for (int i = 0; i < n; i++)
+        fd[i] = (host_loss(&a, out[i] + 1e-6) - host_loss(&a, out[i] - 1e-6)) / 2e-6 / n;
     grad_ok(what, dout, fd, n);
     clgan_buf_release(&ob), clgan_buf_release(&db), clgan_buf_release(&mb);
 }
 
-/* Clipped probabilities give zero gradient and the clipped loss value. */
-static void test_loss_clip(void)
+/* Clipped probabilities give zero gradient and the clipped loss value; flip = 1 swaps
+ * every label; accumulate averages sub-steps. */
+static void test_loss_options(void)
 {
-    float out[2] = {0.0f, 1.0f}, dout[2], met[3];
+    float out[2] = {0.0f, 1.0f}, dout[2], met[3], dflip[2];
     cl_mem ob, db, mb;
+    clgan_loss_args a = {.kind = CLGAN_LOSS_BCE, .role = CLGAN_ROLE_D_REAL, .target = 1.0f,
+                         .sign = 1.0f, .clip = 1e-7f};
     CHECK_OK(clgan_buf_alloc(ctx, &ob, 8, "out"));
     CHECK_OK(clgan_buf_alloc(ctx, &db, 8, "dout"));
     CHECK_OK(clgan_buf_alloc(ctx, &mb, 12, "metrics"));
     CHECK_OK(clgan_buf_write(ctx, ob, 0, out, 8));
-    CHECK_OK(clgan_loss_eval(ctx, db, mb, 0, ob, 2, CLGAN_LOSS_BCE, 1.0f, 1e-7f));
+    CHECK_OK(clgan_loss_eval(ctx, db, mb, 0, ob, 2, &a));
     CHECK_OK(clgan_buf_read(ctx, db, 0, dout, 8));
     CHECK_OK(clgan_buf_read(ctx, mb, 0, met, 12));
     double want = 0.5 * (-log(1e-7f) + -log(1.0f - 1e-7f));
     printf("  clipped bce: loss %.5f (want %.5f), grads %g %g\n", met[0], want, dout[0], dout[1]);
     CHECK(fabs(met[0] - want) < 1e-3);
     CHECK(dout[0] == 0.0f && dout[1] == 0.0f);
+
+    out[0] = 0.3f, out[1] = 0.8f;
+    CHECK_OK(clgan_buf_write(ctx, ob, 0, out, 8));
+    a.target = 0.0f;
+    CHECK_OK(clgan_loss_eval(ctx, db, mb, 0, ob, 2, &a));
+    CHECK_OK(clgan_buf_read(ctx, db, 0, dout, 8));
+    a.target = 1.0f, a.flip = 1.0f;
+    CHECK_OK(clgan_loss_eval(ctx, db, mb, 0, ob, 2, &a));
+    CHECK_OK(clgan_buf_read(ctx, db, 0, dflip, 8));
+    tu_close("flip=1 equals swapped labels", dflip, dout, 2, 1e-7, 0);
+
+    a.flip = 0.0f, a.accumulate = 0, a.weight = 0.0f;
+    float before[3] = {1.0f, 1.0f, 1.0f}, single[3], after[3];
+    CHECK_OK(clgan_loss_eval(ctx, db, mb, 0, ob, 2, &a));
+    CHECK_OK(clgan_buf_read(ctx, mb, 0, single, 12));
+    CHECK_OK(clgan_buf_write(ctx, mb, 0, before, 12));
+    a.accumulate = 1, a.weight = 0.5f;
+    CHECK_OK(clgan_loss_eval(ctx, db, mb, 0, ob, 2, &a));
+    CHECK_OK(clgan_buf_read(ctx, mb, 0, after, 12));
+    for (int k = 0; k < 3; k++) single[k] = 1.0f + 0.5f * single[k];
+    tu_close("accumulated metrics", after, single, 3, 1e-6, 1e-6);
     clgan_buf_release(&ob), clgan_buf_release(&db), clgan_buf_release(&mb);
 }
 
@@ -279,7 +379,7 @@ static void test_batchnorm_running(void)
     const clgan_tensor_info *tm = clgan_net_find(n, "bn0.moving_mean");
     const clgan_tensor_info *tv = clgan_net_find(n, "bn0.moving_variance");
     CHECK(tm && tv);
-    float all[64];
+    float *all = calloc(v->n_state, sizeof *all);
     CHECK_OK(clgan_net_read_params(n, NULL, all));
     memcpy(st, all + tm->offset, 12);
     memcpy(st + 3, all + tv->offset, 12);
@@ -290,41 +390,9 @@ static void test_batchnorm_running(void)
     float want[12];
     for (int i = 0; i < 12; i++) want[i] = (x[i] - rm[i % 3]) / sqrtf(rv[i % 3] + eps);
     tu_close("eval-mode output", y, want, 12, 1e-5, 1e-5);
+    free(all);
     clgan_buf_release(&xb);
     clgan_net_free(n);
-}
-
-static void test_adam(clgan_adam_form form)
-{
-    const int n = 37;
-    float p[37], g[37], m[37] = {0}, v[37] = {0}, out[37];
-    clgan_rng rng = {5};
-    clgan_adam_opts o = {2e-4f, 0.5f, 0.999f, 1e-7f, form};
-    clgan_adam *a;
-    cl_mem pb, gb;
-    for (int i = 0; i < n; i++) p[i] = (float)clgan_rng_normal(&rng);
-    CHECK_OK(clgan_adam_init(&a, ctx, n, o));
-    CHECK_OK(clgan_buf_alloc(ctx, &pb, n * 4, "p"));
-    CHECK_OK(clgan_buf_alloc(ctx, &gb, n * 4, "g"));
-    CHECK_OK(clgan_buf_write(ctx, pb, 0, p, n * 4));
-    for (int t = 1; t <= 5; t++) {
-        for (int i = 0; i < n; i++) g[i] = (float)clgan_rng_normal(&rng) * (i % 3 ? 1.0f : 1e-4f);
-        CHECK_OK(clgan_buf_write(ctx, gb, 0, g, n * 4));
-        CHECK_OK(clgan_adam_step(a, pb, gb, t));
-        for (int i = 0; i < n; i++) {
-            m[i] = 0.5f * m[i] + 0.5f * g[i];
-            v[i] = 0.999f * v[i] + 0.001f * g[i] * g[i];
-            double b1t = 1 - pow(0.5, t), b2t = 1 - pow(0.999, t);
-            if (form == CLGAN_ADAM_KERAS)
-                p[i] -= (float)(2e-4 * sqrt(b2t) / b1t * m[i] / (sqrt(v[i]) + 1e-7));
-            else
-                p[i] -= (float)(2e-4 / b1t * m[i] / (sqrt(v[i]) / sqrt(b2t) + 1e-7));
-        }
-    }
-    CHECK_OK(clgan_buf_read(ctx, pb, 0, out, n * 4));
-    tu_close(form == CLGAN_ADAM_KERAS ? "adam keras form" : "adam torch form", out, p, n, 1e-7, 1e-6);
-    clgan_buf_release(&pb), clgan_buf_release(&gb);
-    clgan_adam_free(a);
 }
 
 int main(void)
@@ -339,17 +407,22 @@ int main(void)
         printf("gemm %s:\n", clgan_gemm_impl_str((clgan_gemm_impl)impl));
         test_dense_activations();
         test_mlp_with_batchnorm();
+        test_residual(6, 5, 0);
+        test_residual(5, 5, 0);
+        test_residual(6, 5, 1);
     }
+    test_dropout();
     clgan_gemm_set_impl(ctx, CLGAN_GEMM_CLBLAST);
-    test_loss(CLGAN_LOSS_BCE, 1.0f);
-    test_loss(CLGAN_LOSS_BCE, 0.0f);
-    test_loss(CLGAN_LOSS_BCE_LOGITS, 1.0f);
-    test_loss(CLGAN_LOSS_BCE_LOGITS, 0.0f);
-    test_loss_clip();
+    for (int k = 0; k < CLGAN_LOSS_COUNT; k++) {
+        int labelled = k == CLGAN_LOSS_BCE || k == CLGAN_LOSS_BCE_LOGITS || k == CLGAN_LOSS_LSGAN;
+        test_loss((clgan_loss)k, CLGAN_ROLE_D_REAL, labelled ? 0.9f : 1.0f, 1.0f);
+        test_loss((clgan_loss)k, CLGAN_ROLE_D_FAKE, 0.0f, 1.0f);
+        test_loss((clgan_loss)k, CLGAN_ROLE_G, 1.0f, 1.0f);
+    }
+    test_loss(CLGAN_LOSS_BCE, CLGAN_ROLE_G, 0.0f, -1.0f); /* the saturating minimax G loss */
+    test_loss_options();
     test_accumulation();
     test_batchnorm_running();
-    test_adam(CLGAN_ADAM_KERAS);
-    test_adam(CLGAN_ADAM_TORCH);
     clgan_ctx_free(ctx);
     return tu_finish("test_nn");
 }

@@ -67,10 +67,10 @@ static void run(clgan_ctx *ctx, const clgan_tensor_set *fx, clgan_gemm_impl impl
     c.iterations = it;
     CHECK_OK(clgan_config_set(&c, "g-layers", clgan_safetensors_meta(fx, "g_layers")));
     CHECK_OK(clgan_config_set(&c, "d-layers", clgan_safetensors_meta(fx, "d_layers")));
-    c.lr_g = c.lr_d = meta_f(fx, "lr");
-    c.beta1 = meta_f(fx, "beta1");
-    c.beta2 = meta_f(fx, "beta2");
-    c.adam_eps = meta_f(fx, "adam_eps");
+    c.g.lr = c.d.lr = meta_f(fx, "lr");
+    c.g.beta1 = c.d.beta1 = meta_f(fx, "beta1");
+    c.g.beta2 = c.d.beta2 = meta_f(fx, "beta2");
+    c.g.eps = c.d.eps = meta_f(fx, "adam_eps");
     c.bn_momentum = meta_f(fx, "bn_momentum");
     c.bn_eps = meta_f(fx, "bn_eps");
     c.slope = meta_f(fx, "slope");

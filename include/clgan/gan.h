@@ -21,31 +21,53 @@
 
 #define CLGAN_MAX_HIDDEN 8
 
+/* BatchNorm placement. */
+enum { CLGAN_BN_OFF = 0, CLGAN_BN_HIDDEN = 1, CLGAN_BN_ALL = 2 /* refused: see model.c */ };
+
+/* The settings that exist once per network (flags --X-g / --X-d, plain --X for both;
+ * INI sections [generator] / [discriminator]). */
+typedef struct {
+    int layers[CLGAN_MAX_HIDDEN], n_layers; /* hidden widths */
+    int act;            /* clgan_act of the hidden layers */
+    int bn;             /* CLGAN_BN_* */
+    int residual;       /* hidden layers as residual blocks (projection when widths differ) */
+    float dropout;      /* dropout rate after each hidden activation (0 = off) */
+    int steps;          /* updates of this network per iteration */
+    int optimizer;      /* clgan_opt_kind */
+    float lr, beta1, beta2, eps;
+    float momentum;     /* sgd */
+    int nesterov;       /* sgd */
+    float alpha;        /* rmsprop */
+    float l2;           /* L2 penalty added to the gradient */
+    float weight_decay; /* decoupled weight decay */
+    float clip_value;   /* gradient clipping by value (0 = off) */
+    float clip_norm;    /* gradient clipping by global norm (0 = off) */
+} clgan_net_config;
+
 /* Every training setting. Defaults reproduce Keras-GAN's gan/gan.py. */
 typedef struct {
-    /* [generator] */
-    int g_layers[CLGAN_MAX_HIDDEN], n_g_layers; /* hidden widths, e.g. 256,512,1024 */
-    int g_act;                                  /* clgan_act of hidden layers */
-    int g_bn;                                   /* BatchNorm after each hidden activation */
-    float lr_g;
-    /* [discriminator] */
-    int d_layers[CLGAN_MAX_HIDDEN], n_d_layers;
-    int d_act;
-    float lr_d;
+    clgan_net_config g, d;
     /* [model] */
     int latent;
-    float slope;        /* LeakyReLU negative slope */
+    float slope;        /* LeakyReLU negative slope (ELU alpha) */
     float bn_eps;
     float bn_momentum;  /* share of the old running value kept (Keras 0.8) */
     int bn_var_keras;   /* running variance uses n/(n-1-eps) (Keras 2) instead of n/(n-1) */
     /* [train] */
     long iterations;
     int batch;
-    float beta1, beta2, adam_eps;
     int adam_form;      /* clgan_adam_form */
     int shared_t;       /* one Adam step counter for D and G (Keras-GAN) */
     int loss;           /* clgan_loss */
+    int g_loss_minimax; /* bce kinds: G minimizes log(1 - D(G(z))) instead of -log D(G(z)) */
     float bce_clip;
+    float label_smoothing; /* one-sided: D's real target is 1 - s */
+    float label_flip;   /* probability of flipping each label in D's updates */
+    float instance_noise; /* sigma of Gaussian noise added to D's inputs at iteration 0 */
+    long instance_noise_decay; /* iterations over which sigma falls linearly to 0 */
+    float gp_lambda;    /* WGAN-GP gradient penalty weight (0 = off) */
+    float clip_weights; /* WGAN: clamp D's weights to [-c, c] after each D step (0 = off) */
+    int d_joint;        /* one D update on real+fake (+penalty) instead of two (Keras) */
     int fake_eval;      /* D's fake batch drawn with G in inference mode (Keras predict) */
     uint64_t seed;
     long sample_every;
@@ -60,7 +82,8 @@ typedef struct {
 void clgan_config_defaults(clgan_config *c);
 
 /* Applies flags from argv (after the subcommand). Flags are `--name value` or
- * `--name=value`; `--config FILE` loads an INI file first (flags win, in any order).
+ * `--name=value`; `--preset NAME` (samples/presets/NAME.ini) and `--config FILE` load
+ * INI files first, in that order (flags win, in any order).
  * Positional arguments and unknown flags are errors (EINVAL, one line naming them).
  * `--help` sets *help. */
 clgan_status clgan_config_parse_args(clgan_config *c, int argc, char **argv, int *help);
@@ -82,8 +105,16 @@ clgan_status clgan_config_set(clgan_config *c, const char *name, const char *val
 void clgan_config_write_ini(const clgan_config *c, FILE *f);
 clgan_status clgan_config_save(const clgan_config *c, const char *path);
 
-/* Prints every flag with its default and meaning. */
+/* Prints every flag with its default and meaning, and the presets. */
 void clgan_config_print_help(FILE *f);
+
+/* Loads samples/presets/NAME.ini (found next to the binary or in the source tree). */
+clgan_status clgan_config_load_preset(clgan_config *c, const char *name);
+
+/* Finds a shipped file under samples/ ("data", "presets/wgan.ini"): next to the binary
+ * (build dir or install prefix), else the source tree it was built from. Writes the
+ * path; 1 when found. */
+int clgan_find_sample(char *out, size_t n, const char *rel);
 
 /* Checks cross-setting constraints (e.g. layer lists, batch > 0). */
 clgan_status clgan_config_validate(const clgan_config *c);
@@ -104,6 +135,9 @@ enum {
     CLGAN_M_D_LOSS_REAL = 0, CLGAN_M_D_ACC_REAL, CLGAN_M_D_X,   /* D(x) mean */
     CLGAN_M_D_LOSS_FAKE, CLGAN_M_D_ACC_FAKE, CLGAN_M_D_GZ,      /* D(G(z)) mean, D step */
     CLGAN_M_G_LOSS, CLGAN_M_G_ACC, CLGAN_M_G_DGZ,               /* D(G(z)) in the G step */
+    CLGAN_M_GP, CLGAN_M_GP_NORM,               /* gradient penalty, mean ||grad_x D(xhat)|| */
+    CLGAN_M_D_GNORM, CLGAN_M_D_GNORM_CLIPPED,  /* D's global gradient norm before/after clip */
+    CLGAN_M_G_GNORM, CLGAN_M_G_GNORM_CLIPPED,  /* G's */
     CLGAN_M_COUNT = 16
 };
 

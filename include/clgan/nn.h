@@ -84,6 +84,18 @@ clgan_status clgan_net_add_batchnorm(clgan_net *net, float eps, float momentum, 
 /* A standalone activation (for when it must follow a BatchNorm). */
 clgan_status clgan_net_add_activation(clgan_net *net, clgan_act act, float slope);
 
+/* Dropout: in TRAIN mode each unit is zeroed with probability `rate` and the rest scaled
+ * by 1/(1-rate) (inverted dropout); the mask comes from Philox, a new one per forward,
+ * reproducible under the network's seed. EVAL mode passes the input through. */
+clgan_status clgan_net_add_dropout(clgan_net *net, float rate);
+
+/* A residual block y = [BN](act(x W + b)) + skip(x), skip = x when the widths match and a
+ * learned projection x P + p (a Dense layer) when they differ. bn: BatchNorm inside the
+ * block after the activation, with the given settings. Tensors are named
+ * resK.dense.kernel, resK.bn.gamma, resK.proj.kernel, ... */
+clgan_status clgan_net_add_residual(clgan_net *net, int out_dim, clgan_act act, float slope,
+                                    int bn, float eps, float momentum, float var_corr);
+
 /* Allocates the flat buffers and activations and initializes the parameters from
  * `seed` (host RNG, deterministic). After this no layer can be added. */
 clgan_status clgan_net_finalize(clgan_net *net, uint64_t seed);
@@ -117,22 +129,71 @@ const clgan_tensor_info *clgan_net_find(const clgan_net *net, const char *name);
 
 /* ---- losses ---------------------------------------------------------------------- */
 
-/* Loss kinds; the codes are shared with cl/loss.cl. */
+/* Loss kinds; the codes are shared with cl/loss.cl (its banner has the formulas). */
 typedef enum {
-    CLGAN_LOSS_BCE = 0,        /* on probabilities (sigmoid output), clipped (Keras) */
-    CLGAN_LOSS_BCE_LOGITS = 1, /* on logits, numerically stable (PyTorch) */
+    CLGAN_LOSS_BCE = 0,         /* on probabilities (sigmoid output), clipped (Keras) */
+    CLGAN_LOSS_BCE_LOGITS = 1,  /* on logits, numerically stable (PyTorch) */
+    CLGAN_LOSS_LSGAN = 2,       /* least squares, 0.5 (o - t)^2 */
+    CLGAN_LOSS_HINGE = 3,       /* relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)) */
+    CLGAN_LOSS_WASSERSTEIN = 4, /* D(G(z)) - D(x); G: -D(G(z)) (WGAN, WGAN-GP) */
     CLGAN_LOSS_COUNT
 } clgan_loss;
+
+/* Who the loss is for. */
+typedef enum { CLGAN_ROLE_D_REAL = 0, CLGAN_ROLE_D_FAKE = 1, CLGAN_ROLE_G = 2 } clgan_role;
 
 const char *clgan_loss_str(clgan_loss l);
 int clgan_loss_parse(const char *s);
 
-/* Metric slots written per loss evaluation: loss, accuracy, mean D output as p. */
+/* 1 when D ends in a sigmoid for this loss (only bce). */
+int clgan_loss_wants_sigmoid(clgan_loss l);
+
+/* Metric slots written per loss evaluation: loss, accuracy, mean D output. */
 #define CLGAN_LOSS_METRICS 3
 
-/* Computes the loss of D's output `out` (n) against the constant `target`, writes
- * dL/dout into `dout` (n) and the 3 metrics into metrics[slot..slot+2]. */
+typedef struct {
+    clgan_loss kind;
+    clgan_role role;
+    float target;     /* label for bce/lsgan (smoothed or not) */
+    float sign;       /* 1, or -1 for the saturating (minimax) G loss */
+    float clip;       /* bce probability clip */
+    float flip;       /* probability of flipping each sample's label (D roles) */
+    uint64_t seed;    /* for flips */
+    uint32_t step, stream;
+    int accumulate;   /* add weight * metrics to the slot instead of overwriting it */
+    float weight;     /* metrics are scaled by this (0 means 1), e.g. 1/steps to average */
+} clgan_loss_args;
+
+/* Computes the loss of D's output `out` (n), writes dL/dout into `dout` (n) and the 3
+ * metrics into metrics[slot..slot+2]. Non-blocking. */
 clgan_status clgan_loss_eval(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int slot, cl_mem out,
-                             int n, clgan_loss kind, float target, float clip);
+                             int n, const clgan_loss_args *a);
+
+/* ---- gradient penalty (WGAN-GP, Gulrajani et al. 2017) ---------------------------- */
+
+/* Metric slots written per penalty evaluation: P, mean ||grad_x D(xhat_i)||. */
+#define CLGAN_GP_METRICS 2
+
+/* Interpolates xhat = e_i * real + (1 - e_i) * fake for each row i of (rows, dim)
+ * batches, one e_i in (0, 1) per row from Philox with counter (row, step, stream) and
+ * key `seed` (as cl/random.cl draws). Same arguments, same xhat, on any device. All
+ * buffers borrowed; xhat must not alias real or fake. Non-blocking. */
+clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem fake, int rows,
+                               int dim, uint64_t seed, long step, unsigned stream);
+
+/* The WGAN-GP penalty of critic `d` on xhat (batch, in_dim), borrowed:
+ *   P = lambda * mean_i (||g_i||_2 - 1)^2,  g_i = dD(xhat_i)/dxhat_i,
+ * and its gradient dP/dtheta (lambda included) ADDED into d's gradient buffer: a
+ * double backward through D (src/nn/gradpen.c has the derivation). Runs D forward on
+ * xhat in TRAIN mode first, so view->out and the cached activations then belong to
+ * xhat: call it after the real/fake backward passes that need theirs. Writes
+ * metrics[slot] = P and metrics[slot + 1] = mean_i ||g_i|| on the device; no host sync.
+ * D must end in one output per sample and hold only dense and activation layers:
+ * anything else, BatchNorm above all (batch statistics couple the samples, so a
+ * per-sample input gradient is not defined), is refused with CLGAN_EINVAL before any
+ * work. Scratch (about 2 * batch * (in_dim + sum of layer widths) floats) is allocated
+ * on the first call, owned by `d`, and reused; later calls allocate nothing. */
+clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda, cl_mem metrics,
+                                        int slot);
 
 #endif

@@ -153,6 +153,21 @@ void clgan_buf_release(cl_mem *m);
 
 clgan_status clgan_finish(clgan_ctx *ctx);
 
+/* ---- profiling ------------------------------------------------------------------- */
+
+/* Device time per kernel name, from OpenCL profiling events (contexts made with
+ * opts.profile). CLBlast's GEMMs are reported as "CLBlastSgemm". */
+typedef struct {
+    char name[64];
+    double ms;   /* total device time */
+    long count;  /* launches */
+    int is_gemm; /* a matrix product (CLBlast or cl/gemm.cl) */
+} clgan_profile_entry;
+
+/* Waits for every profiled launch since the last collect, sums them by kernel (sorted by
+ * time, largest first) and forgets them. *out malloc'd (caller frees). */
+clgan_status clgan_profile_collect(clgan_ctx *ctx, clgan_profile_entry **out, int *n);
+
 /* ---- GEMM: the one seam every matrix product goes through ------------------------- */
 
 typedef enum { CLGAN_GEMM_AUTO = 0, CLGAN_GEMM_CLBLAST, CLGAN_GEMM_NATIVE } clgan_gemm_impl;

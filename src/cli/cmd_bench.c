@@ -13,9 +13,11 @@
 
 static const char usage_text[] =
     "usage: clgan bench [--device all|SPEC] [--iterations 300] [--warmup 30] [--batch 32,128]\n"
-    "                   [any 'clgan train' setting, e.g. --gemm native]\n"
+    "                   [--profile] [any 'clgan train' setting, e.g. --gemm native]\n"
     "Times training iterations of the recipe on each device (random data in the MNIST\n"
-    "shape) and prints it/s, images/s and achieved GEMM GFLOP/s.\n";
+    "shape) and prints it/s, images/s and achieved GEMM GFLOP/s. --profile also prints\n"
+    "the device time per kernel and the share spent in matrix products (from OpenCL\n"
+    "profiling events, which add a little overhead to the timed run).\n";
 
 static double now_s(void)
 {
@@ -42,6 +44,10 @@ static clgan_status bench_one(clgan_ctx *ctx, const clgan_config *base, int batc
         st = clgan_trainer_step(t);
     if (st == CLGAN_OK)
         st = clgan_trainer_sync(t);
+    clgan_profile_entry *discard;
+    int nd;
+    if (st == CLGAN_OK && (st = clgan_profile_collect(ctx, &discard, &nd)) == CLGAN_OK)
+        free(discard);
     clgan_gemm_flops_reset(ctx);
     double t0 = now_s();
     for (long i = 0; i < iters && st == CLGAN_OK; i++)
@@ -55,11 +61,33 @@ static clgan_status bench_one(clgan_ctx *ctx, const clgan_config *base, int batc
     return st;
 }
 
+/* The per-kernel device time of the timed iterations, and the GEMM share. */
+static clgan_status print_profile(clgan_ctx *ctx, long iters)
+{
+    clgan_profile_entry *e;
+    int n;
+    double total = 0, gemm = 0;
+    clgan_status st = clgan_profile_collect(ctx, &e, &n);
+    if (st != CLGAN_OK)
+        return st;
+    for (int i = 0; i < n; i++) {
+        total += e[i].ms;
+        gemm += e[i].is_gemm ? e[i].ms : 0;
+    }
+    printf("    profile: %.3f ms device time per iteration, %.0f%% in GEMM, %.0f%% in other kernels\n",
+           total / iters, total > 0 ? 100 * gemm / total : 0, total > 0 ? 100 * (total - gemm) / total : 0);
+    for (int i = 0; i < n; i++)
+        printf("    %-22s %8.4f ms/it %6.1f%%  %5.1f launches/it\n", e[i].name, e[i].ms / iters,
+               total > 0 ? 100 * e[i].ms / total : 0, (double)e[i].count / iters);
+    free(e);
+    return CLGAN_OK;
+}
+
 clgan_status cmd_bench(int argc, char **argv)
 {
     clgan_config c;
     long iters = 300, warmup = 30;
-    int batches[8] = {32, 128}, nb = 2, help = 0, all = 0;
+    int batches[8] = {32, 128}, nb = 2, help = 0, all = 0, profile = 0;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0;
     clgan_status st = CLGAN_OK;
@@ -69,7 +97,9 @@ clgan_status cmd_bench(int argc, char **argv)
     for (int i = 0; i < argc && st == CLGAN_OK; i++) {
         int err = 0;
         const char *v;
-        if ((v = cli_flag(argc, argv, &i, "iterations", &err))) {
+        if (!strcmp(argv[i], "--profile")) {
+            profile = 1;
+        } else if ((v = cli_flag(argc, argv, &i, "iterations", &err))) {
             st = cli_int(&iters, "iterations", v, 1, 100000000);
         } else if ((v = cli_flag(argc, argv, &i, "warmup", &err))) {
             st = cli_int(&warmup, "warmup", v, 0, 100000000);
@@ -130,7 +160,7 @@ clgan_status cmd_bench(int argc, char **argv)
         clgan_ctx *ctx;
         snprintf(spec, sizeof spec, "%d", d);
         double t0 = now_s();
-        if ((st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = spec})) != CLGAN_OK)
+        if ((st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = spec, .profile = profile})) != CLGAN_OK)
             break;
         if (c.gemm != CLGAN_GEMM_AUTO)
             clgan_gemm_set_impl(ctx, (clgan_gemm_impl)c.gemm);
@@ -145,6 +175,8 @@ clgan_status cmd_bench(int argc, char **argv)
                    clgan_gemm_impl_str(clgan_gemm_get_impl(ctx)), batches[k], r.it_s,
                    r.it_s * batches[k], r.gflops, startup);
             fflush(stdout);
+            if (profile && (st = print_profile(ctx, iters)) != CLGAN_OK)
+                break;
             if (k == 0 && r.it_s > best) {
                 best = r.it_s;
                 best_dev = d;

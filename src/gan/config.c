@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clgan/gan.h"
 #include "clgan/io.h"
@@ -28,26 +29,49 @@ typedef struct {
 } setting;
 
 static const char *const act_choices[] = {"none", "leakyrelu", "relu", "tanh", "sigmoid", "elu", NULL};
-static const char *const loss_choices[] = {"bce", "bce-logits", NULL};
+static const char *const loss_choices[] = {"bce", "bce-logits", "lsgan", "hinge", "wasserstein", NULL};
 static const char *const adam_choices[] = {"keras", "torch", NULL};
 static const char *const var_choices[] = {"torch", "keras", NULL};
 static const char *const mode_choices[] = {"train", "eval", NULL};
 static const char *const gemm_choices[] = {"auto", "clblast", "native", NULL};
+static const char *const opt_choices[] = {"sgd", "adam", "rmsprop", NULL};
+static const char *const bn_choices[] = {"off", "on", "all", NULL};
+static const char *const gloss_choices[] = {"nonsat", "minimax", NULL};
+static const char *const dupd_choices[] = {"separate", "joint", NULL};
 
 #define F(field) offsetof(clgan_config, field)
+#define STR_SIZE(field) sizeof(((clgan_config *)0)->field)
+/* One entry per network: --X-g in [generator], --X-d in [discriminator]. */
+#define PAIR(flag, key, type, field, aux, names, lo, hi, help)                                 \
+    {flag "-g", "generator", key, type, F(g.field), aux(g), names, lo, hi, "G: " help},        \
+    {flag "-d", "discriminator", key, type, F(d.field), aux(d), names, lo, hi, "D: " help}
+#define NOAUX(net) 0
+#define COUNT(net) F(net.n_layers)
 static const setting settings[] = {
-    {"g-layers", "generator", "layers", T_LIST, F(g_layers), F(n_g_layers), NULL, 1, 65536,
-     "G hidden widths, comma-separated"},
-    {"activation-g", "generator", "activation", T_ENUM, F(g_act), 0, act_choices, 0, 0,
-     "G hidden activation"},
-    {"batchnorm-g", "generator", "batchnorm", T_BOOL, F(g_bn), 0, NULL, 0, 1,
-     "BatchNorm after each G hidden activation (never on the output layer)"},
-    {"lr-g", "generator", "lr", T_FLOAT, F(lr_g), 0, NULL, 0, 10, "G learning rate"},
-    {"d-layers", "discriminator", "layers", T_LIST, F(d_layers), F(n_d_layers), NULL, 1, 65536,
-     "D hidden widths, comma-separated"},
-    {"activation-d", "discriminator", "activation", T_ENUM, F(d_act), 0, act_choices, 0, 0,
-     "D hidden activation"},
-    {"lr-d", "discriminator", "lr", T_FLOAT, F(lr_d), 0, NULL, 0, 10, "D learning rate"},
+    PAIR("layers", "layers", T_LIST, layers, COUNT, NULL, 1, 65536, "hidden widths, comma-separated"),
+    PAIR("activation", "activation", T_ENUM, act, NOAUX, act_choices, 0, 0, "hidden activation"),
+    PAIR("batchnorm", "batchnorm", T_ENUM, bn, NOAUX, bn_choices, 0, 0,
+         "BatchNorm after each hidden activation ('all' would add it to the output layer: refused)"),
+    PAIR("residual", "residual", T_BOOL, residual, NOAUX, NULL, 0, 1,
+         "hidden layers as residual blocks (a learned projection when widths differ)"),
+    PAIR("dropout", "dropout", T_FLOAT, dropout, NOAUX, NULL, 0, 0.95,
+         "dropout rate after each hidden activation (0 = off)"),
+    PAIR("steps", "steps", T_INT, steps, NOAUX, NULL, 1, 10, "updates per iteration"),
+    PAIR("optimizer", "optimizer", T_ENUM, optimizer, NOAUX, opt_choices, 0, 0, "optimizer"),
+    PAIR("lr", "lr", T_FLOAT, lr, NOAUX, NULL, 0, 10, "learning rate"),
+    PAIR("beta1", "beta1", T_FLOAT, beta1, NOAUX, NULL, 0, 0.999999, "Adam beta1"),
+    PAIR("beta2", "beta2", T_FLOAT, beta2, NOAUX, NULL, 0, 0.999999, "Adam beta2"),
+    PAIR("eps", "eps", T_FLOAT, eps, NOAUX, NULL, 0, 1, "Adam / RMSprop epsilon"),
+    PAIR("momentum", "momentum", T_FLOAT, momentum, NOAUX, NULL, 0, 0.999999, "SGD momentum"),
+    PAIR("nesterov", "nesterov", T_BOOL, nesterov, NOAUX, NULL, 0, 1, "SGD Nesterov momentum"),
+    PAIR("alpha", "alpha", T_FLOAT, alpha, NOAUX, NULL, 0, 0.999999, "RMSprop smoothing constant"),
+    PAIR("l2", "l2", T_FLOAT, l2, NOAUX, NULL, 0, 10, "L2 penalty added to the gradient (l2 * w)"),
+    PAIR("weight-decay", "weight-decay", T_FLOAT, weight_decay, NOAUX, NULL, 0, 10,
+         "decoupled weight decay (w -= lr * wd * w)"),
+    PAIR("clip-grad-value", "clip-grad-value", T_FLOAT, clip_value, NOAUX, NULL, 0, 1e9,
+         "clamp each gradient component to [-t, t] (0 = off)"),
+    PAIR("clip-grad-norm", "clip-grad-norm", T_FLOAT, clip_norm, NOAUX, NULL, 0, 1e9,
+         "scale the gradient to global L2 norm <= t (0 = off)"),
     {"latent", "model", "latent", T_INT, F(latent), 0, NULL, 1, 65536, "noise dimension"},
     {"slope", "model", "leaky-slope", T_FLOAT, F(slope), 0, NULL, 0, 1,
      "LeakyReLU negative slope (ELU alpha)"},
@@ -57,19 +81,32 @@ static const setting settings[] = {
     {"bn-variance", "model", "bn-variance", T_ENUM, F(bn_var_keras), 0, var_choices, 0, 0,
      "running variance correction: torch n/(n-1), keras n/(n-1-eps)"},
     {"iterations", "train", "iterations", T_LONG, F(iterations), 0, NULL, 1, 1e12,
-     "training iterations (one D update on real, one on fake, one G update each)"},
+     "training iterations (D steps, then G steps, each)"},
     {"batch", "train", "batch", T_INT, F(batch), 0, NULL, 1, 65536, "batch size"},
-    {"beta1", "train", "beta1", T_FLOAT, F(beta1), 0, NULL, 0, 0.999999, "Adam beta1"},
-    {"beta2", "train", "beta2", T_FLOAT, F(beta2), 0, NULL, 0, 0.999999, "Adam beta2"},
-    {"adam-eps", "train", "adam-eps", T_FLOAT, F(adam_eps), 0, NULL, 0, 1, "Adam epsilon"},
     {"adam-form", "train", "adam-form", T_ENUM, F(adam_form), 0, adam_choices, 0, 0,
      "Adam bias correction: keras (eps outside the correction) or torch"},
     {"adam-shared-step", "train", "adam-shared-step", T_BOOL, F(shared_t), 0, NULL, 0, 1,
      "one Adam step counter for D and G, as Keras-GAN's shared optimizer object"},
     {"loss", "train", "loss", T_ENUM, F(loss), 0, loss_choices, 0, 0,
-     "bce: on D's sigmoid output, clipped (Keras); bce-logits: stable, D outputs logits"},
+     "GAN loss: bce on D's sigmoid output, clipped (Keras); bce-logits; lsgan; hinge; wasserstein"},
+    {"g-loss", "train", "g-loss", T_ENUM, F(g_loss_minimax), 0, gloss_choices, 0, 0,
+     "bce losses: G's non-saturating -log D(G(z)) or the saturating minimax log(1 - D(G(z)))"},
     {"bce-clip", "train", "bce-clip", T_FLOAT, F(bce_clip), 0, NULL, 0, 0.49,
      "clip D's probability to [c, 1-c] in the bce loss"},
+    {"label-smoothing", "train", "label-smoothing", T_FLOAT, F(label_smoothing), 0, NULL, 0, 0.5,
+     "one-sided label smoothing: D's real target is 1 - s (bce, lsgan)"},
+    {"label-flip", "train", "label-flip", T_FLOAT, F(label_flip), 0, NULL, 0, 0.5,
+     "probability of flipping each label in D's updates (bce, lsgan)"},
+    {"instance-noise", "train", "instance-noise", T_FLOAT, F(instance_noise), 0, NULL, 0, 10,
+     "sigma of Gaussian noise added to D's inputs (real and fake) at the start"},
+    {"instance-noise-decay", "train", "instance-noise-decay", T_LONG, F(instance_noise_decay), 0,
+     NULL, 1, 1e12, "iterations over which the instance noise sigma falls linearly to 0"},
+    {"gp-lambda", "train", "gp-lambda", T_FLOAT, F(gp_lambda), 0, NULL, 0, 1e6,
+     "WGAN-GP gradient penalty weight on interpolates (0 = off; needs --d-update joint)"},
+    {"clip-weights-d", "train", "clip-weights-d", T_FLOAT, F(clip_weights), 0, NULL, 0, 100,
+     "WGAN weight clipping: D's weights clamped to [-c, c] after each D step (0 = off)"},
+    {"d-update", "train", "d-update", T_ENUM, F(d_joint), 0, dupd_choices, 0, 0,
+     "D's step: separate updates on real and fake (Keras-GAN) or one joint update"},
     {"fake-mode", "train", "fake-mode", T_ENUM, F(fake_eval), 0, mode_choices, 0, 0,
      "G's mode when drawing D's fake batch (eval = Keras predict)"},
     {"seed", "train", "seed", T_U64, F(seed), 0, NULL, 0, 0, "random seed (init, batches, noise)"},
@@ -77,12 +114,12 @@ static const setting settings[] = {
      "write a 5x5 sample grid every N iterations (0: only first and last)"},
     {"log-every", "train", "log-every", T_LONG, F(log_every), 0, NULL, 1, 1e12,
      "metrics.jsonl record and progress line every N iterations"},
-    {"data", "train", "data", T_STR, F(data), sizeof(((clgan_config *)0)->data), NULL, 0, 0,
+    {"data", "train", "data", T_STR, F(data), STR_SIZE(data), NULL, 0, 0,
      "directory with train-images-idx3-ubyte[.gz], or 'fashion' ('' = shipped MNIST subset)"},
-    {"out", "train", "out", T_STR, F(out), sizeof(((clgan_config *)0)->out), NULL, 0, 0,
+    {"out", "train", "out", T_STR, F(out), STR_SIZE(out), NULL, 0, 0,
      "run directory ('' = runs/<timestamp>)"},
-    {"device", "train", "device", T_STR, F(device), sizeof(((clgan_config *)0)->device), NULL, 0,
-     0, "auto, gpu, cpu, an index, P:D, or a name substring (see 'clgan devices')"},
+    {"device", "train", "device", T_STR, F(device), STR_SIZE(device), NULL, 0, 0,
+     "auto, gpu, cpu, an index, P:D, or a name substring (see 'clgan devices')"},
     {"gemm", "train", "gemm", T_ENUM, F(gemm), 0, gemm_choices, 0, 0,
      "matrix product implementation: auto (measured per device), clblast, native"},
     {"gif-delay", "train", "gif-delay", T_INT, F(gif_delay_cs), 0, NULL, 1, 1000,
@@ -91,18 +128,36 @@ static const setting settings[] = {
 #undef F
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
 
+/* Other spellings of flags. */
+static const struct {
+    const char *alias, *flag;
+} aliases[] = {{"g-layers", "layers-g"}, {"d-layers", "layers-d"}, {"d-steps", "steps-d"},
+               {"g-steps", "steps-g"}};
+
+static void net_defaults(clgan_net_config *n)
+{
+    n->act = CLGAN_ACT_LEAKYRELU;
+    n->bn = CLGAN_BN_OFF;
+    n->steps = 1;
+    n->optimizer = CLGAN_OPT_ADAM;
+    n->lr = 2e-4f;
+    n->beta1 = 0.5f;
+    n->beta2 = 0.999f;
+    n->eps = 1e-7f;
+    n->momentum = 0.0f;
+    n->alpha = 0.9f;
+}
+
 void clgan_config_defaults(clgan_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->n_g_layers = 3;
-    c->g_layers[0] = 256, c->g_layers[1] = 512, c->g_layers[2] = 1024;
-    c->g_act = CLGAN_ACT_LEAKYRELU;
-    c->g_bn = 1;
-    c->lr_g = 2e-4f;
-    c->n_d_layers = 2;
-    c->d_layers[0] = 512, c->d_layers[1] = 256;
-    c->d_act = CLGAN_ACT_LEAKYRELU;
-    c->lr_d = 2e-4f;
+    net_defaults(&c->g);
+    net_defaults(&c->d);
+    c->g.n_layers = 3;
+    c->g.layers[0] = 256, c->g.layers[1] = 512, c->g.layers[2] = 1024;
+    c->g.bn = CLGAN_BN_HIDDEN;
+    c->d.n_layers = 2;
+    c->d.layers[0] = 512, c->d.layers[1] = 256;
     c->latent = 100;
     c->slope = 0.2f;
     c->bn_eps = 1e-3f;
@@ -110,13 +165,11 @@ void clgan_config_defaults(clgan_config *c)
     c->bn_var_keras = 1;
     c->iterations = 30000;
     c->batch = 32;
-    c->beta1 = 0.5f;
-    c->beta2 = 0.999f;
-    c->adam_eps = 1e-7f;
     c->adam_form = CLGAN_ADAM_KERAS;
     c->shared_t = 1;
     c->loss = CLGAN_LOSS_BCE;
     c->bce_clip = 1e-7f;
+    c->instance_noise_decay = 10000;
     c->fake_eval = 1;
     c->seed = 0;
     c->sample_every = 200;
@@ -128,6 +181,9 @@ void clgan_config_defaults(clgan_config *c)
 
 static const setting *find_flag(const char *flag)
 {
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(aliases[i].alias, flag))
+            flag = aliases[i].flag;
     for (int i = 0; i < N_SETTINGS; i++)
         if (!strcmp(settings[i].flag, flag))
             return &settings[i];
@@ -302,7 +358,17 @@ clgan_status clgan_config_parse_args(clgan_config *c, int argc, char **argv, int
 {
     clgan_status st;
     *help = 0;
-    /* Pass 1: --config files, so flags override them wherever they appear. */
+    /* Pass 1: --preset, then --config files, so flags override them wherever they are. */
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--preset") || !strncmp(a, "--preset=", 9)) {
+            const char *name = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!name)
+                return clgan_error(CLGAN_EINVAL, "--preset needs a name");
+            if ((st = clgan_config_load_preset(c, name)) != CLGAN_OK)
+                return st;
+        }
+    }
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--config")) {
@@ -337,7 +403,7 @@ clgan_status clgan_config_parse_args(clgan_config *c, int argc, char **argv, int
                 return clgan_error(CLGAN_EINVAL, "--%s needs a value", name);
             val = argv[++i];
         }
-        if (!strcmp(name, "config"))
+        if (!strcmp(name, "config") || !strcmp(name, "preset"))
             continue;
         if ((st = clgan_config_set(c, name, val)) != CLGAN_OK)
             return st;
@@ -402,19 +468,64 @@ clgan_status clgan_config_save(const clgan_config *c, const char *path)
     return st;
 }
 
+static const char *const preset_names[] = {"keras-gan", "ttur", "lsgan", "hinge", "wgan",
+                                           "wgan-gp", "residual", "minimax"};
+
+int clgan_find_sample(char *out, size_t n, const char *rel)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    static const char *const roots[] = {"/../samples/", "/../share/clgan/", "/samples/"};
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        for (int i = 0; i < 3; i++) {
+            snprintf(out, n, "%s%s%s", exe, roots[i], rel);
+            if (access(out, R_OK) == 0)
+                return 1;
+        }
+    }
+    snprintf(out, n, "%s/samples/%s", CLGAN_SOURCE_DIR, rel);
+    return access(out, R_OK) == 0;
+}
+
+clgan_status clgan_config_load_preset(clgan_config *c, const char *name)
+{
+    char rel[160], path[PATH_MAX + 200];
+    size_t i = 0;
+    while (i < sizeof preset_names / sizeof preset_names[0] && strcmp(preset_names[i], name))
+        i++;
+    if (i == sizeof preset_names / sizeof preset_names[0]) {
+        char list[256] = "";
+        for (i = 0; i < sizeof preset_names / sizeof preset_names[0]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     preset_names[i]);
+        return clgan_error(CLGAN_EINVAL, "unknown preset '%s' (presets: %s)", name, list);
+    }
+    snprintf(rel, sizeof rel, "presets/%s.ini", name);
+    if (!clgan_find_sample(path, sizeof path, rel))
+        return clgan_error(CLGAN_EIO, "preset file samples/%s was not found next to the binary",
+                           rel);
+    return clgan_config_load_ini(c, path);
+}
+
 void clgan_config_print_help(FILE *f)
 {
     clgan_config d;
     char v[600], flag[64];
     clgan_config_defaults(&d);
-    fprintf(f, "Settings (flag, default, meaning). A plain --X sets both --X-g and --X-d.\n"
-               "  %-24s %-14s %s\n", "--config FILE", "", "read settings from an INI file first "
-               "(flags override it)");
+    fprintf(f, "Settings (flag, default, meaning; [INI section] key). A plain --X sets both\n"
+               "--X-g and --X-d.\n"
+               "  %-26s %-14s %s\n  %-26s %-14s %s\n", "--preset NAME", "",
+               "start from samples/presets/NAME.ini (see below)", "--config FILE", "",
+               "then read an INI file (flags override both)");
     for (int i = 0; i < N_SETTINGS; i++) {
         const setting *s = &settings[i];
         format_value(v, sizeof v, &d, s);
         snprintf(flag, sizeof flag, "--%s", s->flag);
-        fprintf(f, "  %-24s %-14s %s", flag, *v ? v : "''", s->help);
+        fprintf(f, "  %-26s %-14s %s", flag, *v ? v : "''", s->help);
         if (s->type == T_ENUM) {
             fprintf(f, " (");
             for (int k = 0; s->names[k]; k++)
@@ -423,12 +534,39 @@ void clgan_config_print_help(FILE *f)
         }
         fprintf(f, "  [%s] %s\n", s->section, s->key);
     }
+    fprintf(f, "\nPresets (--preset NAME):");
+    for (size_t i = 0; i < sizeof preset_names / sizeof preset_names[0]; i++)
+        fprintf(f, " %s", preset_names[i]);
+    fprintf(f, "\n");
 }
 
 clgan_status clgan_config_validate(const clgan_config *c)
 {
-    if (c->n_g_layers < 1 || c->n_d_layers < 1)
-        return clgan_error(CLGAN_EINVAL, "G and D need at least one hidden layer");
+    int labelled = c->loss == CLGAN_LOSS_BCE || c->loss == CLGAN_LOSS_BCE_LOGITS ||
+                   c->loss == CLGAN_LOSS_LSGAN;
+    if (c->g.bn == CLGAN_BN_ALL)
+        return clgan_error(CLGAN_EINVAL, "--batchnorm-g all: BatchNorm on G's output layer is "
+                           "refused: it forces every generated image to the batch's per-pixel mean "
+                           "and variance, so G cannot match the data; use --batchnorm-g on (hidden "
+                           "layers only)");
+    if (c->d.bn == CLGAN_BN_ALL)
+        return clgan_error(CLGAN_EINVAL, "--batchnorm-d all: BatchNorm on D's output layer is "
+                           "refused: it normalizes D's scores across the batch, so a sample's score "
+                           "depends on the others and D's loss cannot separate real from fake; use "
+                           "--batchnorm-d on (hidden layers only)");
+    if (c->gp_lambda > 0 && !c->d_joint)
+        return clgan_error(CLGAN_EINVAL, "--gp-lambda needs --d-update joint (the penalty is part "
+                           "of one critic update on real and fake)");
+    if (c->gp_lambda > 0 && c->d.bn != CLGAN_BN_OFF)
+        return clgan_error(CLGAN_EINVAL, "--gp-lambda with --batchnorm-d: the gradient penalty is "
+                           "per sample and BatchNorm couples the samples of a batch; turn one off");
+    if (!labelled && (c->label_smoothing > 0 || c->label_flip > 0))
+        return clgan_error(CLGAN_EINVAL, "--label-smoothing and --label-flip apply to the bce, "
+                           "bce-logits and lsgan losses, not %s", clgan_loss_str(c->loss));
+    if (c->g_loss_minimax && c->loss != CLGAN_LOSS_BCE && c->loss != CLGAN_LOSS_BCE_LOGITS)
+        return clgan_error(CLGAN_EINVAL, "--g-loss minimax applies to the bce losses only");
+    if (c->g.dropout > 0)
+        return clgan_error(CLGAN_EINVAL, "--dropout-g: dropout is for D; G's noise is its input");
     if (c->log_every < 1)
         return clgan_error(CLGAN_EINVAL, "--log-every must be >= 1");
     return CLGAN_OK;

@@ -24,26 +24,12 @@ static int find_file(char *out, size_t n, const char *dir, const char *base)
     return exists(out);
 }
 
-/* The shipped subset: next to the binary (build dir or install prefix), else the
- * source tree the binary was built from. */
+/* The shipped subset: samples/data next to the binary or in the source tree. */
 static int shipped_dir(char *out, size_t n)
 {
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    const char *rel[] = {"/../samples/data", "/../share/clgan/data", "/samples/data"};
     char probe[PATH_MAX + 64];
-    if (len > 0) {
-        exe[len] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        for (int i = 0; i < 3; i++) {
-            snprintf(out, n, "%s%s", exe, rel[i]);
-            if (find_file(probe, sizeof probe, out, "train-images-idx3-ubyte"))
-                return 1;
-        }
-    }
-    snprintf(out, n, "%s/samples/data", CLGAN_SOURCE_DIR);
+    if (!clgan_find_sample(out, n, "data"))
+        return 0;
     return find_file(probe, sizeof probe, out, "train-images-idx3-ubyte");
 }
 

@@ -1,8 +1,30 @@
-/* model.c - turns a configuration into the two MLP networks of the classic GAN.
- * G: latent -> [Dense(w) + act, BatchNorm]* -> Dense(img_dim) + tanh.
- * D: img_dim -> [Dense(w) + act]* -> Dense(1) + sigmoid (bce) or linear (bce-logits).
- * BatchNorm is never put on an output layer. */
+/* model.c - turns a configuration into the two MLP networks.
+ * G: latent -> [hidden]* -> Dense(img_dim) + tanh.
+ * D: img_dim -> [hidden, dropout]* -> Dense(1) + sigmoid (bce) or linear (other losses).
+ * A hidden layer is Dense(w) + act [+ BatchNorm], or the same as a residual block.
+ * BatchNorm is never put on an output layer (clgan_config_validate refuses it). */
 #include "clgan/gan.h"
+
+static clgan_status hidden_layers(clgan_net *n, const clgan_net_config *nc, const clgan_config *c,
+                                  int dropout_ok)
+{
+    clgan_status st = CLGAN_OK;
+    int bn = nc->bn != CLGAN_BN_OFF;
+    float var_corr = c->bn_var_keras ? 1.0f + c->bn_eps : 1.0f;
+    for (int i = 0; i < nc->n_layers && st == CLGAN_OK; i++) {
+        if (nc->residual) {
+            st = clgan_net_add_residual(n, nc->layers[i], (clgan_act)nc->act, c->slope, bn,
+                                        c->bn_eps, c->bn_momentum, var_corr);
+        } else {
+            st = clgan_net_add_dense(n, nc->layers[i], (clgan_act)nc->act, c->slope);
+            if (st == CLGAN_OK && bn)
+                st = clgan_net_add_batchnorm(n, c->bn_eps, c->bn_momentum, var_corr);
+        }
+        if (st == CLGAN_OK && dropout_ok && nc->dropout > 0)
+            st = clgan_net_add_dropout(n, nc->dropout);
+    }
+    return st;
+}
 
 static clgan_status finish(clgan_net **out, clgan_net *n, clgan_status st, uint64_t seed)
 {
@@ -20,16 +42,11 @@ clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_co
                                    int img_dim, int batch)
 {
     clgan_net *n;
-    clgan_status st = clgan_net_init(&n, ctx, c->latent, batch);
-    float var_corr = c->bn_var_keras ? 1.0f + c->bn_eps : 1.0f;
+    clgan_status st = clgan_config_validate(c);
     *g = NULL;
-    if (st != CLGAN_OK)
+    if (st != CLGAN_OK || (st = clgan_net_init(&n, ctx, c->latent, batch)) != CLGAN_OK)
         return st;
-    for (int i = 0; i < c->n_g_layers && st == CLGAN_OK; i++) {
-        st = clgan_net_add_dense(n, c->g_layers[i], (clgan_act)c->g_act, c->slope);
-        if (st == CLGAN_OK && c->g_bn)
-            st = clgan_net_add_batchnorm(n, c->bn_eps, c->bn_momentum, var_corr);
-    }
+    st = hidden_layers(n, &c->g, c, 0);
     if (st == CLGAN_OK)
         st = clgan_net_add_dense(n, img_dim, CLGAN_ACT_TANH, 0.0f);
     return finish(g, n, st, c->seed * 2 + 1);
@@ -39,14 +56,15 @@ clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clga
                                        int img_dim, int batch)
 {
     clgan_net *n;
-    clgan_status st = clgan_net_init(&n, ctx, img_dim, batch);
+    clgan_status st = clgan_config_validate(c);
     *d = NULL;
-    if (st != CLGAN_OK)
+    if (st != CLGAN_OK || (st = clgan_net_init(&n, ctx, img_dim, batch)) != CLGAN_OK)
         return st;
-    for (int i = 0; i < c->n_d_layers && st == CLGAN_OK; i++)
-        st = clgan_net_add_dense(n, c->d_layers[i], (clgan_act)c->d_act, c->slope);
+    st = hidden_layers(n, &c->d, c, 1);
     if (st == CLGAN_OK)
-        st = clgan_net_add_dense(n, 1, c->loss == CLGAN_LOSS_BCE ? CLGAN_ACT_SIGMOID : CLGAN_ACT_NONE,
+        st = clgan_net_add_dense(n, 1,
+                                 clgan_loss_wants_sigmoid((clgan_loss)c->loss) ? CLGAN_ACT_SIGMOID
+                                                                                : CLGAN_ACT_NONE,
                                  0.0f);
     return finish(d, n, st, c->seed * 2 + 2);
 }

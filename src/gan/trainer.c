@@ -1,19 +1,24 @@
 /* trainer.c - the GAN training schedule, entirely on the device.
  *
- * One iteration (Keras-GAN gan/gan.py):
- *   x  = random real batch (gather_batch_u8)     z_d, z_g ~ N(0, 1) (randn_fill)
- *   fake = G(z_d) in inference mode (running BN statistics; Keras predict)
- *   D update 1: D(x) vs label 1      D update 2: D(fake) vs label 0   (two Adam steps)
- *   G update:   D(G(z_g)) vs label 1 with G in training mode; D's input gradient feeds
- *               G's backward (the GAN coupling); D's weights are not updated and its
- *               weight gradients are not even computed.
- * The Adam step counter t is shared by the three updates when shared_t (Keras-GAN
- * compiles both models with one optimizer object), else each network counts its own.
+ * One iteration (the defaults are Keras-GAN gan/gan.py):
+ *   D steps (--steps-d, default 1), each:
+ *     x = random real batch (gather_batch_u8);  z ~ N(0, 1) (randn_fill)
+ *     fake = G(z), G in inference mode by default (running BN statistics; Keras predict)
+ *     [instance noise: D sees x + s*n and fake + s*n, s decaying linearly to 0]
+ *     separate (Keras): one D update on x vs the real label, one on fake vs the fake label
+ *     joint: one D update on both (+ the WGAN-GP penalty on interpolates)
+ *     [WGAN: D's weights clamped to [-c, c] after each update]
+ *   G steps (--steps-g, default 1), each: D(G(z)) vs the real label with G in training
+ *     mode; D's input gradient feeds G's backward (the GAN coupling); D's weights are not
+ *     updated and its weight gradients are not even computed.
+ * With adam-shared-step every update (D's and G's) advances one step counter t, as
+ * Keras-GAN's single optimizer object does; otherwise each network counts its own.
  *
  * Metrics: each loss evaluation writes (loss, accuracy, mean D output) into a device
- * ring of RING_BLOCKS blocks of BLOCK iterations; a finished block is read back with a
- * non-blocking read straight into the host history, and a block's event is waited for
- * only before its ring slot is reused. No other host-device sync happens in a step.
+ * ring of RING_BLOCKS blocks of BLOCK iterations (averaged over D's steps); a finished
+ * block is read back with a non-blocking read straight into the host history, and a
+ * block's event is waited for only before its ring slot is reused. No other host-device
+ * sync happens in a step.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +29,27 @@
 #define RING_BLOCKS 2
 
 /* Philox streams: independent random sequences per use. */
-enum { STREAM_REAL = 1, STREAM_NOISE_D = 2, STREAM_NOISE_G = 3, STREAM_SAMPLE = 4 };
+enum {
+    STREAM_REAL = 1, STREAM_NOISE_D = 2, STREAM_NOISE_G = 3, STREAM_SAMPLE = 4,
+    STREAM_INST_REAL = 5, STREAM_INST_FAKE = 6, STREAM_FLIP_REAL = 7, STREAM_FLIP_FAKE = 8,
+    STREAM_INTERP = 9
+};
+/* Draw counters: iteration * DRAWS + sub-step (D steps first, then G steps). */
+#define DRAWS 16
+#define MAX_STEPS 8
 
 struct clgan_trainer {
     clgan_ctx *ctx;
     clgan_config cfg;
     clgan_trainer_view view;
-    clgan_adam *opt_g, *opt_d;
+    clgan_opt *opt_g, *opt_d;
     long t_g, t_d;        /* Adam step counters; G uses t_d too when shared_t */
     cl_mem data;          /* (count, dim) uint8 data set, or NULL */
     size_t count;
     cl_mem real;          /* (batch, dim) */
     cl_mem noise_d, noise_g; /* (batch, latent) */
+    cl_mem noisy_real, noisy_fake; /* (batch, dim): D's inputs with instance noise */
+    cl_mem xhat;          /* (batch, dim): WGAN-GP interpolates */
     cl_mem sample_noise;  /* (batch, latent): fixed noise for sample grids */
     cl_mem ring;          /* (RING_BLOCKS * BLOCK, CLGAN_M_COUNT) */
     float *history;       /* (iterations, CLGAN_M_COUNT) host copy */
@@ -43,6 +57,16 @@ struct clgan_trainer {
     cl_event ev[RING_BLOCKS];
     long ev_block[RING_BLOCKS]; /* which block each pending read holds */
 };
+
+static clgan_opt_opts opt_opts(const clgan_net_config *n, const clgan_config *c)
+{
+    clgan_opt_opts o = {
+        .kind = (clgan_opt_kind)n->optimizer, .lr = n->lr, .beta1 = n->beta1, .beta2 = n->beta2,
+        .eps = n->eps, .form = (clgan_adam_form)c->adam_form, .momentum = n->momentum,
+        .nesterov = n->nesterov, .alpha = n->alpha, .l2 = n->l2, .weight_decay = n->weight_decay,
+        .clip_value = n->clip_value, .clip_norm = n->clip_norm};
+    return o;
+}
 
 static clgan_status upload(clgan_trainer *t, cl_mem m, const float *src, size_t floats)
 {
@@ -68,20 +92,30 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
         return clgan_error(CLGAN_ENOMEM, "out of memory for %ld iterations of metrics", c->iterations);
     }
     t->view.history = t->history;
-    clgan_adam_opts og = {c->lr_g, c->beta1, c->beta2, c->adam_eps, (clgan_adam_form)c->adam_form};
-    clgan_adam_opts od = og;
-    od.lr = c->lr_d;
+    clgan_opt_opts og = opt_opts(&c->g, c), od = opt_opts(&c->d, c);
     size_t b = (size_t)c->batch;
+    if (c->g.steps > MAX_STEPS || c->d.steps > MAX_STEPS) {
+        clgan_trainer_free(t);
+        return clgan_error(CLGAN_EINVAL, "at most %d D and %d G steps per iteration", MAX_STEPS,
+                           MAX_STEPS);
+    }
     if ((st = clgan_model_generator(&t->view.g, ctx, c, dim, c->batch)) != CLGAN_OK ||
         (st = clgan_model_discriminator(&t->view.d, ctx, c, dim, c->batch)) != CLGAN_OK ||
-        (st = clgan_adam_init(&t->opt_g, ctx, clgan_net_get(t->view.g)->n_params, og)) != CLGAN_OK ||
-        (st = clgan_adam_init(&t->opt_d, ctx, clgan_net_get(t->view.d)->n_params, od)) != CLGAN_OK ||
+        (st = clgan_opt_init(&t->opt_g, ctx, clgan_net_get(t->view.g)->n_params, og)) != CLGAN_OK ||
+        (st = clgan_opt_init(&t->opt_d, ctx, clgan_net_get(t->view.d)->n_params, od)) != CLGAN_OK ||
         (st = clgan_buf_alloc(ctx, &t->real, b * dim * 4, "real batch")) != CLGAN_OK ||
         (st = clgan_buf_alloc(ctx, &t->noise_d, b * c->latent * 4, "noise")) != CLGAN_OK ||
         (st = clgan_buf_alloc(ctx, &t->noise_g, b * c->latent * 4, "noise")) != CLGAN_OK ||
         (st = clgan_buf_alloc(ctx, &t->sample_noise, b * c->latent * 4, "sample noise")) != CLGAN_OK ||
         (st = clgan_buf_alloc(ctx, &t->ring, RING_BLOCKS * BLOCK * CLGAN_M_COUNT * 4,
                               "metrics ring")) != CLGAN_OK)
+        goto fail;
+    if (c->instance_noise > 0 &&
+        ((st = clgan_buf_alloc(ctx, &t->noisy_real, b * dim * 4, "instance noise")) != CLGAN_OK ||
+         (st = clgan_buf_alloc(ctx, &t->noisy_fake, b * dim * 4, "instance noise")) != CLGAN_OK))
+        goto fail;
+    if (c->gp_lambda > 0 &&
+        (st = clgan_buf_alloc(ctx, &t->xhat, b * dim * 4, "interpolates")) != CLGAN_OK)
         goto fail;
     if (data && count) {
         if ((st = clgan_buf_alloc(ctx, &t->data, count * (size_t)dim, "data set")) != CLGAN_OK ||
@@ -107,13 +141,16 @@ void clgan_trainer_free(clgan_trainer *t)
             clReleaseEvent(t->ev[i]);
         }
     clgan_buf_release(&t->ring);
+    clgan_buf_release(&t->xhat);
+    clgan_buf_release(&t->noisy_fake);
+    clgan_buf_release(&t->noisy_real);
     clgan_buf_release(&t->sample_noise);
     clgan_buf_release(&t->noise_g);
     clgan_buf_release(&t->noise_d);
     clgan_buf_release(&t->real);
     clgan_buf_release(&t->data);
-    clgan_adam_free(t->opt_d);
-    clgan_adam_free(t->opt_g);
+    clgan_opt_free(t->opt_d);
+    clgan_opt_free(t->opt_g);
     clgan_net_free(t->view.d);
     clgan_net_free(t->view.g);
     free(t->history);
@@ -136,11 +173,11 @@ static clgan_status randn(clgan_trainer *t, cl_mem out, int n, long step, unsign
 static clgan_status gather_real(clgan_trainer *t, long step)
 {
     int dim = t->view.img_dim, rows = t->cfg.batch;
-    size_t g = (size_t)rows * dim, l = 64;
+    size_t g[2] = {(size_t)rows, (size_t)(dim + 63) / 64}; /* GATHER_CHUNK columns each */
     uint64_t s = t->cfg.seed;
     if (!t->data)
         return clgan_error(CLGAN_EINVAL, "trainer has no data set");
-    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "gather_batch_u8"), 1, &g, &l,
+    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "gather_batch_u8"), 2, g, NULL,
                         CLGAN_ARGS(CLGAN_ARG_MEM(t->real), CLGAN_ARG_MEM(t->data),
                                    CLGAN_ARG_INT(rows), CLGAN_ARG_INT(dim),
                                    CLGAN_ARG_INT((int)t->count), CLGAN_ARG_UINT((cl_uint)s),
@@ -149,38 +186,130 @@ static clgan_status gather_real(clgan_trainer *t, long step)
                                    CLGAN_ARG_UINT(STREAM_REAL)));
 }
 
-/* One D update on input x (batch, dim) against `target`; metrics at `slot`. */
-static clgan_status d_update(clgan_trainer *t, cl_mem x, float target, int slot)
+/* D's input for `x`: x itself, or x plus instance noise in `noisy`. */
+static clgan_status d_input(clgan_trainer *t, cl_mem *out, cl_mem x, cl_mem noisy, long draw,
+                            unsigned stream)
+{
+    const clgan_config *c = &t->cfg;
+    float sigma = 0.0f;
+    *out = x;
+    if (c->instance_noise > 0) {
+        double left = 1.0 - (double)t->view.iteration / (double)c->instance_noise_decay;
+        sigma = left > 0 ? (float)(c->instance_noise * left) : 0.0f;
+    }
+    if (sigma <= 0.0f)
+        return CLGAN_OK;
+    int n = c->batch * t->view.img_dim;
+    size_t g = (size_t)(n + 3) / 4, l = 64;
+    uint64_t s = c->seed;
+    *out = noisy;
+    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "add_noise"), 1, &g, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(noisy), CLGAN_ARG_MEM(x), CLGAN_ARG_INT(n),
+                                   CLGAN_ARG_F32(sigma), CLGAN_ARG_UINT((cl_uint)s),
+                                   CLGAN_ARG_UINT((cl_uint)(s >> 32)), CLGAN_ARG_UINT((cl_uint)draw),
+                                   CLGAN_ARG_UINT((cl_uint)((uint64_t)draw >> 32)),
+                                   CLGAN_ARG_UINT(stream)));
+}
+
+/* The loss settings for `role`; metrics averaged over D's k-th of n steps. */
+static clgan_loss_args loss_args(const clgan_trainer *t, clgan_role role, long draw, int k, int n)
+{
+    const clgan_config *c = &t->cfg;
+    clgan_loss_args a = {.kind = (clgan_loss)c->loss, .role = role, .sign = 1.0f,
+                         .clip = c->bce_clip, .seed = c->seed, .step = (uint32_t)draw,
+                         .accumulate = k > 0, .weight = 1.0f / (float)n};
+    a.target = role == CLGAN_ROLE_D_REAL ? 1.0f - c->label_smoothing
+               : role == CLGAN_ROLE_D_FAKE ? 0.0f : 1.0f;
+    if (role != CLGAN_ROLE_G) {
+        a.flip = c->label_flip;
+        a.stream = role == CLGAN_ROLE_D_REAL ? STREAM_FLIP_REAL : STREAM_FLIP_FAKE;
+    } else if (c->g_loss_minimax) {
+        a.target = 0.0f; /* G minimizes log(1 - D(G(z))) = -BCE(D(G(z)), 0) */
+        a.sign = -1.0f;
+    }
+    return a;
+}
+
+/* D forward on x, the loss for `role`, and backward into D's gradients. */
+static clgan_status d_pass(clgan_trainer *t, cl_mem x, clgan_role role, int slot, long draw, int k)
 {
     clgan_net *d = t->view.d;
     const clgan_net_view *dv = clgan_net_get(d);
+    clgan_loss_args a = loss_args(t, role, draw, k, t->cfg.d.steps);
     clgan_status st;
-    long step = ++t->t_d;
-    if ((st = clgan_net_zero_grad(d)) != CLGAN_OK ||
-        (st = clgan_net_forward(d, x, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
+    if ((st = clgan_net_forward(d, x, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
         (st = clgan_loss_eval(t->ctx, clgan_net_dout(d), t->ring, slot, dv->out, t->cfg.batch,
-                              (clgan_loss)t->cfg.loss, target, t->cfg.bce_clip)) != CLGAN_OK ||
-        (st = clgan_net_backward(d, clgan_net_dout(d), 1, 0)) != CLGAN_OK)
+                              &a)) != CLGAN_OK)
         return st;
-    return clgan_adam_step(t->opt_d, dv->params, dv->grads, step);
+    return clgan_net_backward(d, clgan_net_dout(d), 1, 0);
 }
 
-/* One G update through D with target 1; metrics at `slot`. */
-static clgan_status g_update(clgan_trainer *t, cl_mem z, int slot)
+/* D's optimizer step, then WGAN weight clipping. */
+static clgan_status d_step(clgan_trainer *t, int slot)
+{
+    const clgan_net_view *dv = clgan_net_get(t->view.d);
+    long step = ++t->t_d;
+    int norms = t->cfg.d.clip_norm > 0;
+    clgan_status st = clgan_opt_step(t->opt_d, dv->params, dv->grads, step, norms ? t->ring : NULL,
+                                     slot + CLGAN_M_D_GNORM);
+    if (st == CLGAN_OK && t->cfg.clip_weights > 0)
+        st = clgan_weight_clip(t->ctx, dv->params, dv->n_params, t->cfg.clip_weights);
+    return st;
+}
+
+/* D's k-th step of the iteration on real and fake batches (already drawn). */
+static clgan_status d_update(clgan_trainer *t, cl_mem real, cl_mem fake, int slot, long draw, int k)
+{
+    clgan_net *d = t->view.d;
+    cl_mem xr, xf;
+    clgan_status st;
+    if ((st = d_input(t, &xr, real, t->noisy_real, draw, STREAM_INST_REAL)) != CLGAN_OK ||
+        (st = d_input(t, &xf, fake, t->noisy_fake, draw, STREAM_INST_FAKE)) != CLGAN_OK)
+        return st;
+    if (!t->cfg.d_joint) {
+        if ((st = clgan_net_zero_grad(d)) != CLGAN_OK ||
+            (st = d_pass(t, xr, CLGAN_ROLE_D_REAL, slot + CLGAN_M_D_LOSS_REAL, draw, k)) != CLGAN_OK ||
+            (st = d_step(t, slot)) != CLGAN_OK ||
+            (st = clgan_net_zero_grad(d)) != CLGAN_OK ||
+            (st = d_pass(t, xf, CLGAN_ROLE_D_FAKE, slot + CLGAN_M_D_LOSS_FAKE, draw, k)) != CLGAN_OK)
+            return st;
+        return d_step(t, slot);
+    }
+    if ((st = clgan_net_zero_grad(d)) != CLGAN_OK ||
+        (st = d_pass(t, xr, CLGAN_ROLE_D_REAL, slot + CLGAN_M_D_LOSS_REAL, draw, k)) != CLGAN_OK ||
+        (st = d_pass(t, xf, CLGAN_ROLE_D_FAKE, slot + CLGAN_M_D_LOSS_FAKE, draw, k)) != CLGAN_OK)
+        return st;
+    if (t->cfg.gp_lambda > 0) {
+        if ((st = clgan_interpolate(t->ctx, t->xhat, real, fake, t->cfg.batch, t->view.img_dim,
+                                    t->cfg.seed, draw, STREAM_INTERP)) != CLGAN_OK ||
+            (st = clgan_net_gradient_penalty(d, t->xhat, t->cfg.gp_lambda, t->ring,
+                                             slot + CLGAN_M_GP)) != CLGAN_OK)
+            return st;
+    }
+    return d_step(t, slot);
+}
+
+/* One G update through D with the real label; metrics at `slot`. */
+static clgan_status g_update(clgan_trainer *t, cl_mem z, int slot, long draw, int k)
 {
     clgan_net *g = t->view.g, *d = t->view.d;
     const clgan_net_view *gv = clgan_net_get(g), *dv = clgan_net_get(d);
+    clgan_loss_args a = loss_args(t, CLGAN_ROLE_G, draw, k, t->cfg.g.steps);
+    cl_mem x;
     clgan_status st;
     long step = t->cfg.shared_t ? ++t->t_d : ++t->t_g;
+    int norms = t->cfg.g.clip_norm > 0;
     if ((st = clgan_net_zero_grad(g)) != CLGAN_OK ||
         (st = clgan_net_forward(g, z, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
-        (st = clgan_net_forward(d, gv->out, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
-        (st = clgan_loss_eval(t->ctx, clgan_net_dout(d), t->ring, slot, dv->out, t->cfg.batch,
-                              (clgan_loss)t->cfg.loss, 1.0f, t->cfg.bce_clip)) != CLGAN_OK ||
+        (st = d_input(t, &x, gv->out, t->noisy_fake, draw, STREAM_INST_FAKE)) != CLGAN_OK ||
+        (st = clgan_net_forward(d, x, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
+        (st = clgan_loss_eval(t->ctx, clgan_net_dout(d), t->ring, slot + CLGAN_M_G_LOSS, dv->out,
+                              t->cfg.batch, &a)) != CLGAN_OK ||
         (st = clgan_net_backward(d, clgan_net_dout(d), 0, 1)) != CLGAN_OK ||
         (st = clgan_net_backward(g, dv->dinput, 1, 0)) != CLGAN_OK)
         return st;
-    return clgan_adam_step(t->opt_g, gv->params, gv->grads, step);
+    return clgan_opt_step(t->opt_g, gv->params, gv->grads, step, norms ? t->ring : NULL,
+                          slot + CLGAN_M_G_GNORM);
 }
 
 /* Waits for the pending read of ring slot `r`, if any. */
@@ -218,8 +347,10 @@ static clgan_status read_block(clgan_trainer *t, long first, long last)
 static clgan_status iteration(clgan_trainer *t, int draw)
 {
     clgan_status st;
+    const clgan_config *c = &t->cfg;
     long it = t->view.iteration;
     int slot = (int)((it % (RING_BLOCKS * BLOCK)) * CLGAN_M_COUNT);
+    int zn = c->batch * c->latent;
     cl_mem fake = clgan_net_get(t->view.g)->out;
     if (it >= t->history_cap)
         return clgan_error(CLGAN_EINVAL, "trainer ran past its %ld configured iterations",
@@ -227,16 +358,23 @@ static clgan_status iteration(clgan_trainer *t, int draw)
     /* Before writing into a ring slot, its previous read must be complete. */
     if (it % BLOCK == 0 && (st = wait_slot(t, (int)((it / BLOCK) % RING_BLOCKS))) != CLGAN_OK)
         return st;
-    if (draw && ((st = gather_real(t, it)) != CLGAN_OK ||
-                 (st = randn(t, t->noise_d, t->cfg.batch * t->cfg.latent, it, STREAM_NOISE_D)) != CLGAN_OK ||
-                 (st = randn(t, t->noise_g, t->cfg.batch * t->cfg.latent, it, STREAM_NOISE_G)) != CLGAN_OK))
-        return st;
-    if ((st = clgan_net_forward(t->view.g, t->noise_d,
-                                t->cfg.fake_eval ? CLGAN_MODE_EVAL : CLGAN_MODE_TRAIN)) != CLGAN_OK ||
-        (st = d_update(t, t->real, 1.0f, slot + CLGAN_M_D_LOSS_REAL)) != CLGAN_OK ||
-        (st = d_update(t, fake, 0.0f, slot + CLGAN_M_D_LOSS_FAKE)) != CLGAN_OK ||
-        (st = g_update(t, t->noise_g, slot + CLGAN_M_G_LOSS)) != CLGAN_OK)
-        return st;
+    for (int k = 0; k < c->d.steps; k++) {
+        long dr = it * DRAWS + k;
+        if (draw && ((st = gather_real(t, dr)) != CLGAN_OK ||
+                     (st = randn(t, t->noise_d, zn, dr, STREAM_NOISE_D)) != CLGAN_OK))
+            return st;
+        if ((st = clgan_net_forward(t->view.g, t->noise_d,
+                                    c->fake_eval ? CLGAN_MODE_EVAL : CLGAN_MODE_TRAIN)) != CLGAN_OK ||
+            (st = d_update(t, t->real, fake, slot, dr, k)) != CLGAN_OK)
+            return st;
+    }
+    for (int k = 0; k < c->g.steps; k++) {
+        long dr = it * DRAWS + MAX_STEPS + k;
+        if (draw && (st = randn(t, t->noise_g, zn, dr, STREAM_NOISE_G)) != CLGAN_OK)
+            return st;
+        if ((st = g_update(t, t->noise_g, slot, dr, k)) != CLGAN_OK)
+            return st;
+    }
     t->view.iteration = ++it;
     if (it % BLOCK == 0)
         return read_block(t, it - BLOCK, it);
@@ -250,6 +388,8 @@ clgan_status clgan_trainer_step_with(clgan_trainer *t, const float *real, const 
 {
     size_t b = (size_t)t->cfg.batch;
     clgan_status st;
+    if (t->cfg.d.steps != 1 || t->cfg.g.steps != 1)
+        return clgan_error(CLGAN_EINVAL, "step_with needs one D and one G step per iteration");
     if ((st = upload(t, t->real, real, b * t->view.img_dim)) != CLGAN_OK ||
         (st = upload(t, t->noise_d, noise_d, b * t->cfg.latent)) != CLGAN_OK ||
         (st = upload(t, t->noise_g, noise_g, b * t->cfg.latent)) != CLGAN_OK)

@@ -46,6 +46,14 @@ clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy,
                                    CLGAN_ARG_F32(slope)));
 }
 
+clgan_status clgan_add(clgan_ctx *ctx, cl_mem y, cl_mem a, cl_mem b, int n)
+{
+    size_t g = (size_t)n, l = 64;
+    return clgan_launch(ctx, clgan_kernel(ctx, "add_fwd"), 1, &g, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(a), CLGAN_ARG_MEM(b),
+                                   CLGAN_ARG_INT(n)));
+}
+
 typedef struct {
     clgan_act act;
     float slope;
@@ -92,6 +100,13 @@ static clgan_status act_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
 
 static void act_free(clgan_layer *l) { free(l->priv); }
 
+/* Gradient-penalty view (gradpen.c): no parameters, z = x. */
+static void act_gp_view(const clgan_layer *l, clgan_layer_gp *out)
+{
+    const act_layer *a = l->priv;
+    *out = (clgan_layer_gp){.act = a->act, .slope = a->slope};
+}
+
 static const clgan_layer_ops act_ops = {"activation", act_describe, act_bind, act_init,
                                         act_forward, act_backward, act_free};
 
@@ -103,6 +118,7 @@ clgan_status clgan_activation_make(clgan_layer *l, int c, clgan_act act, float s
     a->act = act;
     a->slope = slope;
     l->ops = &act_ops;
+    l->gp_view = act_gp_view;
     l->in = l->out = c;
     l->priv = a;
     return CLGAN_OK;

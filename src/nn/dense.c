@@ -80,6 +80,14 @@ static clgan_status dense_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl
 
 static void dense_free(clgan_layer *l) { free(l->priv); }
 
+/* Gradient-penalty view (gradpen.c): W, b, their gradients and the fused activation. */
+static void dense_gp_view(const clgan_layer *l, clgan_layer_gp *out)
+{
+    const dense_layer *d = l->priv;
+    *out = (clgan_layer_gp){.w = d->w, .b = d->b, .dw = d->dw, .db = d->db, .act = d->act,
+                            .slope = d->slope};
+}
+
 static const clgan_layer_ops dense_ops = {"dense", dense_describe, dense_bind, dense_init,
                                           dense_forward, dense_backward, dense_free};
 
@@ -91,6 +99,7 @@ clgan_status clgan_dense_make(clgan_layer *l, int in, int out, clgan_act act, fl
     d->act = act;
     d->slope = slope;
     l->ops = &dense_ops;
+    l->gp_view = dense_gp_view;
     l->in = in;
     l->out = out;
     l->flops = 2.0 * in * out;

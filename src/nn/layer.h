@@ -6,7 +6,7 @@
 #include "clgan/nn.h"
 #include "common/rng.h"
 
-#define CLGAN_LAYER_MAX_TENSORS 4
+#define CLGAN_LAYER_MAX_TENSORS 8
 
 typedef struct {
     const char *kind;
@@ -27,12 +27,18 @@ typedef struct {
     void (*free)(clgan_layer *l);
 } clgan_layer_ops;
 
+typedef struct clgan_layer_gp clgan_layer_gp; /* below, with gradpen.c's interface */
+
 struct clgan_layer {
     const clgan_layer_ops *ops;
     char name[24]; /* "dense0", "bn1", "act2" */
     int in, out;   /* features per sample */
     double flops;  /* forward flops per sample */
     void *priv;
+    /* Gradient-penalty hook (gradpen.c): set by dense.c and activation.c; NULL for a
+     * layer that cannot be in a WGAN-GP critic (BatchNorm). A field rather than an ops
+     * entry so the positional ops tables need no new member. */
+    void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
 };
 
 /* Constructors (network.c names them and appends them). */
@@ -40,6 +46,12 @@ clgan_status clgan_dense_make(clgan_layer *l, int in, int out, clgan_act act, fl
 clgan_status clgan_batchnorm_make(clgan_layer *l, int c, float eps, float momentum,
                                   float var_corr);
 clgan_status clgan_activation_make(clgan_layer *l, int c, clgan_act act, float slope);
+clgan_status clgan_dropout_make(clgan_layer *l, int c, float rate);
+clgan_status clgan_residual_make(clgan_layer *l, int in, int out, clgan_act act, float slope,
+                                 int bn, float eps, float momentum, float var_corr);
+
+/* y = a + b elementwise over n floats (y may alias a or b). */
+clgan_status clgan_add(clgan_ctx *ctx, cl_mem y, cl_mem a, cl_mem b, int n);
 
 /* The bias_act / act_bwd_bias kernels, shared by dense.c and activation.c.
  * b/db may be NULL. dz may alias dy. */
@@ -47,5 +59,31 @@ clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, in
                                 clgan_act act, float slope);
 clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
                                 int rows, int cols, clgan_act act, float slope);
+
+/* ---- gradient penalty (gradpen.c) --------------------------------------------------
+ * What WGAN-GP's double backward needs from a layer: z = h W + b (w NULL: z = h, a
+ * standalone activation), y = act(z). */
+struct clgan_layer_gp {
+    cl_mem w, b;   /* (in, out), (out): borrowed views into params; NULL when absent */
+    cl_mem dw, db; /* the matching views into grads; NULL when absent */
+    clgan_act act;
+    float slope;
+};
+
+typedef struct clgan_gp clgan_gp; /* gradpen.c's scratch, owned by the network */
+
+/* Borrowed views of a network's internals for gradpen.c (network.c fills them). */
+typedef struct {
+    clgan_ctx *ctx;
+    clgan_layer *layers; /* (n_layers) */
+    int n_layers, batch, in_dim, out_dim, finalized;
+    cl_mem *acts;        /* (n_layers + 1): acts[0] = last forward's input, acts[i+1] =
+                            layer i's output (batch, layers[i].out) */
+    clgan_gp **gp;       /* the network's scratch slot; freed by clgan_net_free */
+} clgan_net_parts;
+
+void clgan_net_parts_get(clgan_net *net, clgan_net_parts *out);
+/* Releases the scratch; NULL is fine. */
+void clgan_gp_free(clgan_gp *gp);
 
 #endif

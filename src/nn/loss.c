@@ -3,7 +3,8 @@
 
 #include "clgan/nn.h"
 
-static const char *const loss_names[CLGAN_LOSS_COUNT] = {"bce", "bce-logits"};
+static const char *const loss_names[CLGAN_LOSS_COUNT] = {"bce", "bce-logits", "lsgan", "hinge",
+                                                         "wasserstein"};
 
 const char *clgan_loss_str(clgan_loss l)
 {
@@ -18,13 +19,20 @@ int clgan_loss_parse(const char *s)
     return -1;
 }
 
+int clgan_loss_wants_sigmoid(clgan_loss l) { return l == CLGAN_LOSS_BCE; }
+
 clgan_status clgan_loss_eval(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int slot, cl_mem out,
-                             int n, clgan_loss kind, float target, float clip)
+                             int n, const clgan_loss_args *a)
 {
     size_t g = 64, l = 64; /* one work-group of LOSS_WG */
     return clgan_launch(ctx, clgan_kernel(ctx, "gan_loss"), 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(dout), CLGAN_ARG_MEM(metrics),
-                                   CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n), CLGAN_ARG_INT(kind),
-                                   CLGAN_ARG_F32(target), CLGAN_ARG_F32(clip),
-                                   CLGAN_ARG_INT(slot)));
+                                   CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n), CLGAN_ARG_INT(a->kind),
+                                   CLGAN_ARG_INT(a->role), CLGAN_ARG_F32(a->target),
+                                   CLGAN_ARG_F32(a->sign), CLGAN_ARG_F32(a->clip),
+                                   CLGAN_ARG_F32(a->flip), CLGAN_ARG_UINT((cl_uint)a->seed),
+                                   CLGAN_ARG_UINT((cl_uint)(a->seed >> 32)),
+                                   CLGAN_ARG_UINT(a->step), CLGAN_ARG_UINT(a->stream),
+                                   CLGAN_ARG_INT(slot), CLGAN_ARG_INT(a->accumulate),
+                                   CLGAN_ARG_F32(a->weight > 0.0f ? a->weight : 1.0f)));
 }

@@ -15,12 +15,13 @@ struct clgan_net {
     clgan_layer layers[MAX_LAYERS];
     int n_layers;
     int finalized;
-    int kind_count[4];        /* dense, bn, act: for layer names */
+    int kind_count[5];        /* dense, bn, act, dropout, res: for layer names */
     clgan_tensor_info *tensors;
     cl_mem *views;            /* sub-buffers: values of every tensor, then grads */
     int n_views;
     cl_mem acts[MAX_LAYERS + 1];  /* acts[i+1] (batch, layers[i].out); acts[0] borrowed */
     cl_mem dacts[MAX_LAYERS + 1]; /* gradients of acts; dacts[0] = view.dinput */
+    clgan_gp *gp;                 /* gradient-penalty scratch (gradpen.c), on first use */
 };
 
 clgan_status clgan_net_init(clgan_net **out, clgan_ctx *ctx, int in_dim, int batch)
@@ -43,6 +44,7 @@ void clgan_net_free(clgan_net *n)
 {
     if (!n)
         return;
+    clgan_gp_free(n->gp);
     for (int i = 0; i < n->n_layers; i++)
         if (n->layers[i].ops)
             n->layers[i].ops->free(&n->layers[i]);
@@ -113,6 +115,29 @@ clgan_status clgan_net_add_activation(clgan_net *n, clgan_act act, float slope)
         return st;
     return add_layer(n, 2, "act",
                      clgan_activation_make(&n->layers[n->n_layers], n->view.out_dim, act, slope));
+}
+
+clgan_status clgan_net_add_dropout(clgan_net *n, float rate)
+{
+    clgan_status st = can_add(n);
+    if (st != CLGAN_OK)
+        return st;
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return clgan_error(CLGAN_EINVAL, "dropout rate must be in [0, 1) (got %g)", rate);
+    return add_layer(n, 3, "drop", clgan_dropout_make(&n->layers[n->n_layers], n->view.out_dim, rate));
+}
+
+clgan_status clgan_net_add_residual(clgan_net *n, int out_dim, clgan_act act, float slope, int bn,
+                                    float eps, float momentum, float var_corr)
+{
+    clgan_status st = can_add(n);
+    if (st != CLGAN_OK)
+        return st;
+    if (out_dim <= 0)
+        return clgan_error(CLGAN_EINVAL, "residual block width must be > 0 (got %d)", out_dim);
+    return add_layer(n, 4, "res",
+                     clgan_residual_make(&n->layers[n->n_layers], n->view.out_dim, out_dim, act,
+                                         slope, bn, eps, momentum, var_corr));
 }
 
 /* Lays out every tensor (aligned offsets), allocates the flat buffers and views. */
@@ -274,4 +299,19 @@ const clgan_tensor_info *clgan_net_find(const clgan_net *n, const char *name)
         if (!strcmp(n->tensors[i].name, name))
             return &n->tensors[i];
     return NULL;
+}
+
+/* ---- gradient-penalty access (gradpen.c) ------------------------------------------ */
+
+void clgan_net_parts_get(clgan_net *n, clgan_net_parts *out)
+{
+    *out = (clgan_net_parts){.ctx = n->ctx,
+                             .layers = n->layers,
+                             .n_layers = n->n_layers,
+                             .batch = n->view.batch,
+                             .in_dim = n->view.in_dim,
+                             .out_dim = n->view.out_dim,
+                             .finalized = n->finalized,
+                             .acts = n->acts,
+                             .gp = &n->gp};
 }

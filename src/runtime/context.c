@@ -90,6 +90,10 @@ void clgan_ctx_free(clgan_ctx *ctx)
         return;
     if (ctx->view.queue)
         clFinish(ctx->view.queue);
+    for (size_t i = 0; i < ctx->prof_n; i++)
+        clReleaseEvent(ctx->prof_events[i]);
+    free(ctx->prof_events);
+    free(ctx->prof_kernel);
     for (int i = 0; i < ctx->n_kernels; i++)
         clReleaseKernel(ctx->kernels[i].k);
     free(ctx->kernels);
@@ -138,7 +142,16 @@ clgan_status clgan_launch(clgan_ctx *ctx, cl_kernel k, int dims, const size_t *g
         if (local && local[d] > 1)
             g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
     }
-    err = clEnqueueNDRangeKernel(ctx->view.queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL);
+    cl_event ev = NULL;
+    err = clEnqueueNDRangeKernel(ctx->view.queue, k, (cl_uint)dims, NULL, g, local, 0, NULL,
+                                 ctx->opts.profile ? &ev : NULL);
+    if (ev) {
+        int idx = -1;
+        for (int i = 0; i < ctx->n_kernels && idx < 0; i++)
+            if (ctx->kernels[i].k == k)
+                idx = i;
+        clgan_profile_add(ctx, idx, ev);
+    }
     if (err == CL_SUCCESS && ctx->opts.sync)
         err = clFinish(ctx->view.queue);
     if (err != CL_SUCCESS) {
@@ -237,4 +250,75 @@ void clgan_buf_release(cl_mem *m)
         clReleaseMemObject(*m);
         *m = NULL;
     }
+}
+
+/* ---- profiling ---- */
+
+void clgan_profile_add(clgan_ctx *ctx, int k, cl_event ev)
+{
+    if (ctx->prof_n == ctx->prof_cap) {
+        size_t cap = ctx->prof_cap ? 2 * ctx->prof_cap : 4096;
+        cl_event *e = realloc(ctx->prof_events, cap * sizeof *e);
+        if (e)
+            ctx->prof_events = e;
+        int *ki = realloc(ctx->prof_kernel, cap * sizeof *ki);
+        if (ki)
+            ctx->prof_kernel = ki;
+        if (!e || !ki) { /* out of memory: this launch goes unprofiled */
+            clReleaseEvent(ev);
+            return;
+        }
+        ctx->prof_cap = cap;
+    }
+    ctx->prof_events[ctx->prof_n] = ev;
+    ctx->prof_kernel[ctx->prof_n++] = k;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    double x = ((const clgan_profile_entry *)a)->ms, y = ((const clgan_profile_entry *)b)->ms;
+    return (x < y) - (x > y);
+}
+
+clgan_status clgan_profile_collect(clgan_ctx *ctx, clgan_profile_entry **out, int *n)
+{
+    int slots = ctx->n_kernels + 1; /* the last one is CLBlast */
+    clgan_profile_entry *e = calloc((size_t)slots, sizeof *e);
+    clgan_status st = clgan_finish(ctx);
+    *out = NULL;
+    *n = 0;
+    if (!e) {
+        st = clgan_error(CLGAN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < ctx->prof_n; i++) {
+        cl_ulong t0 = 0, t1 = 0;
+        int k = ctx->prof_kernel[i] < 0 ? slots - 1 : ctx->prof_kernel[i];
+        if (e && st == CLGAN_OK &&
+            clGetEventProfilingInfo(ctx->prof_events[i], CL_PROFILING_COMMAND_START, sizeof t0, &t0,
+                                    NULL) == CL_SUCCESS &&
+            clGetEventProfilingInfo(ctx->prof_events[i], CL_PROFILING_COMMAND_END, sizeof t1, &t1,
+                                    NULL) == CL_SUCCESS) {
+            e[k].ms += (double)(t1 - t0) * 1e-6;
+            e[k].count++;
+        }
+        clReleaseEvent(ctx->prof_events[i]);
+    }
+    ctx->prof_n = 0;
+    if (st != CLGAN_OK) {
+        free(e);
+        return st;
+    }
+    int m = 0;
+    for (int k = 0; k < slots; k++) {
+        if (!e[k].count)
+            continue;
+        e[m] = e[k];
+        snprintf(e[m].name, sizeof e[m].name, "%s", k == slots - 1 ? "CLBlastSgemm" : ctx->kernels[k].name);
+        e[m].is_gemm = k == slots - 1 || !strncmp(e[m].name, "gemm_", 5);
+        m++;
+    }
+    qsort(e, (size_t)m, sizeof *e, by_time);
+    *out = e;
+    *n = m;
+    return CLGAN_OK;
 }

@@ -28,10 +28,14 @@ clgan_status clgan_gemm(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size
     if (ctx->gemm_impl == CLGAN_GEMM_NATIVE)
         return clgan_gemm_native(ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     cl_command_queue q = ctx->view.queue;
+    cl_event ev = NULL;
     CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor,
                                        ta ? CLBlastTransposeYes : CLBlastTransposeNo,
                                        tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K,
-                                       alpha, A, 0, lda, B, 0, ldb, beta, C, 0, ldc, &q, NULL);
+                                       alpha, A, 0, lda, B, 0, ldb, beta, C, 0, ldc, &q,
+                                       ctx->opts.profile ? &ev : NULL);
+    if (ev)
+        clgan_profile_add(ctx, -1, ev);
     if (s == CLBlastSuccess && ctx->opts.sync)
         s = (CLBlastStatusCode)clFinish(q);
     if (s != CLBlastSuccess) {

@@ -20,7 +20,15 @@ struct clgan_ctx {
     clgan_gemm_impl gemm_impl;   /* CLBLAST or NATIVE; AUTO (runs as CLBLAST) until
                                     clgan_gemm_autoselect resolves it */
     double gemm_flops;
+    /* Profiling (opts.profile): one event per launch, summed by clgan_profile_collect. */
+    cl_event *prof_events;
+    int *prof_kernel;            /* index into kernels, or -1 for a CLBlast GEMM */
+    size_t prof_n, prof_cap;
 };
+
+/* Keeps `ev` (a finished or pending launch of kernel index k, -1 = CLBlast) for the
+ * profile; releases it when profiling is off. */
+void clgan_profile_add(clgan_ctx *ctx, int k, cl_event ev);
 
 /* Builds the program from the embedded (or CLGAN_KERNEL_DIR) sources, through the
  * binary cache. Sets ctx->program. */

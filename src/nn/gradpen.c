@@ -1,0 +1,275 @@
+/* gradpen.c - the WGAN-GP gradient penalty (Gulrajani et al. 2017) for MLP critics: the
+ * interpolates and a double backward through dense and activation layers that adds
+ * dP/dtheta into the critic's gradients. Does not handle BatchNorm (refused) or others.
+ *
+ * A critic is a chain of layers z_l = h_{l-1} W_l + b_l (a standalone activation layer
+ * has z_l = h_{l-1}), h_l = f_l(z_l), l = 1..L, one output per sample; h_0 = xhat, rows
+ * are samples. f' and f'' are written in terms of the cached output y = h_l
+ * (cl/common.h act_grad_from_output, cl/gradpen.cl act_grad2_from_output).
+ *
+ * 1. Input gradient (the ordinary backward from dD = 1):
+ *      u_L = 1;  delta_l = u_l * f_l'(z_l);  u_{l-1} = delta_l W_l^T;  g = u_0 (B, in).
+ * 2. Penalty, n_i = ||g_i||:  P = lambda/B sum_i (n_i - 1)^2,
+ *      gbar_i = dP/dg_i = (lambda/B) 2 (n_i - 1) g_i / n_i   (0 where n_i = 0).
+ * 3. Reverse of step 1, l = 1..L, from ubar_0 = gbar:
+ *      deltabar_l = ubar_{l-1} W_l;       dW_l += ubar_{l-1}^T delta_l;
+ *      ubar_l = deltabar_l * f_l'(z_l);   s_l = deltabar_l * u_l * f_l''(z_l)
+ *    (s_l is the part of dP/dz_l that flows through f_l'(z_l) in step 1.)
+ * 4. Reverse of the forward pass, l = L..1, with hbar_L = 0 (P does not read D's value):
+ *      zbar_l = s_l + hbar_l * f_l'(z_l);  dW_l += h_{l-1}^T zbar_l;
+ *      db_l += sum_rows zbar_l;            hbar_{l-1} = zbar_l W_l^T.
+ * b_l enters only through z_l, so step 3 has no db term; u_l depends on W_{l+1..L} and
+ * on z_{l..L}, which is what steps 3 and 4 walk back through.
+ *
+ * Buffers, per network (struct clgan_gp), allocated on the first call:
+ *   u[l] (B, d_l), l = 0..L, with u[L] = 1 written once;
+ *   dl[l] (B, d_l): delta_l for a dense layer (own buffer); for an activation layer
+ *   delta_l IS u_{l-1}, so dl[l] = u[l-1] (borrowed). After step 3 has used delta_l
+ *   (dW_l), s_l overwrites dl[l]; step 4 then turns it into zbar_l in place (u[l-1] is
+ *   dead by then: step 3 read it at layer l-1);
+ *   t[0], t[1] (B, max d_l): ping-pong for ubar/deltabar and hbar.
+ * Cost: 6 GEMMs per dense layer, 5 for the first (forward 1, step 1 1, step 3 2, step
+ * 4 2): about twice an ordinary forward + backward, plus 4 elementwise launches.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "layer.h"
+
+struct clgan_gp {
+    int n;          /* layers */
+    cl_mem *u;      /* (n + 1): u[l] (B, d_l); owned */
+    cl_mem *dl;     /* (n + 1): delta_l / s_l / zbar_l storage; owned for dense layers */
+    char *dl_owned; /* (n + 1) */
+    cl_mem t[2];    /* (B, max d_l) */
+    clgan_layer_gp *v; /* (n + 1): v[l] = layer l's view (borrowed buffers); v[0] unused */
+    int *dim;       /* (n + 1): d_l, d_0 = in_dim */
+};
+
+void clgan_gp_free(clgan_gp *gp)
+{
+    if (!gp)
+        return;
+    for (int l = 0; gp->dl && gp->dl_owned && l <= gp->n; l++)
+        if (gp->dl_owned[l])
+            clgan_buf_release(&gp->dl[l]);
+    for (int l = 0; gp->u && l <= gp->n; l++)
+        clgan_buf_release(&gp->u[l]);
+    clgan_buf_release(&gp->t[1]);
+    clgan_buf_release(&gp->t[0]);
+    free(gp->dim);
+    free(gp->v);
+    free(gp->dl_owned);
+    free(gp->dl);
+    free(gp->u);
+    free(gp);
+}
+
+/* CLGAN_OK when every layer can take part and D has one output per sample. */
+static clgan_status gp_check(const clgan_net_parts *p)
+{
+    if (!p->finalized)
+        return clgan_error(CLGAN_EINVAL, "gradient penalty: the critic is not finalized");
+    if (p->out_dim != 1)
+        return clgan_error(CLGAN_EINVAL,
+                           "gradient penalty: the critic must have one output per sample (has %d)",
+                           p->out_dim);
+    for (int i = 0; i < p->n_layers; i++) {
+        const clgan_layer *l = &p->layers[i];
+        if (l->gp_view)
+            continue;
+        if (!strcmp(l->ops->kind, "batchnorm"))
+            return clgan_error(CLGAN_EINVAL,
+                               "gradient penalty: the critic has BatchNorm (%s); its batch "
+                               "statistics couple the samples, so the per-sample gradient norm "
+                               "WGAN-GP penalizes is not defined. Build the critic without "
+                               "BatchNorm (Gulrajani et al. use none, or layer norm)",
+                               l->name);
+        return clgan_error(CLGAN_EINVAL,
+                           "gradient penalty: layer %s (%s) is not supported in a WGAN-GP "
+                           "critic; only dense and activation layers are",
+                           l->name, l->ops->kind);
+    }
+    return CLGAN_OK;
+}
+
+static clgan_status gp_setup(const clgan_net_parts *p)
+{
+    clgan_status st;
+    int L = p->n_layers, B = p->batch, maxd = p->in_dim;
+    clgan_gp *gp = calloc(1, sizeof *gp);
+    if (!gp)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    gp->n = L;
+    gp->u = calloc(L + 1, sizeof *gp->u);
+    gp->dl = calloc(L + 1, sizeof *gp->dl);
+    gp->dl_owned = calloc(L + 1, 1);
+    gp->v = calloc(L + 1, sizeof *gp->v);
+    gp->dim = calloc(L + 1, sizeof *gp->dim);
+    float *ones = malloc((size_t)B * sizeof *ones);
+    if (!gp->u || !gp->dl || !gp->dl_owned || !gp->v || !gp->dim || !ones) {
+        st = clgan_error(CLGAN_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int l = 0; l <= L; l++) {
+        int d = l ? p->layers[l - 1].out : p->in_dim;
+        gp->dim[l] = d;
+        if (l)
+            p->layers[l - 1].gp_view(&p->layers[l - 1], &gp->v[l]);
+        if (d > maxd)
+            maxd = d;
+        if ((st = clgan_buf_alloc(p->ctx, &gp->u[l], (size_t)B * d * 4, "gradient-penalty u")) !=
+            CLGAN_OK)
+            goto fail;
+    }
+    for (int l = 1; l <= L; l++) {
+        if (!gp->v[l].w) {
+            gp->dl[l] = gp->u[l - 1];
+            continue;
+        }
+        gp->dl_owned[l] = 1;
+        if ((st = clgan_buf_alloc(p->ctx, &gp->dl[l], (size_t)B * p->layers[l - 1].out * 4,
+                                  "gradient-penalty delta")) != CLGAN_OK)
+            goto fail;
+    }
+    for (int k = 0; k < 2; k++)
+        if ((st = clgan_buf_alloc(p->ctx, &gp->t[k], (size_t)B * maxd * 4,
+                                  "gradient-penalty scratch")) != CLGAN_OK)
+            goto fail;
+    for (int i = 0; i < B; i++)
+        ones[i] = 1.0f;
+    if ((st = clgan_buf_write(p->ctx, gp->u[L], 0, ones, (size_t)B * 4)) != CLGAN_OK)
+        goto fail;
+    free(ones);
+    *p->gp = gp;
+    return CLGAN_OK;
+fail:
+    free(ones);
+    clgan_gp_free(gp);
+    return st;
+}
+
+static clgan_status gp_penalty(clgan_ctx *ctx, cl_mem gbar, cl_mem metrics, cl_mem g, int rows,
+                               int cols, float lambda, int slot)
+{
+    size_t gs = 64, ls = 64; /* one work-group of GP_WG */
+    return clgan_launch(ctx, clgan_kernel(ctx, "gp_penalty"), 1, &gs, &ls,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(gbar), CLGAN_ARG_MEM(metrics), CLGAN_ARG_MEM(g),
+                                   CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                   CLGAN_ARG_F32(lambda), CLGAN_ARG_INT(slot)));
+}
+
+static clgan_status gp_act_rev(clgan_ctx *ctx, cl_mem ubar, cl_mem s, cl_mem deltabar, cl_mem u,
+                               cl_mem y, int n, const clgan_layer_gp *v)
+{
+    size_t gs = (size_t)n, ls = 64;
+    return clgan_launch(ctx, clgan_kernel(ctx, "gp_act_rev"), 1, &gs, &ls,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(ubar), CLGAN_ARG_MEM(s), CLGAN_ARG_MEM(deltabar),
+                                   CLGAN_ARG_MEM(u), CLGAN_ARG_MEM(y), CLGAN_ARG_INT(n),
+                                   CLGAN_ARG_INT(ubar != NULL), CLGAN_ARG_INT(v->act),
+                                   CLGAN_ARG_F32(v->slope)));
+}
+
+static clgan_status gp_zbar_bias(clgan_ctx *ctx, cl_mem zbar, cl_mem hbar, cl_mem y, int rows,
+                                 int cols, const clgan_layer_gp *v)
+{
+    size_t gs = (size_t)cols, ls = 16;
+    return clgan_launch(ctx, clgan_kernel(ctx, "gp_zbar_bias"), 1, &gs, &ls,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(zbar), CLGAN_ARG_MEM(v->db), CLGAN_ARG_MEM(zbar),
+                                   CLGAN_ARG_MEM(hbar), CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows),
+                                   CLGAN_ARG_INT(cols), CLGAN_ARG_INT(hbar != NULL),
+                                   CLGAN_ARG_INT(v->db != NULL), CLGAN_ARG_INT(v->act),
+                                   CLGAN_ARG_F32(v->slope)));
+}
+
+clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda, cl_mem metrics,
+                                        int slot)
+{
+    clgan_net_parts p;
+    clgan_status st;
+    clgan_net_parts_get(d, &p);
+    if ((st = gp_check(&p)) != CLGAN_OK)
+        return st;
+    if (!*p.gp && (st = gp_setup(&p)) != CLGAN_OK)
+        return st;
+    if ((st = clgan_net_forward(d, xhat, CLGAN_MODE_TRAIN)) != CLGAN_OK)
+        return st;
+
+    clgan_gp *gp = *p.gp;
+    clgan_ctx *ctx = p.ctx;
+    const int L = p.n_layers, B = p.batch;
+    const clgan_layer_gp *v = gp->v;
+    const int *dim = gp->dim;
+
+    /* 1. u_{l-1} = (u_l * f'(z_l)) W_l^T, l = L..1 */
+    for (int l = L; l >= 1 && st == CLGAN_OK; l--) {
+        st = clgan_act_bwd_bias(ctx, gp->dl[l], NULL, gp->u[l], p.acts[l], B, dim[l], v[l].act,
+                                v[l].slope);
+        /* u_{l-1} (B, d_{l-1}) = delta_l (B, d_l) . W_l^T */
+        if (st == CLGAN_OK && v[l].w)
+            st = clgan_gemm(ctx, 0, 1, B, dim[l - 1], dim[l], 1.0f, gp->dl[l], dim[l], v[l].w,
+                            dim[l], 0.0f, gp->u[l - 1], dim[l - 1]);
+    }
+    /* 2. penalty, metrics, gbar = ubar_0 into t[0] */
+    int cur = 0; /* t[cur] holds ubar_{l-1} */
+    if (st == CLGAN_OK)
+        st = gp_penalty(ctx, gp->t[0], metrics, gp->u[0], B, dim[0], lambda, slot);
+    /* 3. l = 1..L: deltabar_l, dW_l += ubar^T delta_l, ubar_l and s_l (into dl[l]) */
+    for (int l = 1; l <= L && st == CLGAN_OK; l++) {
+        cl_mem deltabar = gp->t[cur];
+        if (v[l].w) {
+            /* deltabar_l (B, d_l) = ubar_{l-1} (B, d_{l-1}) . W_l (d_{l-1}, d_l) */
+            deltabar = gp->t[!cur];
+            st = clgan_gemm(ctx, 0, 0, B, dim[l], dim[l - 1], 1.0f, gp->t[cur], dim[l - 1],
+                            v[l].w, dim[l], 0.0f, deltabar, dim[l]);
+            /* dW_l (d_{l-1}, d_l) += ubar_{l-1}^T . delta_l (B, d_l) */
+            if (st == CLGAN_OK)
+                st = clgan_gemm(ctx, 1, 0, dim[l - 1], dim[l], B, 1.0f, gp->t[cur], dim[l - 1],
+                                gp->dl[l], dim[l], 1.0f, v[l].dw, dim[l]);
+            cur = !cur;
+        }
+        /* ubar_l in place over deltabar (not needed after the last layer); s_l -> dl[l] */
+        if (st == CLGAN_OK)
+            st = gp_act_rev(ctx, l < L ? deltabar : NULL, gp->dl[l], deltabar, gp->u[l],
+                            p.acts[l], B * dim[l], &v[l]);
+    }
+    /* 4. l = L..1: zbar_l in place in dl[l], dW_l, db_l, hbar_{l-1} */
+    cl_mem hbar = NULL; /* hbar_L = 0 */
+    for (int l = L; l >= 1 && st == CLGAN_OK; l--) {
+        cl_mem zbar = gp->dl[l];
+        st = gp_zbar_bias(ctx, zbar, hbar, p.acts[l], B, dim[l], &v[l]);
+        if (!v[l].w) {
+            hbar = zbar;
+            continue;
+        }
+        /* dW_l (d_{l-1}, d_l) += h_{l-1}^T . zbar_l */
+        if (st == CLGAN_OK)
+            st = clgan_gemm(ctx, 1, 0, dim[l - 1], dim[l], B, 1.0f, p.acts[l - 1], dim[l - 1],
+                            zbar, dim[l], 1.0f, v[l].dw, dim[l]);
+        /* hbar_{l-1} (B, d_{l-1}) = zbar_l . W_l^T, into whichever t is not hbar_l */
+        if (st == CLGAN_OK && l > 1) {
+            cl_mem next = hbar == gp->t[0] ? gp->t[1] : gp->t[0];
+            st = clgan_gemm(ctx, 0, 1, B, dim[l - 1], dim[l], 1.0f, zbar, dim[l], v[l].w, dim[l],
+                            0.0f, next, dim[l - 1]);
+            hbar = next;
+        }
+    }
+    return st;
+}
+
+clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem fake, int rows,
+                               int dim, uint64_t seed, long step, unsigned stream)
+{
+    if (rows <= 0 || dim <= 0)
+        return clgan_error(CLGAN_EINVAL, "interpolate needs rows > 0 and dim > 0 (got %d, %d)",
+                           rows, dim);
+    size_t gs = (size_t)rows * dim, ls = 64;
+    uint64_t st = (uint64_t)step;
+    return clgan_launch(ctx, clgan_kernel(ctx, "gp_interpolate"), 1, &gs, &ls,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(xhat), CLGAN_ARG_MEM(real), CLGAN_ARG_MEM(fake),
+                                   CLGAN_ARG_INT(rows), CLGAN_ARG_INT(dim),
+                                   CLGAN_ARG_UINT((cl_uint)seed),
+                                   CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
+                                   CLGAN_ARG_UINT((cl_uint)st), CLGAN_ARG_UINT((cl_uint)(st >> 32)),
+                                   CLGAN_ARG_UINT(stream)));
+}
