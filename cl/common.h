@@ -51,5 +51,6 @@ inline uint4 philox4x32(uint4 c, uint2 k)
     return c;
 }
 
-/* A float in (0, 1), never 0 or 1: 24 random bits, centred in their bucket. */
+/* A float in (0, 1]: 24 random bits plus half a bucket, never 0 (so log() is finite);
+ * the top buckets round up to exactly 1.0f in float32. */
 inline float u01(uint x) { return ((float)(x >> 8) + 0.5f) * (1.0f / 16777216.0f); }

@@ -22,7 +22,7 @@ inline float act_grad2_from_output(float y, int act, float a)
 
 /* xhat(rows, dim)[r, c] = e_r * real[r, c] + (1 - e_r) * fake[r, c], e_r = u01 of the
  * first Philox word for counter (r, step lo, step hi, stream), key seed: one e per row,
- * in (0, 1). 1-D over rows*dim. */
+ * in (0, 1] (see u01). 1-D over rows*dim. */
 __kernel void gp_interpolate(__global float *xhat, __global const float *real,
                              __global const float *fake, int rows, int dim, uint seed_lo,
                              uint seed_hi, uint step_lo, uint step_hi, uint stream)

@@ -16,7 +16,8 @@
  *                      scal[1] = norm_before = ||e||, scal[2] = norm_after =
  *                      scale ||clip(e)||, and, when asked, the two norms to
  *                      metrics[slot], metrics[slot+1].
- *   opt_update_<rule>  one work-item per element: e' = clip(e) * scale, the rule, then
+ *   opt_update_<rule>  one work-item per 8 consecutive elements (float8; the last one
+ *                      masks the n%8 tail): e' = clip(e) * scale, the rule, then
  *                      p = p keep - update with keep = 1 - lr wd (decoupled decay on the
  *                      pre-update p, as torch.optim.AdamW).
  * Rules (host scalars step, a, b, eps_hat carry the per-rule constants):
@@ -27,11 +28,14 @@
  *             eps_hat = eps (Keras) or eps sqrt(1-b2^t) (PyTorch)
  *   rmsprop   (a = alpha) v = a v + (1-a) e'^2; update = step e' / (sqrt(v) + eps_hat)
  * State: s0 = momentum buffer / Adam m / RMSprop v; s1 = Adam v (unused ones are never
- * touched). The Adam arithmetic is the original adam_step's, expression for expression.
- * The four update kernels are one body (opt_update_one) instantiated per rule by
- * OPT_UPDATE_KERNEL: with the rule a compile-time constant PoCL vectorizes the
- * work-item loop; a run-time rule switch with stores to different buffers made it
- * scalar and 3-6x slower on the CPU device.
+ * touched). The Adam arithmetic is the original adam_step's, expression for expression
+ * (bit-identical results on PoCL).
+ * The four update kernels are one body (opt_update8) instantiated per rule by
+ * OPT_UPDATE_KERNEL. Why not one kernel with a run-time rule, or one element per
+ * work-item: on PoCL both came out slower, the first scalar (a rule switch with stores
+ * to different buffers defeats its work-item-loop vectorizer: 3-6x), the second with
+ * the uniform scal[0] load turned into a gather (+35%). Explicit float8 needs no
+ * vectorizer, amortizes the scale load, and stays coalesced on GPUs.
  */
 #ifndef OPT_WG
 #define OPT_WG 256 /* must match OPT_WG in src/optim/optim.c */
@@ -118,37 +122,60 @@ void opt_norm_finish(__global float *scal, __global float *metrics,
     }
 }
 
-/* Element i of one step; `rule` is a compile-time constant at every call site. */
-inline void opt_update_one(const int rule, int i, __global float *p, __global float *s0,
-                           __global float *s1, __global const float *g,
-                           __global const float *scal, float step, float a, float b,
-                           float eps_hat, float keep, float l2, float cv, int use_scale,
-                           int nesterov)
+/* 8 floats of x from index `base`; past n reads as 0 (the last work-item's tail). */
+inline float8 opt_load8(__global const float *x, int base, int n)
 {
-    float pi = p[i], sc = scal[0];
-    float gi = opt_clip(l2 != 0.0f ? g[i] + l2 * pi : g[i], cv);
-    gi *= use_scale ? sc : 1.0f;
-    float upd;
+    if (base + 8 <= n) return vload8(0, x + base);
+    float t[8];
+    for (int k = 0; k < 8; k++) t[k] = base + k < n ? x[base + k] : 0.0f;
+    return vload8(0, t);
+}
+
+/* Stores the lanes of v that fall below n. */
+inline void opt_store8(float8 v, __global float *x, int base, int n)
+{
+    if (base + 8 <= n) {
+        vstore8(v, 0, x + base);
+        return;
+    }
+    float t[8];
+    vstore8(v, 0, t);
+    for (int k = 0; k < 8; k++)
+        if (base + k < n) x[base + k] = t[k];
+}
+
+/* Elements [base, base+8) of one step; `rule` is a compile-time constant at every
+ * call site, `sc` the norm-clip scale (1 when off). */
+inline void opt_update8(const int rule, int base, __global float *p, __global float *s0,
+                        __global float *s1, __global const float *g, float sc, float step,
+                        float a, float b, float eps_hat, float keep, float l2, float cv,
+                        int nesterov, int n)
+{
+    float8 pi = opt_load8(p, base, n), gi = opt_load8(g, base, n), upd;
+    if (l2 != 0.0f) gi = gi + l2 * pi;
+    if (cv > 0.0f) gi = clamp(gi, -cv, cv);
+    gi *= sc;
     if (rule == OPT_RULE_ADAM) {
-        float mi = a * s0[i] + (1.0f - a) * gi;
-        float vi = b * s1[i] + (1.0f - b) * gi * gi;
-        s0[i] = mi;
-        s1[i] = vi;
+        float8 mi = a * opt_load8(s0, base, n) + (1.0f - a) * gi;
+        float8 vi = b * opt_load8(s1, base, n) + (1.0f - b) * gi * gi;
+        opt_store8(mi, s0, base, n);
+        opt_store8(vi, s1, base, n);
         upd = step * mi / (sqrt(vi) + eps_hat);
     } else if (rule == OPT_RULE_RMSPROP) {
-        float vi = a * s0[i] + (1.0f - a) * gi * gi;
-        s0[i] = vi;
+        float8 vi = a * opt_load8(s0, base, n) + (1.0f - a) * gi * gi;
+        opt_store8(vi, s0, base, n);
         upd = step * gi / (sqrt(vi) + eps_hat);
     } else if (rule == OPT_RULE_MOMENTUM) {
-        float bi = a * s0[i] + gi;
-        s0[i] = bi;
+        float8 bi = a * opt_load8(s0, base, n) + gi;
+        opt_store8(bi, s0, base, n);
         upd = step * (nesterov ? gi + a * bi : bi);
     } else {
         upd = step * gi;
     }
-    p[i] = pi * keep - upd; /* keep = 1 is exact: Adam's bits are unchanged */
+    opt_store8(pi * keep - upd, p, base, n); /* keep = 1 is exact: Adam's bits unchanged */
 }
 
+/* One work-item per 8 elements (ceil(n/8) work-items). */
 #define OPT_UPDATE_KERNEL(name, RULE)                                                   \
     __kernel __attribute__((reqd_work_group_size(OPT_WG, 1, 1)))                        \
     void name(__global float *p, __global float *s0, __global float *s1,                \
@@ -156,10 +183,10 @@ inline void opt_update_one(const int rule, int i, __global float *p, __global fl
               float b, float eps_hat, float keep, float l2, float cv, int use_scale,    \
               int nesterov, int n)                                                      \
     {                                                                                   \
-        int i = get_global_id(0);                                                       \
-        if (i >= n) return;                                                             \
-        opt_update_one(RULE, i, p, s0, s1, g, scal, step, a, b, eps_hat, keep, l2, cv,  \
-                       use_scale, nesterov);                                            \
+        int base = 8 * get_global_id(0);                                                \
+        if (base >= n) return;                                                          \
+        opt_update8(RULE, base, p, s0, s1, g, use_scale ? scal[0] : 1.0f, step, a, b,   \
+                    eps_hat, keep, l2, cv, nesterov, n);                                \
     }
 
 OPT_UPDATE_KERNEL(opt_update_sgd, OPT_RULE_SGD)

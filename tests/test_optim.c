@@ -1,8 +1,8 @@
 /* test_optim.c - the optimizers on the CPU device against a double-precision host
  * reference (SGD plain/momentum/Nesterov, Adam in both forms, RMSprop, with L2, decay
  * and clipping), hand-computed values for L2, decay, value and global-norm clipping,
- * the norm metrics, WGAN weight clipping, a 1.5M-float multi-group reduction, and the
- * deprecated clgan_adam_* wrappers. Every comparison is paired with a check that the
+ * the norm metrics, WGAN weight clipping, and a 1.5M-float multi-group reduction.
+ * Every comparison is paired with a check that the
  * result is far from what it would be had the feature done nothing. Prints the time of
  * one step over 1.5M floats (update alone, and with the norm). */
 #include <math.h>
@@ -295,7 +295,7 @@ static double time_steps(clgan_opt *opt, cl_mem pb, cl_mem gb, cl_mem mb, int re
     return (now_s() - t0) * 1e3 / reps;
 }
 
-/* The default generator's size: 256 groups in the norm reduction. */
+/* The default generator's size: 46 groups in the norm reduction. */
 static void test_large(void)
 {
     const size_t n = 1500000;
@@ -390,45 +390,6 @@ static void test_api(void)
     CHECK(clgan_opt_init(&o, ctx, 0, clgan_opt_defaults(CLGAN_OPT_SGD)) == CLGAN_EINVAL);
 }
 
-/* The deprecated clgan_adam_* wrappers against a float host copy of the original
- * kernel's arithmetic (moved from test_nn.c). */
-static void test_adam_deprecated(clgan_adam_form form)
-{
-    const int n = 37;
-    float p[37], g[37], m[37] = {0}, v[37] = {0}, out[37];
-    clgan_rng rng = {5};
-    clgan_adam_opts o = {2e-4f, 0.5f, 0.999f, 1e-7f, form};
-    clgan_adam *a;
-    cl_mem pb, gb;
-    for (int i = 0; i < n; i++) p[i] = (float)clgan_rng_normal(&rng);
-    CHECK_OK(clgan_adam_init(&a, ctx, n, o));
-    CHECK_OK(clgan_buf_alloc(ctx, &pb, n * 4, "p"));
-    CHECK_OK(clgan_buf_alloc(ctx, &gb, n * 4, "g"));
-    CHECK_OK(clgan_buf_write(ctx, pb, 0, p, n * 4));
-    for (int t = 1; t <= 5; t++) {
-        for (int i = 0; i < n; i++) g[i] = (float)clgan_rng_normal(&rng) * (i % 3 ? 1.0f : 1e-4f);
-        CHECK_OK(clgan_buf_write(ctx, gb, 0, g, n * 4));
-        CHECK_OK(clgan_adam_step(a, pb, gb, t));
-        for (int i = 0; i < n; i++) {
-            m[i] = 0.5f * m[i] + (1.0f - 0.5f) * g[i];
-            v[i] = 0.999f * v[i] + (1.0f - 0.999f) * g[i] * g[i];
-            double b1t = 1 - pow(0.5, t), b2t = 1 - pow(0.999, t);
-            if (form == CLGAN_ADAM_KERAS)
-                p[i] -= (float)(2e-4 * sqrt(b2t) / b1t * m[i] / (sqrt(v[i]) + 1e-7));
-            else
-                p[i] -= (float)(2e-4 / b1t * m[i] / (sqrt(v[i]) / sqrt(b2t) + 1e-7));
-        }
-    }
-    CHECK_OK(clgan_buf_read(ctx, pb, 0, out, n * 4));
-    tu_close(form == CLGAN_ADAM_KERAS ? "adam keras form" : "adam torch form", out, p, n, 1e-7, 1e-6);
-    CHECK_OK(clgan_buf_read(ctx, clgan_adam_m(a), 0, out, n * 4));
-    tu_close("adam m", out, m, n, 1e-7, 1e-6);
-    CHECK_OK(clgan_buf_read(ctx, clgan_adam_v(a), 0, out, n * 4));
-    tu_close("adam v", out, v, n, 1e-12, 1e-5);
-    clgan_buf_release(&pb), clgan_buf_release(&gb);
-    clgan_adam_free(a);
-}
-
 int main(void)
 {
     clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"});
@@ -440,8 +401,6 @@ int main(void)
     test_rules();
     test_hand_values();
     test_weight_clip();
-    test_adam_deprecated(CLGAN_ADAM_KERAS);
-    test_adam_deprecated(CLGAN_ADAM_TORCH);
     test_large();
     clgan_ctx_free(ctx);
     return tu_finish("test_optim");

@@ -77,6 +77,7 @@ typedef struct {
     char device[128];
     int gemm;           /* clgan_gemm_impl */
     int gif_delay_cs;
+    long monitor_every; /* measure gradient norms / update ratios every N iterations (0 = off) */
 } clgan_config;
 
 void clgan_config_defaults(clgan_config *c);
@@ -138,7 +139,11 @@ enum {
     CLGAN_M_GP, CLGAN_M_GP_NORM,               /* gradient penalty, mean ||grad_x D(xhat)|| */
     CLGAN_M_D_GNORM, CLGAN_M_D_GNORM_CLIPPED,  /* D's global gradient norm before/after clip */
     CLGAN_M_G_GNORM, CLGAN_M_G_GNORM_CLIPPED,  /* G's */
-    CLGAN_M_COUNT = 16
+    /* Written on monitored iterations only (every monitor-every): */
+    CLGAN_M_G_UPDATE = 16, CLGAN_M_G_WEIGHT,   /* ||G's weights after - before the iteration||, ||after|| */
+    CLGAN_M_D_UPDATE, CLGAN_M_D_WEIGHT,        /* the same for D */
+    CLGAN_M_TENSORS = 20,                      /* per-tensor gradient L2 norms: G's, then D's */
+    CLGAN_M_COUNT = 96
 };
 
 typedef struct clgan_trainer clgan_trainer;
@@ -149,6 +154,11 @@ typedef struct {
     const float *history; /* (iterations done, CLGAN_M_COUNT), valid up to synced */
     long synced;          /* iterations whose metrics are on the host */
     int img_dim;
+    int n_g_tensors, n_d_tensors; /* monitored tensors; D's norms follow G's */
+    const char *const *tensor_names; /* n_g_tensors + n_d_tensors names, G's first */
+    long nonfinite_at;    /* first iteration with a NaN/Inf metric, or -1 */
+    long last_good;       /* iterations done at the last weight snapshot known finite (0:
+                             the initial weights) */
 } clgan_trainer_view;
 
 /* Builds G, D, optimizers and buffers; uploads `data` (count, dim) uint8 (may be NULL
@@ -162,10 +172,20 @@ const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t);
  * Never waits for the device except every block of metrics that comes back. */
 clgan_status clgan_trainer_step(clgan_trainer *t);
 
-/* One iteration from host inputs: real (batch, dim), noise_d and noise_g
- * (batch, latent). For parity tests. */
+/* One iteration from host inputs instead of device draws: real (d_steps, batch, dim)
+ * in [-1, 1], noise_d (d_steps, batch, latent) and noise_g (g_steps, batch, latent).
+ * Everything else (label flips, instance noise, WGAN-GP interpolation coefficients) is
+ * still drawn on the device from (seed, iteration, sub-step) Philox counters. For
+ * parity tests; uploads block. */
 clgan_status clgan_trainer_step_with(clgan_trainer *t, const float *real, const float *noise_d,
                                      const float *noise_g);
+
+/* 1 when iteration `it` (0-based) measured gradient norms and update ratios. */
+int clgan_trainer_monitored(const clgan_trainer *t, long it);
+
+/* Puts back the weights of the last snapshot whose metrics were all finite (view
+ * last_good iterations); for a run that diverged. EINVAL when there is none. */
+clgan_status clgan_trainer_restore_last_good(clgan_trainer *t);
 
 /* Waits for the device and brings every completed iteration's metrics to the host. */
 clgan_status clgan_trainer_sync(clgan_trainer *t);

@@ -175,7 +175,7 @@ clgan_status clgan_loss_eval(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int sl
 #define CLGAN_GP_METRICS 2
 
 /* Interpolates xhat = e_i * real + (1 - e_i) * fake for each row i of (rows, dim)
- * batches, one e_i in (0, 1) per row from Philox with counter (row, step, stream) and
+ * batches, one e_i in (0, 1] per row from Philox with counter (row, step, stream) and
  * key `seed` (as cl/random.cl draws). Same arguments, same xhat, on any device. All
  * buffers borrowed; xhat must not alias real or fake. Non-blocking. */
 clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem fake, int rows,

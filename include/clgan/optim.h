@@ -105,21 +105,4 @@ int clgan_opt_state(const clgan_opt *o, cl_mem out[2]);
 /* The options the optimizer was made with. */
 clgan_opt_opts clgan_opt_get_opts(const clgan_opt *o);
 
-/* ---- deprecated: Adam-only API, kept until the trainer switches to clgan_opt ---- */
-
-/* Deprecated: use clgan_opt_opts with kind = CLGAN_OPT_ADAM. */
-typedef struct {
-    float lr, beta1, beta2, eps;
-    clgan_adam_form form;
-} clgan_adam_opts;
-
-typedef struct clgan_adam clgan_adam;
-
-/* Deprecated wrappers over clgan_opt_init / _step / _free / _state (src/optim/adam.c). */
-clgan_status clgan_adam_init(clgan_adam **out, clgan_ctx *ctx, size_t n, clgan_adam_opts o);
-void clgan_adam_free(clgan_adam *a);
-clgan_status clgan_adam_step(clgan_adam *a, cl_mem params, cl_mem grads, long t);
-cl_mem clgan_adam_m(const clgan_adam *a);
-cl_mem clgan_adam_v(const clgan_adam *a);
-
 #endif

@@ -9,6 +9,9 @@ clgan_status cmd_train(int argc, char **argv);
 clgan_status cmd_sample(int argc, char **argv);
 clgan_status cmd_devices(int argc, char **argv);
 clgan_status cmd_bench(int argc, char **argv);
+clgan_status cmd_classifier(int argc, char **argv);
+clgan_status cmd_diagnose(int argc, char **argv);
+clgan_status cmd_report(int argc, char **argv);
 
 /* Small flag helpers for subcommands that are not driven by the settings table. */
 /* Returns the value of `--name V` / `--name=V` at argv[*i] (advancing *i), or NULL when

@@ -18,6 +18,9 @@ static const command commands[] = {
     {"sample", cmd_sample, "draw samples from a saved generator"},
     {"devices", cmd_devices, "list every OpenCL device of every platform"},
     {"bench", cmd_bench, "measure training speed per device (it/s, images/s, GFLOP/s)"},
+    {"train-classifier", cmd_classifier, "train the classifier that scores samples (MNIST, fashion)"},
+    {"diagnose", cmd_diagnose, "name what went wrong in a run, with evidence and remedies"},
+    {"report", cmd_report, "write RUN_DIR/report.html: settings, verdict, charts, samples (one file)"},
 };
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -124,6 +124,8 @@ static const setting settings[] = {
      "matrix product implementation: auto (measured per device), clblast, native"},
     {"gif-delay", "train", "gif-delay", T_INT, F(gif_delay_cs), 0, NULL, 1, 1000,
      "GIF frame delay in 1/100 s"},
+    {"monitor-every", "train", "monitor-every", T_LONG, F(monitor_every), 0, NULL, 0, 1e12,
+     "measure per-tensor gradient norms and update/weight ratios every N iterations (0 = off)"},
 };
 #undef F
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
@@ -177,6 +179,7 @@ void clgan_config_defaults(clgan_config *c)
     snprintf(c->device, sizeof c->device, "auto");
     c->gemm = CLGAN_GEMM_AUTO;
     c->gif_delay_cs = 20;
+    c->monitor_every = 10;
 }
 
 static const setting *find_flag(const char *flag)

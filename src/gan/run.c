@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clgan/diag.h"
 #include "clgan/gan.h"
 #include "clgan/io.h"
 
@@ -31,7 +32,68 @@ typedef struct {
     double t0, t_last;
     long it_last;
     double rate;
+    /* Gradient records (one per log interval that had a monitored iteration) and the
+     * per-iteration columns the detectors read; the same data `clgan diagnose` reads
+     * back from the files. */
+    long n_mon, cap_mon;
+    long *mon_it;
+    float *g_first, *g_norm, *d_norm;
+    float *col[5];        /* d_loss, g_loss, d_acc, d_real, d_fake: (iterations) */
+    int warned[CLGAN_DIAG_COUNT];
+    long diagnosed_at;    /* iteration of the last live diagnosis */
 } run_state;
+
+/* The per-iteration arrays (.npy files and the detectors' input): each the mean of two
+ * metrics (the same metric twice: just that one). */
+static const struct {
+    const char *file;
+    int a, b;
+} columns[5] = {
+    {"discriminator_loss.npy", CLGAN_M_D_LOSS_REAL, CLGAN_M_D_LOSS_FAKE},
+    {"generator_loss.npy", CLGAN_M_G_LOSS, CLGAN_M_G_LOSS},
+    {"discriminator_accuracy.npy", CLGAN_M_D_ACC_REAL, CLGAN_M_D_ACC_FAKE},
+    {"d_real.npy", CLGAN_M_D_X, CLGAN_M_D_X},
+    {"d_fake.npy", CLGAN_M_D_GZ, CLGAN_M_D_GZ},
+};
+
+/* Fills the columns for iterations [from, to) from the trainer's history. */
+static void fill_columns(run_state *r, long from, long to)
+{
+    const float *h = clgan_trainer_get(r->tr)->history;
+    for (int k = 0; k < 5; k++)
+        for (long i = from; i < to; i++)
+            r->col[k][i] = 0.5f * (h[i * CLGAN_M_COUNT + columns[k].a] + h[i * CLGAN_M_COUNT + columns[k].b]);
+}
+
+static clgan_diag_input diag_input(const run_state *r, long n)
+{
+    const clgan_trainer_view *v = clgan_trainer_get(r->tr);
+    clgan_diag_input in = {.n = n, .d_loss = r->col[0], .g_loss = r->col[1], .d_acc = r->col[2],
+                           .d_real = r->col[3], .d_fake = r->col[4], .loss = r->c->loss,
+                           .n_mon = r->n_mon, .mon_it = r->mon_it, .g_first_norm = r->g_first,
+                           .g_norm = r->g_norm, .d_norm = r->d_norm,
+                           .nonfinite_at = v->nonfinite_at};
+    return in;
+}
+
+/* Runs the detectors on what has come back so far and prints one line for each failure
+ * seen for the first time. */
+static void live_diagnosis(run_state *r)
+{
+    clgan_diagnosis d[CLGAN_DIAG_COUNT];
+    long n = r->logged;
+    clgan_diag_input in = diag_input(r, n);
+    int k = clgan_diagnose(&in, d);
+    r->diagnosed_at = n;
+    for (int i = 0; i < k; i++) {
+        if (d[i].severity == CLGAN_SEV_INFO || r->warned[d[i].id] || r->o->quiet)
+            continue;
+        r->warned[d[i].id] = 1;
+        fprintf(r->log, "%sclgan: warning at iteration %ld: %s since %ld: %s; try %s\n",
+                r->o->progress ? "\n" : "", n, d[i].name, d[i].onset, d[i].evidence,
+                d[i].remedies[0] ? d[i].remedies[0] : "see the report");
+    }
+}
 
 static double now_s(void)
 {
@@ -81,25 +143,118 @@ static double mean_of(const float *h, long a, long b, int m)
 
 /* Appends metrics.jsonl records for every complete, synced log interval (and, when
  * `final`, the partial one at the end). */
+/* Writes `, "key": v` into the current metrics.jsonl line; null when v is NaN/Inf, which
+ * JSON cannot spell. */
+static void jval(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fprintf(f, "null");
+}
+
+static void jnum(FILE *f, const char *key, double v)
+{
+    fprintf(f, ", \"%s\": ", key);
+    jval(f, v);
+}
+
+/* Appends the gradient record of iteration `m` (monitored) to the record arrays and
+ * writes its fields into the current metrics.jsonl line. */
+static void monitor_record(run_state *r, long m)
+{
+    const clgan_trainer_view *v = clgan_trainer_get(r->tr);
+    const float *h = v->history + m * CLGAN_M_COUNT;
+    double gs = 0, ds = 0;
+    for (int i = 0; i < v->n_g_tensors; i++)
+        gs += (double)h[CLGAN_M_TENSORS + i] * h[CLGAN_M_TENSORS + i];
+    for (int i = 0; i < v->n_d_tensors; i++) {
+        double x = h[CLGAN_M_TENSORS + v->n_g_tensors + i];
+        ds += x * x;
+    }
+    if (r->n_mon == r->cap_mon) {
+        long cap = r->cap_mon ? 2 * r->cap_mon : 256;
+        long *it = realloc(r->mon_it, cap * sizeof *it);
+        if (it) r->mon_it = it;
+        float *a = realloc(r->g_first, cap * sizeof *a);
+        if (a) r->g_first = a;
+        float *b = realloc(r->g_norm, cap * sizeof *b);
+        if (b) r->g_norm = b;
+        float *c = realloc(r->d_norm, cap * sizeof *c);
+        if (c) r->d_norm = c;
+        if (!it || !a || !b || !c)
+            return; /* out of memory: this record is not kept for the detectors */
+        r->cap_mon = cap;
+    }
+    r->mon_it[r->n_mon] = m;
+    r->g_first[r->n_mon] = h[CLGAN_M_TENSORS];
+    r->g_norm[r->n_mon] = (float)sqrt(gs);
+    r->d_norm[r->n_mon] = (float)sqrt(ds);
+    r->n_mon++;
+    fprintf(r->jsonl, ", \"monitor_iteration\": %ld", m);
+    jnum(r->jsonl, "g_grad_norm", sqrt(gs));
+    jnum(r->jsonl, "d_grad_norm", sqrt(ds));
+    jnum(r->jsonl, "g_first_grad_norm", h[CLGAN_M_TENSORS]);
+    jnum(r->jsonl, "g_update_ratio", h[CLGAN_M_G_WEIGHT] > 0 ? h[CLGAN_M_G_UPDATE] / h[CLGAN_M_G_WEIGHT] : 0.0);
+    jnum(r->jsonl, "d_update_ratio", h[CLGAN_M_D_WEIGHT] > 0 ? h[CLGAN_M_D_UPDATE] / h[CLGAN_M_D_WEIGHT] : 0.0);
+    if (r->c->g.clip_norm > 0)
+        jnum(r->jsonl, "g_grad_norm_clipped", h[CLGAN_M_G_GNORM_CLIPPED]);
+    if (r->c->d.clip_norm > 0)
+        jnum(r->jsonl, "d_grad_norm_clipped", h[CLGAN_M_D_GNORM_CLIPPED]);
+    for (int net = 0; net < 2; net++) {
+        int first = net ? v->n_g_tensors : 0, cnt = net ? v->n_d_tensors : v->n_g_tensors;
+        fprintf(r->jsonl, ", \"%s_layer_grad_norms\": {", net ? "d" : "g");
+        for (int i = 0; i < cnt; i++) {
+            fprintf(r->jsonl, "%s\"%s\": ", i ? ", " : "", v->tensor_names[first + i]);
+            jval(r->jsonl, h[CLGAN_M_TENSORS + first + i]);
+        }
+        fprintf(r->jsonl, "}");
+    }
+}
+
+/* Appends metrics.jsonl records for every complete, synced log interval (and, when
+ * `final`, the partial one at the end). */
 static void write_records(run_state *r, int final)
 {
     const clgan_trainer_view *v = clgan_trainer_get(r->tr);
     long every = r->c->log_every;
+    if (v->synced > r->logged)
+        fill_columns(r, r->logged, v->synced);
     while (r->logged < v->synced && (r->logged + every <= v->synced || final)) {
         long a = r->logged, b = a + every < v->synced ? a + every : v->synced;
         const float *h = v->history;
         double dr = mean_of(h, a, b, CLGAN_M_D_LOSS_REAL), df = mean_of(h, a, b, CLGAN_M_D_LOSS_FAKE);
         double ar = mean_of(h, a, b, CLGAN_M_D_ACC_REAL), af = mean_of(h, a, b, CLGAN_M_D_ACC_FAKE);
-        fprintf(r->jsonl,
-                "{\"iteration\": %ld, \"iterations\": %ld, \"d_loss\": %.6g, \"d_loss_real\": %.6g, "
-                "\"d_loss_fake\": %.6g, \"g_loss\": %.6g, \"d_acc\": %.6g, \"d_acc_real\": %.6g, "
-                "\"d_acc_fake\": %.6g, \"d_x\": %.6g, \"d_g_z\": %.6g, \"it_per_s\": %.4g}\n",
-                b, b - a, 0.5 * (dr + df), dr, df, mean_of(h, a, b, CLGAN_M_G_LOSS),
-                0.5 * (ar + af), ar, af, mean_of(h, a, b, CLGAN_M_D_X),
-                mean_of(h, a, b, CLGAN_M_D_GZ), r->rate);
+        int nonfinite = v->nonfinite_at >= a && v->nonfinite_at < b;
+        fprintf(r->jsonl, "{\"iteration\": %ld, \"iterations\": %ld, \"nonfinite\": %d", b, b - a,
+                nonfinite);
+        if (nonfinite)
+            fprintf(r->jsonl, ", \"nonfinite_at\": %ld", v->nonfinite_at);
+        jnum(r->jsonl, "d_loss", 0.5 * (dr + df));
+        jnum(r->jsonl, "d_loss_real", dr);
+        jnum(r->jsonl, "d_loss_fake", df);
+        jnum(r->jsonl, "g_loss", mean_of(h, a, b, CLGAN_M_G_LOSS));
+        jnum(r->jsonl, "d_acc", 0.5 * (ar + af));
+        jnum(r->jsonl, "d_acc_real", ar);
+        jnum(r->jsonl, "d_acc_fake", af);
+        jnum(r->jsonl, "d_x", mean_of(h, a, b, CLGAN_M_D_X));
+        jnum(r->jsonl, "d_g_z", mean_of(h, a, b, CLGAN_M_D_GZ));
+        jnum(r->jsonl, "it_per_s", r->rate);
+        if (r->c->gp_lambda > 0) {
+            jnum(r->jsonl, "gp", mean_of(h, a, b, CLGAN_M_GP));
+            jnum(r->jsonl, "gp_grad_norm", mean_of(h, a, b, CLGAN_M_GP_NORM));
+        }
+        long m = a; /* the interval's first monitored iteration (0: the initial scale) */
+        while (m < b && !clgan_trainer_monitored(r->tr, m))
+            m++;
+        if (m < b && !nonfinite)
+            monitor_record(r, m);
+        fprintf(r->jsonl, "}\n");
         r->logged = b;
     }
     fflush(r->jsonl);
+    if (r->logged - r->diagnosed_at >= 10 * every || (r->logged > r->diagnosed_at && v->nonfinite_at >= 0))
+        live_diagnosis(r);
 }
 
 static void progress(run_state *r, int final)
@@ -133,31 +288,14 @@ static void progress(run_state *r, int final)
 /* The .npy arrays: one float32 per iteration. */
 static clgan_status write_arrays(run_state *r)
 {
-    const clgan_trainer_view *v = clgan_trainer_get(r->tr);
-    size_t n = (size_t)v->synced;
-    static const struct {
-        const char *file;
-        int a, b; /* mean of metrics a and b (a == b: just a) */
-    } arrays[] = {
-        {"discriminator_loss.npy", CLGAN_M_D_LOSS_REAL, CLGAN_M_D_LOSS_FAKE},
-        {"generator_loss.npy", CLGAN_M_G_LOSS, CLGAN_M_G_LOSS},
-        {"discriminator_accuracy.npy", CLGAN_M_D_ACC_REAL, CLGAN_M_D_ACC_FAKE},
-        {"d_real.npy", CLGAN_M_D_X, CLGAN_M_D_X},
-        {"d_fake.npy", CLGAN_M_D_GZ, CLGAN_M_D_GZ},
-    };
-    float *col = malloc((n ? n : 1) * sizeof *col);
+    size_t n = (size_t)clgan_trainer_get(r->tr)->synced;
     clgan_status st = CLGAN_OK;
     char path[700];
-    if (!col)
-        return clgan_error(CLGAN_ENOMEM, "out of memory");
-    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0] && st == CLGAN_OK; k++) {
-        for (size_t i = 0; i < n; i++)
-            col[i] = 0.5f * (v->history[i * CLGAN_M_COUNT + arrays[k].a] +
-                             v->history[i * CLGAN_M_COUNT + arrays[k].b]);
-        path_in(path, sizeof path, r, arrays[k].file);
-        st = clgan_npy_write_f32(path, col, 1, &n);
+    fill_columns(r, r->logged, (long)n);
+    for (int k = 0; k < 5 && st == CLGAN_OK; k++) {
+        path_in(path, sizeof path, r, columns[k].file);
+        st = clgan_npy_write_f32(path, r->col[k], 1, &n);
     }
-    free(col);
     return st;
 }
 
@@ -202,6 +340,15 @@ static clgan_status finish_outputs(run_state *r)
     }
     if (st == CLGAN_OK && r->jsonl) {
         write_records(r, 1);
+        clgan_diagnosis d[CLGAN_DIAG_COUNT];
+        clgan_diag_input in = diag_input(r, r->logged);
+        int k = clgan_diagnose(&in, d);
+        path_in(path, sizeof path, r, "diagnoses.json");
+        st = clgan_diagnoses_write(path, d, k, r->logged);
+        if (!r->o->quiet)
+            clgan_diagnoses_print(r->log, d, k, r->logged);
+    }
+    if (st == CLGAN_OK && r->jsonl) {
         int bad = fflush(r->jsonl) != 0 || fsync(fileno(r->jsonl)) != 0;
         bad |= fclose(r->jsonl) != 0;
         r->jsonl = NULL;
@@ -250,7 +397,9 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         (st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count, data.h * data.w)) != CLGAN_OK)
         goto done;
     r.imgs = malloc((size_t)GRID * GRID * data.h * data.w * sizeof(float));
-    if (!r.imgs) {
+    for (int k = 0; k < 5; k++)
+        r.col[k] = calloc((size_t)c->iterations + 1, sizeof(float));
+    if (!r.imgs || !r.col[0] || !r.col[1] || !r.col[2] || !r.col[3] || !r.col[4]) {
         st = clgan_error(CLGAN_ENOMEM, "out of memory");
         goto done;
     }
@@ -269,6 +418,10 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         }
         if ((st = clgan_trainer_step(r.tr)) != CLGAN_OK)
             goto done;
+        if (clgan_trainer_get(r.tr)->nonfinite_at >= 0) {
+            it++;
+            break;
+        }
         if (c->sample_every > 0 && (it + 1) % c->sample_every == 0 &&
             (st = write_grid(&r, it + 1)) != CLGAN_OK)
             goto done;
@@ -277,9 +430,21 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     }
     if ((st = clgan_trainer_sync(r.tr)) != CLGAN_OK)
         goto done;
+    const clgan_trainer_view *tv = clgan_trainer_get(r.tr);
+    long diverged = tv->nonfinite_at;
+    if (diverged >= 0) {
+        if (!r.o->quiet)
+            fprintf(r.log, "%sclgan: NaN/Inf at iteration %ld: training stopped; ", r.o->progress ? "\n" : "",
+                    diverged);
+        if ((st = clgan_trainer_restore_last_good(r.tr)) != CLGAN_OK)
+            goto done;
+        if (!r.o->quiet)
+            fprintf(r.log, "saving the last finite weights (%s %ld)\n",
+                    tv->last_good ? "after iteration" : "the initial weights, iteration", tv->last_good);
+    }
     double secs = now_s() - r.t0;
     r.rate = it / (secs > 0 ? secs : 1);
-    if ((c->sample_every == 0 || it % c->sample_every != 0) && it > 0 &&
+    if ((c->sample_every == 0 || it % c->sample_every != 0) && it > 0 && diverged < 0 &&
         (st = write_grid(&r, it)) != CLGAN_OK)
         goto done;
     progress(&r, 1);
@@ -295,11 +460,17 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                 "  generator      %s/generator.safetensors\n"
                 "  configuration  %s/config.ini\n",
                 it, secs, r.rate, r.dir, r.dir, r.dir, r.dir, r.dir, r.dir);
+    if (diverged >= 0)
+        st = clgan_error(CLGAN_ENUMERIC, "training diverged (NaN/Inf at iteration %ld); every output "
+                         "so far is in %s, see diagnoses.json", diverged, r.dir);
 done:
     if (r.jsonl)
         fclose(r.jsonl);
     clgan_gif_abort(r.gif);
     free(r.imgs);
+    for (int k = 0; k < 5; k++)
+        free(r.col[k]);
+    free(r.mon_it), free(r.g_first), free(r.g_norm), free(r.d_norm);
     clgan_trainer_free(r.tr);
     clgan_ctx_free(ctx);
     clgan_dataset_free(&data);

@@ -15,11 +15,13 @@
  * Keras-GAN's single optimizer object does; otherwise each network counts its own.
  *
  * Metrics: each loss evaluation writes (loss, accuracy, mean D output) into a device
- * ring of RING_BLOCKS blocks of BLOCK iterations (averaged over D's steps); a finished
+ * ring of RING_BLOCKS blocks of BLOCK iterations (averaged over D's steps; the penalty
+ * and the gradient norms hold the last D step's values); a finished
  * block is read back with a non-blocking read straight into the host history, and a
  * block's event is waited for only before its ring slot is reused. No other host-device
  * sync happens in a step.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,7 @@
 
 #define BLOCK 100
 #define RING_BLOCKS 2
+#define SNAPSHOTS 3 /* weight snapshots, one per block; see take_snapshot */
 
 /* Philox streams: independent random sequences per use. */
 enum {
@@ -56,7 +59,163 @@ struct clgan_trainer {
     long history_cap;
     cl_event ev[RING_BLOCKS];
     long ev_block[RING_BLOCKS]; /* which block each pending read holds */
+    /* Monitoring: tensor segments (offsets, counts) of G's and D's flat buffers, per
+     * tensor and whole; the weights before the iteration, to measure the update. */
+    cl_mem seg_off[4], seg_cnt[4]; /* G tensors, D tensors, G whole, D whole */
+    int seg_n[4];
+    cl_mem prev_g, prev_d;         /* (n_params) */
+    const char **names;            /* tensor names, G's then D's */
+    /* Weight snapshots at block ends, for restoring the last finite weights. */
+    cl_mem snap_g[SNAPSHOTS], snap_gs[SNAPSHOTS], snap_d[SNAPSHOTS];
+    long snap_block[SNAPSHOTS];
 };
+
+/* Uploads one set of (offset, count) segments. */
+static clgan_status segments(clgan_trainer *t, int k, const int *off, const int *cnt, int n)
+{
+    clgan_status st;
+    t->seg_n[k] = n;
+    if ((st = clgan_buf_alloc(t->ctx, &t->seg_off[k], (size_t)n * 4, "monitor")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(t->ctx, &t->seg_cnt[k], (size_t)n * 4, "monitor")) != CLGAN_OK ||
+        (st = clgan_buf_write(t->ctx, t->seg_off[k], 0, off, (size_t)n * 4)) != CLGAN_OK)
+        return st;
+    return clgan_buf_write(t->ctx, t->seg_cnt[k], 0, cnt, (size_t)n * 4);
+}
+
+/* The trained tensors of G and D as segments of their flat buffers, their names, and
+ * the buffers that hold the weights before a monitored iteration. */
+static clgan_status monitor_init(clgan_trainer *t)
+{
+    const clgan_net_view *v[2] = {clgan_net_get(t->view.g), clgan_net_get(t->view.d)};
+    int off[CLGAN_M_COUNT], cnt[CLGAN_M_COUNT], total = 0;
+    clgan_status st;
+    t->names = calloc(CLGAN_M_COUNT, sizeof *t->names);
+    if (!t->names)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    t->view.tensor_names = t->names;
+    for (int k = 0; k < 2; k++) {
+        int n = 0;
+        for (int i = 0; i < v[k]->n_tensors && total + n < CLGAN_M_COUNT - CLGAN_M_TENSORS; i++) {
+            if (!v[k]->tensors[i].trained)
+                continue;
+            off[n] = (int)v[k]->tensors[i].offset;
+            cnt[n] = (int)v[k]->tensors[i].count;
+            t->names[total + n] = v[k]->tensors[i].name;
+            n++;
+        }
+        if (k == 0) t->view.n_g_tensors = n;
+        else t->view.n_d_tensors = n;
+        total += n;
+        if ((st = segments(t, k, off, cnt, n)) != CLGAN_OK)
+            return st;
+        int whole_off = 0, whole_cnt = (int)v[k]->n_params;
+        if ((st = segments(t, 2 + k, &whole_off, &whole_cnt, 1)) != CLGAN_OK)
+            return st;
+    }
+    if (t->cfg.monitor_every <= 0)
+        return CLGAN_OK;
+    if ((st = clgan_buf_alloc(t->ctx, &t->prev_g, v[0]->n_params * 4, "monitor")) != CLGAN_OK)
+        return st;
+    return clgan_buf_alloc(t->ctx, &t->prev_d, v[1]->n_params * 4, "monitor");
+}
+
+static clgan_status snapshots_init(clgan_trainer *t)
+{
+    const clgan_net_view *g = clgan_net_get(t->view.g), *d = clgan_net_get(t->view.d);
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < SNAPSHOTS && st == CLGAN_OK; i++) {
+        t->snap_block[i] = -1;
+        if ((st = clgan_buf_alloc(t->ctx, &t->snap_g[i], g->n_params * 4, "snapshot")) == CLGAN_OK &&
+            (st = clgan_buf_alloc(t->ctx, &t->snap_gs[i], g->n_state * 4 + 4, "snapshot")) == CLGAN_OK)
+            st = clgan_buf_alloc(t->ctx, &t->snap_d[i], d->n_params * 4, "snapshot");
+    }
+    return st;
+}
+
+static clgan_status copy(clgan_trainer *t, cl_mem dst, cl_mem src, size_t bytes)
+{
+    cl_int err;
+    if (!bytes)
+        return CLGAN_OK;
+    err = clEnqueueCopyBuffer(clgan_ctx_get(t->ctx)->queue, src, dst, 0, 0, bytes, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(t->ctx, "clEnqueueCopyBuffer", err);
+}
+
+/* Copies G's and D's weights into the snapshot slot of block `block` (just finished). */
+static clgan_status take_snapshot(clgan_trainer *t, long block)
+{
+    const clgan_net_view *g = clgan_net_get(t->view.g), *d = clgan_net_get(t->view.d);
+    int i = (int)((block + 1) % SNAPSHOTS);
+    clgan_status st;
+    t->snap_block[i] = block;
+    if ((st = copy(t, t->snap_g[i], g->params, g->n_params * 4)) != CLGAN_OK ||
+        (st = copy(t, t->snap_gs[i], g->state, g->n_state * 4)) != CLGAN_OK)
+        return st;
+    return copy(t, t->snap_d[i], d->params, d->n_params * 4);
+}
+
+clgan_status clgan_trainer_restore_last_good(clgan_trainer *t)
+{
+    const clgan_net_view *g = clgan_net_get(t->view.g), *d = clgan_net_get(t->view.d);
+    long block = t->view.last_good / BLOCK - 1; /* -1: the initial weights */
+    int i = (int)((block + 1) % SNAPSHOTS);
+    clgan_status st;
+    if (t->view.last_good < 0 || t->snap_block[i] != block)
+        return clgan_error(CLGAN_EINVAL, "no finite weight snapshot to restore");
+    if ((st = copy(t, g->params, t->snap_g[i], g->n_params * 4)) != CLGAN_OK ||
+        (st = copy(t, g->state, t->snap_gs[i], g->n_state * 4)) != CLGAN_OK ||
+        (st = copy(t, d->params, t->snap_d[i], d->n_params * 4)) != CLGAN_OK)
+        return st;
+    return clgan_finish(t->ctx);
+}
+
+int clgan_trainer_monitored(const clgan_trainer *t, long it)
+{
+    return t->cfg.monitor_every > 0 && it % t->cfg.monitor_every == 0;
+}
+
+static clgan_status norms(clgan_trainer *t, int k, cl_mem a, cl_mem b, int slot)
+{
+    size_t l = 64, g = (size_t)t->seg_n[k] * l;
+    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "tensor_norms"), 1, &g, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(t->ring), CLGAN_ARG_MEM(a), CLGAN_ARG_MEM(b),
+                                   CLGAN_ARG_MEM(t->seg_off[k]), CLGAN_ARG_MEM(t->seg_cnt[k]),
+                                   CLGAN_ARG_INT(t->seg_n[k]), CLGAN_ARG_INT(b != NULL),
+                                   CLGAN_ARG_INT(slot)));
+}
+
+/* After a monitored iteration: per-tensor gradient norms (of the last G and D updates)
+ * and the size of the iteration's updates relative to the weights. */
+static clgan_status monitor(clgan_trainer *t, int slot)
+{
+    const clgan_net_view *g = clgan_net_get(t->view.g), *d = clgan_net_get(t->view.d);
+    clgan_status st;
+    int base = slot + CLGAN_M_TENSORS;
+    if ((st = norms(t, 0, g->grads, NULL, base)) != CLGAN_OK ||
+        (st = norms(t, 1, d->grads, NULL, base + t->view.n_g_tensors)) != CLGAN_OK ||
+        (st = norms(t, 2, g->params, t->prev_g, slot + CLGAN_M_G_UPDATE)) != CLGAN_OK ||
+        (st = norms(t, 2, g->params, NULL, slot + CLGAN_M_G_WEIGHT)) != CLGAN_OK ||
+        (st = norms(t, 3, d->params, t->prev_d, slot + CLGAN_M_D_UPDATE)) != CLGAN_OK)
+        return st;
+    return norms(t, 3, d->params, NULL, slot + CLGAN_M_D_WEIGHT);
+}
+
+/* Scans iterations [a, b) of the host history for NaN/Inf in what was measured. */
+static void check_finite(clgan_trainer *t, long a, long b)
+{
+    int n_mon = t->view.n_g_tensors + t->view.n_d_tensors;
+    for (long i = a; i < b && t->view.nonfinite_at < 0; i++) {
+        const float *h = t->history + (size_t)i * CLGAN_M_COUNT;
+        int n = clgan_trainer_monitored(t, i) ? CLGAN_M_TENSORS + n_mon : CLGAN_M_G_DGZ + 1;
+        for (int m = 0; m < n; m++)
+            if (!isfinite(h[m]) && (m < CLGAN_M_GP || m > CLGAN_M_G_GNORM_CLIPPED || t->cfg.gp_lambda > 0)) {
+                t->view.nonfinite_at = i;
+                break;
+            }
+    }
+    if (t->view.nonfinite_at < 0 && b % BLOCK == 0)
+        t->view.last_good = b;
+}
 
 static clgan_opt_opts opt_opts(const clgan_net_config *n, const clgan_config *c)
 {
@@ -117,6 +276,8 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
     if (c->gp_lambda > 0 &&
         (st = clgan_buf_alloc(ctx, &t->xhat, b * dim * 4, "interpolates")) != CLGAN_OK)
         goto fail;
+    if ((st = monitor_init(t)) != CLGAN_OK || (st = snapshots_init(t)) != CLGAN_OK)
+        goto fail;
     if (data && count) {
         if ((st = clgan_buf_alloc(ctx, &t->data, count * (size_t)dim, "data set")) != CLGAN_OK ||
             (st = clgan_buf_write(ctx, t->data, 0, data, count * (size_t)dim)) != CLGAN_OK)
@@ -124,6 +285,10 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
     }
     for (int i = 0; i < RING_BLOCKS; i++)
         t->ev_block[i] = -1;
+    t->view.nonfinite_at = -1;
+    t->view.last_good = 0;
+    if ((st = take_snapshot(t, -1)) != CLGAN_OK) /* the initial weights */
+        goto fail;
     *out = t;
     return CLGAN_OK;
 fail:
@@ -141,6 +306,18 @@ void clgan_trainer_free(clgan_trainer *t)
             clReleaseEvent(t->ev[i]);
         }
     clgan_buf_release(&t->ring);
+    for (int i = 0; i < 4; i++) {
+        clgan_buf_release(&t->seg_off[i]);
+        clgan_buf_release(&t->seg_cnt[i]);
+    }
+    clgan_buf_release(&t->prev_g);
+    clgan_buf_release(&t->prev_d);
+    for (int i = 0; i < SNAPSHOTS; i++) {
+        clgan_buf_release(&t->snap_g[i]);
+        clgan_buf_release(&t->snap_gs[i]);
+        clgan_buf_release(&t->snap_d[i]);
+    }
+    free(t->names);
     clgan_buf_release(&t->xhat);
     clgan_buf_release(&t->noisy_fake);
     clgan_buf_release(&t->noisy_real);
@@ -325,8 +502,10 @@ static clgan_status wait_slot(clgan_trainer *t, int r)
     long end = (t->ev_block[r] + 1) * BLOCK;
     if (end > t->view.iteration)
         end = t->view.iteration;
-    if (end > t->view.synced)
+    if (end > t->view.synced) {
+        check_finite(t, t->view.synced, end);
         t->view.synced = end;
+    }
     return CLGAN_OK;
 }
 
@@ -344,7 +523,11 @@ static clgan_status read_block(clgan_trainer *t, long first, long last)
                                 (size_t)(last - first) * CLGAN_M_COUNT * 4, &t->ev[r]);
 }
 
-static clgan_status iteration(clgan_trainer *t, int draw)
+/* One iteration; real/noise_d/noise_g NULL: drawn on the device, else taken from the
+ * host: real (d_steps, batch, dim), noise_d (d_steps, batch, latent), noise_g
+ * (g_steps, batch, latent). */
+static clgan_status iteration(clgan_trainer *t, const float *real, const float *noise_d,
+                              const float *noise_g)
 {
     clgan_status st;
     const clgan_config *c = &t->cfg;
@@ -358,10 +541,19 @@ static clgan_status iteration(clgan_trainer *t, int draw)
     /* Before writing into a ring slot, its previous read must be complete. */
     if (it % BLOCK == 0 && (st = wait_slot(t, (int)((it / BLOCK) % RING_BLOCKS))) != CLGAN_OK)
         return st;
+    size_t rn = (size_t)c->batch * t->view.img_dim;
+    int mon = clgan_trainer_monitored(t, it);
+    if (mon && ((st = copy(t, t->prev_g, clgan_net_get(t->view.g)->params,
+                           clgan_net_get(t->view.g)->n_params * 4)) != CLGAN_OK ||
+                (st = copy(t, t->prev_d, clgan_net_get(t->view.d)->params,
+                           clgan_net_get(t->view.d)->n_params * 4)) != CLGAN_OK))
+        return st;
     for (int k = 0; k < c->d.steps; k++) {
         long dr = it * DRAWS + k;
-        if (draw && ((st = gather_real(t, dr)) != CLGAN_OK ||
-                     (st = randn(t, t->noise_d, zn, dr, STREAM_NOISE_D)) != CLGAN_OK))
+        if (real ? ((st = upload(t, t->real, real + k * rn, rn)) != CLGAN_OK ||
+                    (st = upload(t, t->noise_d, noise_d + (size_t)k * zn, zn)) != CLGAN_OK)
+                 : ((st = gather_real(t, dr)) != CLGAN_OK ||
+                    (st = randn(t, t->noise_d, zn, dr, STREAM_NOISE_D)) != CLGAN_OK))
             return st;
         if ((st = clgan_net_forward(t->view.g, t->noise_d,
                                     c->fake_eval ? CLGAN_MODE_EVAL : CLGAN_MODE_TRAIN)) != CLGAN_OK ||
@@ -370,31 +562,29 @@ static clgan_status iteration(clgan_trainer *t, int draw)
     }
     for (int k = 0; k < c->g.steps; k++) {
         long dr = it * DRAWS + MAX_STEPS + k;
-        if (draw && (st = randn(t, t->noise_g, zn, dr, STREAM_NOISE_G)) != CLGAN_OK)
+        if (noise_g ? (st = upload(t, t->noise_g, noise_g + (size_t)k * zn, zn)) != CLGAN_OK
+                    : (st = randn(t, t->noise_g, zn, dr, STREAM_NOISE_G)) != CLGAN_OK)
             return st;
         if ((st = g_update(t, t->noise_g, slot, dr, k)) != CLGAN_OK)
             return st;
     }
+    if (mon && (st = monitor(t, slot)) != CLGAN_OK)
+        return st;
     t->view.iteration = ++it;
-    if (it % BLOCK == 0)
-        return read_block(t, it - BLOCK, it);
+    if (it % BLOCK == 0 && ((st = take_snapshot(t, it / BLOCK - 1)) != CLGAN_OK ||
+                            (st = read_block(t, it - BLOCK, it)) != CLGAN_OK))
+        return st;
     return CLGAN_OK;
 }
 
-clgan_status clgan_trainer_step(clgan_trainer *t) { return iteration(t, 1); }
+clgan_status clgan_trainer_step(clgan_trainer *t) { return iteration(t, NULL, NULL, NULL); }
 
 clgan_status clgan_trainer_step_with(clgan_trainer *t, const float *real, const float *noise_d,
                                      const float *noise_g)
 {
-    size_t b = (size_t)t->cfg.batch;
-    clgan_status st;
-    if (t->cfg.d.steps != 1 || t->cfg.g.steps != 1)
-        return clgan_error(CLGAN_EINVAL, "step_with needs one D and one G step per iteration");
-    if ((st = upload(t, t->real, real, b * t->view.img_dim)) != CLGAN_OK ||
-        (st = upload(t, t->noise_d, noise_d, b * t->cfg.latent)) != CLGAN_OK ||
-        (st = upload(t, t->noise_g, noise_g, b * t->cfg.latent)) != CLGAN_OK)
-        return st;
-    return iteration(t, 0);
+    if (!real || !noise_d || !noise_g)
+        return clgan_error(CLGAN_EINVAL, "step_with needs real, noise_d and noise_g");
+    return iteration(t, real, noise_d, noise_g);
 }
 
 clgan_status clgan_trainer_sync(clgan_trainer *t)
@@ -407,6 +597,8 @@ clgan_status clgan_trainer_sync(clgan_trainer *t)
     for (int r = 0; r < RING_BLOCKS; r++)
         if ((st = wait_slot(t, r)) != CLGAN_OK)
             return st;
+    if (it > t->view.synced)
+        check_finite(t, t->view.synced, it);
     t->view.synced = it;
     return CLGAN_OK;
 }

@@ -1,6 +1,7 @@
 /* optim.c - the optimizer object: checks options, allocates state and reduction
  * scratch once, and enqueues a step (cl/optim.cl: 1 launch, or 3 when the global
- * gradient norm is needed). Computes the per-kind host scalars; does no math on data. */
+ * gradient norm is needed) and WGAN weight clipping. Computes the per-rule host
+ * scalars; does no math on the data and never waits for the device. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,9 +9,12 @@
 
 #include "clgan/optim.h"
 
-#define OPT_WG 256          /* must match OPT_WG in cl/optim.cl */
-#define OPT_MAX_GROUPS 256  /* partial sums of the norm reduction (<= OPT_WG * k) */
-#define OPT_MIN_PER_ITEM 8  /* fewer groups for small n: each work-item sums >= 8 */
+#define OPT_WG 256           /* must match OPT_WG in cl/optim.cl */
+#define OPT_MAX_GROUPS 256   /* partial sums of the norm reduction */
+#define OPT_MIN_PER_ITEM 128 /* floats per work-item before another group is added:
+                                on PoCL (2 cores) 46-64 groups for 1.5M floats run 2x
+                                faster than 256, whose barriers cost more than they
+                                spread */
 
 struct clgan_opt {
     clgan_ctx *ctx;
@@ -21,6 +25,7 @@ struct clgan_opt {
     cl_mem partial;  /* (2 * OPT_MAX_GROUPS) sums of squares before/after value clip */
     cl_mem scal;     /* (4) norm-clip scale, norm_before, norm_after, unused */
     int groups;      /* groups of the norm reduction, fixed by n (determinism) */
+    int block8;      /* float8 vectors per group (multiple of OPT_WG) */
     cl_kernel k_partial, k_finish, k_update;
 };
 
@@ -54,8 +59,8 @@ static clgan_status check_opts(const clgan_opt_opts *o, size_t n)
     const char *k = clgan_opt_str(o->kind);
     if ((unsigned)o->kind >= CLGAN_OPT_COUNT)
         return clgan_error(CLGAN_EINVAL, "optimizer kind %d unknown (sgd, adam, rmsprop)", (int)o->kind);
-    if (n == 0 || n > INT_MAX)
-        return clgan_error(CLGAN_EINVAL, "%s over %zu floats: need 1 .. %d", k, n, INT_MAX);
+    if (n == 0 || n > INT_MAX - 8)
+        return clgan_error(CLGAN_EINVAL, "%s over %zu floats: need 1 .. %d", k, n, INT_MAX - 8);
     if (!(o->lr >= 0.0f) || !isfinite(o->lr))
         return clgan_error(CLGAN_EINVAL, "%s lr %g: need a finite value >= 0", k, o->lr);
     if (o->kind == CLGAN_OPT_ADAM) {
@@ -84,12 +89,23 @@ static clgan_status check_opts(const clgan_opt_opts *o, size_t n)
     return CLGAN_OK;
 }
 
-static int state_count(const clgan_opt_opts *o)
+/* Update rules, one kernel each (cl/optim.cl OPT_UPDATE_KERNEL, OPT_RULE_*): plain
+ * SGD and SGD with momentum are separate rules. */
+enum { RULE_SGD, RULE_MOMENTUM, RULE_ADAM, RULE_RMSPROP };
+static const struct {
+    const char *kernel;
+    int nstate; /* state buffers of n floats */
+} rules[] = {[RULE_SGD] = {"opt_update_sgd", 0},
+             [RULE_MOMENTUM] = {"opt_update_momentum", 1},
+             [RULE_ADAM] = {"opt_update_adam", 2},
+             [RULE_RMSPROP] = {"opt_update_rmsprop", 1}};
+
+static int rule_of(const clgan_opt_opts *o)
 {
     switch (o->kind) {
-    case CLGAN_OPT_ADAM: return 2;
-    case CLGAN_OPT_RMSPROP: return 1;
-    default: return o->momentum > 0.0f ? 1 : 0;
+    case CLGAN_OPT_ADAM: return RULE_ADAM;
+    case CLGAN_OPT_RMSPROP: return RULE_RMSPROP;
+    default: return o->momentum > 0.0f ? RULE_MOMENTUM : RULE_SGD;
     }
 }
 
@@ -108,9 +124,11 @@ clgan_status clgan_opt_init(clgan_opt **out, clgan_ctx *ctx, size_t n, clgan_opt
     op->ctx = ctx;
     op->o = o;
     op->n = n;
-    op->nstate = state_count(&o);
+    op->nstate = rules[rule_of(&o)].nstate;
     size_t g = (n + (size_t)OPT_WG * OPT_MIN_PER_ITEM - 1) / ((size_t)OPT_WG * OPT_MIN_PER_ITEM);
     op->groups = g < 1 ? 1 : g > OPT_MAX_GROUPS ? OPT_MAX_GROUPS : (int)g;
+    size_t per = (size_t)op->groups * OPT_WG;
+    op->block8 = (int)((n / 8 + per - 1) / per * OPT_WG);
     for (int i = 0; i < op->nstate; i++)
         if ((st = clgan_buf_alloc(ctx, &op->state[i], n * sizeof(float), state_names[o.kind][i])) != CLGAN_OK)
             goto fail;
@@ -120,7 +138,7 @@ clgan_status clgan_opt_init(clgan_opt **out, clgan_ctx *ctx, size_t n, clgan_opt
         goto fail;
     if (!(op->k_partial = clgan_kernel(ctx, "opt_sumsq_partial")) ||
         !(op->k_finish = clgan_kernel(ctx, "opt_norm_finish")) ||
-        !(op->k_update = clgan_kernel(ctx, "opt_update"))) {
+        !(op->k_update = clgan_kernel(ctx, rules[rule_of(&o)].kernel))) {
         st = CLGAN_ECL;
         goto fail;
     }
@@ -166,7 +184,8 @@ clgan_status clgan_opt_step(clgan_opt *o, cl_mem params, cl_mem grads, long t, c
         if ((st = clgan_launch(o->ctx, o->k_partial, 1, &gp, &wg,
                                CLGAN_ARGS(CLGAN_ARG_MEM(o->partial), CLGAN_ARG_MEM(grads),
                                           CLGAN_ARG_MEM(params), CLGAN_ARG_F32(c->l2),
-                                          CLGAN_ARG_F32(c->clip_value), CLGAN_ARG_INT(n)))) != CLGAN_OK ||
+                                          CLGAN_ARG_F32(c->clip_value), CLGAN_ARG_INT(n),
+                                          CLGAN_ARG_INT(o->block8)))) != CLGAN_OK ||
             (st = clgan_launch(o->ctx, o->k_finish, 1, &wg, &wg,
                                CLGAN_ARGS(CLGAN_ARG_MEM(o->scal), CLGAN_ARG_MEM(metrics ? metrics : o->scal),
                                           CLGAN_ARG_MEM(o->partial), CLGAN_ARG_F32(c->clip_norm),
@@ -190,11 +209,11 @@ clgan_status clgan_opt_step(clgan_opt *o, cl_mem params, cl_mem grads, long t, c
     float keep = (float)(1.0 - (double)c->lr * c->weight_decay);
     /* Unused state arguments get a placeholder buffer the kernel never touches. */
     cl_mem s0 = o->state[0] ? o->state[0] : o->scal, s1 = o->state[1] ? o->state[1] : o->scal;
-    size_t wg = OPT_WG, gn = o->n;
+    size_t wg = OPT_WG, gn = (o->n + 7) / 8; /* 8 floats per work-item */
     return clgan_launch(o->ctx, o->k_update, 1, &gn, &wg,
                         CLGAN_ARGS(CLGAN_ARG_MEM(params), CLGAN_ARG_MEM(s0), CLGAN_ARG_MEM(s1),
                                    CLGAN_ARG_MEM(grads), CLGAN_ARG_MEM(o->scal),
-                                   CLGAN_ARG_INT((int)c->kind), CLGAN_ARG_F32(step), CLGAN_ARG_F32(a),
+                                   CLGAN_ARG_F32(step), CLGAN_ARG_F32(a),
                                    CLGAN_ARG_F32(b), CLGAN_ARG_F32(eps_hat), CLGAN_ARG_F32(keep),
                                    CLGAN_ARG_F32(c->l2), CLGAN_ARG_F32(c->clip_value),
                                    CLGAN_ARG_INT(c->clip_norm > 0.0f), CLGAN_ARG_INT(c->nesterov != 0),
