@@ -28,9 +28,6 @@
 #include "clgan/runtime.h"
 
 /* ==== detectors ======================================================================= */
-/* NOTE: this section was RECONSTRUCTED from src/diag/detect.c and src/diag/rundata.c
- * after the evaluator's author overwrote the lead's first version of this header by
- * mistake; the lead's own wording should replace it. */
 
 /* What the detectors read: a run's per-iteration series, its gradient records
  * (every monitor-every iterations) and its sample-quality records (eval.jsonl). */
@@ -67,7 +64,7 @@ typedef struct {
     const char *name;         /* "Mode collapse" (static) */
     int severity;             /* CLGAN_SEV_* */
     long onset, last;         /* iterations */
-    char evidence[512];
+    char evidence[600];      /* the numbers, one line */
     const char *remedies[6];  /* flags to try, NULL-terminated (static strings) */
 } clgan_diagnosis;
 
