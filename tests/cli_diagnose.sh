@@ -22,7 +22,7 @@ PY
   $py -c "import json,sys; d=json.load(open('$tmp/$1.diag')); sys.exit(0 if '$2' in [x['id'] for x in d['diagnoses']] else 1)"
 }
 
-for cfg in d-too-strong d-too-weak vanishing-gradients; do
+for cfg in d-too-strong d-too-weak vanishing-gradients mode-collapse; do
   "$clgan" train --config "$root/samples/failures/$cfg.ini" --out "$tmp/$cfg" --sample-every 0 \
       >"$tmp/$cfg.log" 2>&1
   check "$cfg: run succeeds" test $? -eq 0
@@ -30,6 +30,8 @@ done
 check "d-too-strong fires d_too_strong" fires d-too-strong d_too_strong
 check "d-too-weak fires d_too_weak" fires d-too-weak d_too_weak
 check "vanishing fires vanishing_gradients" fires vanishing-gradients vanishing_gradients
+check "mode-collapse fires mode_collapse" fires mode-collapse mode_collapse
+check "eval.jsonl written" test -s "$tmp/mode-collapse/eval.jsonl"
 check "live warning printed" grep -q "warning at iteration .*D too strong" "$tmp/d-too-strong.log"
 
 "$clgan" train --config "$root/samples/failures/exploding-gradients.ini" --out "$tmp/exploding" \

@@ -78,6 +78,9 @@ typedef struct {
     int gemm;           /* clgan_gemm_impl */
     int gif_delay_cs;
     long monitor_every; /* measure gradient norms / update ratios every N iterations (0 = off) */
+    long eval_every;    /* score samples with the classifier every N iterations (0 = off) */
+    int eval_samples;   /* samples scored per evaluation */
+    char classifier[512]; /* "auto" (the shipped one matching --data), "none", or a file */
 } clgan_config;
 
 void clgan_config_defaults(clgan_config *c);
@@ -192,6 +195,10 @@ clgan_status clgan_trainer_sync(clgan_trainer *t);
 
 /* G in inference mode on the fixed sample noise (seeded), n rows into out (n, dim). */
 clgan_status clgan_trainer_sample(clgan_trainer *t, float *out, int n);
+
+/* The same into a device buffer (n, dim), from the fixed evaluation noise (another
+ * stream, the same numbers at every call). Non-blocking. */
+clgan_status clgan_trainer_sample_device(clgan_trainer *t, cl_mem out, int n);
 
 /* ---- checkpoints --------------------------------------------------------------------- */
 

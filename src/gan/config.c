@@ -126,6 +126,12 @@ static const setting settings[] = {
      "GIF frame delay in 1/100 s"},
     {"monitor-every", "train", "monitor-every", T_LONG, F(monitor_every), 0, NULL, 0, 1e12,
      "measure per-tensor gradient norms and update/weight ratios every N iterations (0 = off)"},
+    {"eval-every", "train", "eval-every", T_LONG, F(eval_every), 0, NULL, 0, 1e12,
+     "score samples (mode coverage, KL, Frechet distance, diversity) every N iterations (0 = off)"},
+    {"eval-samples", "train", "eval-samples", T_INT, F(eval_samples), 0, NULL, 2, 100000,
+     "samples scored per evaluation"},
+    {"classifier", "train", "classifier", T_STR, F(classifier), STR_SIZE(classifier), NULL, 0, 0,
+     "scoring classifier: auto (samples/classifier for MNIST or fashion data), none, or a file"},
 };
 #undef F
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
@@ -180,6 +186,9 @@ void clgan_config_defaults(clgan_config *c)
     c->gemm = CLGAN_GEMM_AUTO;
     c->gif_delay_cs = 20;
     c->monitor_every = 10;
+    c->eval_every = 500;
+    c->eval_samples = 1000;
+    snprintf(c->classifier, sizeof c->classifier, "auto");
 }
 
 static const setting *find_flag(const char *flag)

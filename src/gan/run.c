@@ -41,6 +41,15 @@ typedef struct {
     float *col[5];        /* d_loss, g_loss, d_acc, d_real, d_fake: (iterations) */
     int warned[CLGAN_DIAG_COUNT];
     long diagnosed_at;    /* iteration of the last live diagnosis */
+    /* Sample quality: the evaluator, its sample buffer and its records. */
+    clgan_eval *ev;
+    cl_mem ev_samples;    /* (eval_samples, dim) */
+    FILE *evl;
+    char evl_tmp[700];
+    long n_eval;
+    long *eval_it;
+    float *coverage, *fd, *diversity;
+    clgan_eval_result last;
 } run_state;
 
 /* The per-iteration arrays (.npy files and the detectors' input): each the mean of two
@@ -72,7 +81,9 @@ static clgan_diag_input diag_input(const run_state *r, long n)
                            .d_real = r->col[3], .d_fake = r->col[4], .loss = r->c->loss,
                            .n_mon = r->n_mon, .mon_it = r->mon_it, .g_first_norm = r->g_first,
                            .g_norm = r->g_norm, .d_norm = r->d_norm,
-                           .nonfinite_at = v->nonfinite_at};
+                           .nonfinite_at = v->nonfinite_at, .n_eval = r->n_eval,
+                           .eval_it = r->eval_it, .coverage = r->coverage, .fd = r->fd,
+                           .diversity = r->diversity};
     return in;
 }
 
@@ -276,10 +287,14 @@ static void progress(run_state *r, int final)
         return;
     const float *h = v->history + (s - 1) * CLGAN_M_COUNT;
     double eta = r->rate > 0 ? (n - v->iteration) / r->rate : 0;
-    fprintf(r->log, "%s[%ld/%ld] %.1f it/s, ETA %02d:%02d | D loss %.4f, acc %5.1f%% | G loss %.4f%s",
+    char quality[64] = "";
+    if (r->n_eval > 0)
+        snprintf(quality, sizeof quality, " | modes %d, FD %.1f", r->last.modes_covered,
+                 r->last.frechet);
+    fprintf(r->log, "%s[%ld/%ld] %.1f it/s, ETA %02d:%02d | D loss %.4f, acc %5.1f%% | G loss %.4f%s%s",
             tty ? "\r" : "", s, n, r->rate, (int)(eta / 60), (int)fmod(eta, 60),
             0.5 * (h[CLGAN_M_D_LOSS_REAL] + h[CLGAN_M_D_LOSS_FAKE]),
-            50.0 * (h[CLGAN_M_D_ACC_REAL] + h[CLGAN_M_D_ACC_FAKE]), h[CLGAN_M_G_LOSS],
+            50.0 * (h[CLGAN_M_D_ACC_REAL] + h[CLGAN_M_D_ACC_FAKE]), h[CLGAN_M_G_LOSS], quality,
             tty ? (final ? "\n" : "   ") : "\n");
     fflush(r->log);
     r->printed = s;
@@ -297,6 +312,105 @@ static clgan_status write_arrays(run_state *r)
         st = clgan_npy_write_f32(path, r->col[k], 1, &n);
     }
     return st;
+}
+
+/* The classifier for --classifier: "auto" picks the shipped one for MNIST-shaped
+ * digits (the shipped subset or any --data directory) or for --data fashion; "none"
+ * or --eval-every 0 turns evaluation off. Writes "" when there is none. */
+static clgan_status classifier_path(char *out, size_t n, const clgan_config *c, int dim)
+{
+    out[0] = '\0';
+    if (c->eval_every <= 0 || !strcmp(c->classifier, "none"))
+        return CLGAN_OK;
+    if (strcmp(c->classifier, "auto") != 0) {
+        snprintf(out, n, "%s", c->classifier);
+        return CLGAN_OK;
+    }
+    if (dim != 784)
+        return CLGAN_OK;
+    const char *rel = !strcmp(c->data, "fashion") ? "classifier/fashion.safetensors"
+                                                   : "classifier/mnist.safetensors";
+    if (!clgan_find_sample(out, n, rel))
+        return clgan_error(CLGAN_EIO, "the shipped classifier samples/%s was not found; pass "
+                           "--classifier FILE or --classifier none", rel);
+    return CLGAN_OK;
+}
+
+static clgan_status eval_open(run_state *r, clgan_ctx *ctx, const clgan_dataset *data)
+{
+    char path[1200];
+    clgan_status st;
+    int dim = data->h * data->w;
+    if ((st = classifier_path(path, sizeof path, r->c, dim)) != CLGAN_OK || !path[0])
+        return st;
+    long cap = r->c->iterations / r->c->eval_every + 2;
+    r->eval_it = calloc((size_t)cap, sizeof *r->eval_it);
+    r->coverage = calloc((size_t)cap, sizeof(float));
+    r->fd = calloc((size_t)cap, sizeof(float));
+    r->diversity = calloc((size_t)cap, sizeof(float));
+    if (!r->eval_it || !r->coverage || !r->fd || !r->diversity)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    if ((st = clgan_eval_init(&r->ev, ctx, path, r->c->eval_samples, data->images, data->count,
+                              dim)) != CLGAN_OK)
+        return clgan_error_wrap(st, "--classifier %s", path);
+    if ((st = clgan_buf_alloc(ctx, &r->ev_samples, (size_t)r->c->eval_samples * dim * 4,
+                              "evaluation samples")) != CLGAN_OK)
+        return st;
+    path_in(r->evl_tmp, sizeof r->evl_tmp, r, "eval.jsonl.partial");
+    r->evl = fopen(r->evl_tmp, "w");
+    if (!r->evl)
+        return clgan_error(CLGAN_EIO, "cannot write %s", r->evl_tmp);
+    return CLGAN_OK;
+}
+
+/* Scores eval_samples samples of G at iteration `it` and appends the record. */
+static clgan_status evaluate(run_state *r, long it)
+{
+    clgan_eval_result e;
+    clgan_status st;
+    int n = r->c->eval_samples;
+    if (!r->ev)
+        return CLGAN_OK;
+    if ((st = clgan_trainer_sample_device(r->tr, r->ev_samples, n)) != CLGAN_OK)
+        return st;
+    st = clgan_eval_run(r->ev, r->ev_samples, n, &e);
+    if (st == CLGAN_ENUMERIC) { /* G produced NaN: the divergence check reports it */
+        clgan_error_clear();
+        return CLGAN_OK;
+    }
+    if (st != CLGAN_OK)
+        return st;
+    r->last = e;
+    r->eval_it[r->n_eval] = it;
+    r->coverage[r->n_eval] = (float)e.modes_covered;
+    r->fd[r->n_eval] = (float)e.frechet;
+    r->diversity[r->n_eval] = (float)e.diversity;
+    r->n_eval++;
+    fprintf(r->evl, "{\"iteration\": %ld, \"n\": %d, \"modes_covered\": %d", it, e.n,
+            e.modes_covered);
+    jnum(r->evl, "kl", e.kl);
+    jnum(r->evl, "frechet", e.frechet);
+    jnum(r->evl, "diversity", e.diversity);
+    jnum(r->evl, "confidence", e.confidence);
+    fprintf(r->evl, ", \"histogram\": [");
+    for (int c = 0; c < CLGAN_CLASSES; c++)
+        fprintf(r->evl, "%s%d", c ? ", " : "", e.histogram[c]);
+    fprintf(r->evl, "]}\n");
+    fflush(r->evl);
+    return CLGAN_OK;
+}
+
+/* Closes a .partial record file and renames it to its final name. */
+static clgan_status close_records(run_state *r, FILE **f, const char *tmp, const char *name)
+{
+    char path[700];
+    int bad = fflush(*f) != 0 || fsync(fileno(*f)) != 0;
+    bad |= fclose(*f) != 0;
+    *f = NULL;
+    path_in(path, sizeof path, r, name);
+    if (bad || rename(tmp, path) != 0)
+        return clgan_error(CLGAN_EIO, "cannot write %s", path);
+    return CLGAN_OK;
 }
 
 static clgan_status open_dir(run_state *r)
@@ -348,14 +462,10 @@ static clgan_status finish_outputs(run_state *r)
         if (!r->o->quiet)
             clgan_diagnoses_print(r->log, d, k, r->logged);
     }
-    if (st == CLGAN_OK && r->jsonl) {
-        int bad = fflush(r->jsonl) != 0 || fsync(fileno(r->jsonl)) != 0;
-        bad |= fclose(r->jsonl) != 0;
-        r->jsonl = NULL;
-        path_in(path, sizeof path, r, "metrics.jsonl");
-        if (bad || rename(r->jsonl_tmp, path) != 0)
-            st = clgan_error(CLGAN_EIO, "cannot write %s", path);
-    }
+    if (st == CLGAN_OK && r->jsonl)
+        st = close_records(r, &r->jsonl, r->jsonl_tmp, "metrics.jsonl");
+    if (st == CLGAN_OK && r->evl)
+        st = close_records(r, &r->evl, r->evl_tmp, "eval.jsonl");
     return st;
 }
 
@@ -403,7 +513,8 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         st = clgan_error(CLGAN_ENOMEM, "out of memory");
         goto done;
     }
-    if ((st = write_grid(&r, 0)) != CLGAN_OK)
+    if ((st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = write_grid(&r, 0)) != CLGAN_OK ||
+        (st = evaluate(&r, 0)) != CLGAN_OK)
         goto done;
     if (!r.o->quiet)
         fprintf(r.log, "clgan: first iteration after %.2f s; training %ld iterations, batch %d, "
@@ -424,6 +535,8 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         }
         if (c->sample_every > 0 && (it + 1) % c->sample_every == 0 &&
             (st = write_grid(&r, it + 1)) != CLGAN_OK)
+            goto done;
+        if (c->eval_every > 0 && (it + 1) % c->eval_every == 0 && (st = evaluate(&r, it + 1)) != CLGAN_OK)
             goto done;
         write_records(&r, 0);
         progress(&r, 0);
@@ -466,6 +579,11 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
 done:
     if (r.jsonl)
         fclose(r.jsonl);
+    if (r.evl)
+        fclose(r.evl);
+    clgan_buf_release(&r.ev_samples);
+    clgan_eval_free(r.ev);
+    free(r.eval_it), free(r.coverage), free(r.fd), free(r.diversity);
     clgan_gif_abort(r.gif);
     free(r.imgs);
     for (int k = 0; k < 5; k++)

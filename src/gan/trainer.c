@@ -35,7 +35,7 @@
 enum {
     STREAM_REAL = 1, STREAM_NOISE_D = 2, STREAM_NOISE_G = 3, STREAM_SAMPLE = 4,
     STREAM_INST_REAL = 5, STREAM_INST_FAKE = 6, STREAM_FLIP_REAL = 7, STREAM_FLIP_FAKE = 8,
-    STREAM_INTERP = 9
+    STREAM_INTERP = 9, STREAM_EVAL = 10
 };
 /* Draw counters: iteration * DRAWS + sub-step (D steps first, then G steps). */
 #define DRAWS 16
@@ -601,6 +601,27 @@ clgan_status clgan_trainer_sync(clgan_trainer *t)
         check_finite(t, t->view.synced, it);
     t->view.synced = it;
     return CLGAN_OK;
+}
+
+clgan_status clgan_trainer_sample_device(clgan_trainer *t, cl_mem out, int n)
+{
+    clgan_net *g = t->view.g;
+    const clgan_net_view *gv = clgan_net_get(g);
+    int b = t->cfg.batch, dim = t->view.img_dim;
+    clgan_status st = CLGAN_OK;
+    for (int done = 0, chunk = 0; done < n && st == CLGAN_OK; chunk++) {
+        int rows = n - done < b ? n - done : b;
+        cl_int err;
+        if ((st = randn(t, t->sample_noise, b * t->cfg.latent, chunk, STREAM_EVAL)) != CLGAN_OK ||
+            (st = clgan_net_forward(g, t->sample_noise, CLGAN_MODE_EVAL)) != CLGAN_OK)
+            break;
+        err = clEnqueueCopyBuffer(clgan_ctx_get(t->ctx)->queue, gv->out, out, 0,
+                                  (size_t)done * dim * 4, (size_t)rows * dim * 4, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            st = clgan_cl_fail(t->ctx, "clEnqueueCopyBuffer(samples)", err);
+        done += rows;
+    }
+    return st;
 }
 
 clgan_status clgan_trainer_sample(clgan_trainer *t, float *out, int n)

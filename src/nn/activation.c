@@ -1,5 +1,6 @@
 /* activation.c - activation names, the fused bias+activation kernel wrappers (used by
  * dense.c), and a standalone activation layer for use after BatchNorm. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,16 +22,24 @@ int clgan_act_parse(const char *s)
     return -1;
 }
 
+/* The kernel `prefix`_<activation> (one per activation, see cl/activation.cl). */
+static cl_kernel act_kernel(clgan_ctx *ctx, const char *prefix, clgan_act act)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s_%s", prefix, clgan_act_str(act));
+    return clgan_kernel(ctx, name);
+}
+
 clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, int cols,
                                 clgan_act act, float slope)
 {
     if (!b && act == CLGAN_ACT_NONE)
         return CLGAN_OK;
-    size_t g = (size_t)rows * cols, l = 64;
-    return clgan_launch(ctx, clgan_kernel(ctx, "bias_act_fwd"), 1, &g, &l,
+    size_t g[2] = {(size_t)cols, (size_t)rows};
+    return clgan_launch(ctx, act_kernel(ctx, "bias_act_fwd", act), 2, g, NULL,
                         CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(b), CLGAN_ARG_INT(rows),
                                    CLGAN_ARG_INT(cols), CLGAN_ARG_INT(b != NULL),
-                                   CLGAN_ARG_INT(act), CLGAN_ARG_F32(slope)));
+                                   CLGAN_ARG_F32(slope)));
 }
 
 clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
@@ -39,11 +48,10 @@ clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy,
     if (!db && act == CLGAN_ACT_NONE && dz == dy)
         return CLGAN_OK;
     size_t g = (size_t)cols, l = 16;
-    return clgan_launch(ctx, clgan_kernel(ctx, "act_bwd_bias"), 1, &g, &l,
+    return clgan_launch(ctx, act_kernel(ctx, "act_bwd_bias", act), 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(dz), CLGAN_ARG_MEM(db), CLGAN_ARG_MEM(dy),
                                    CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
-                                   CLGAN_ARG_INT(db != NULL), CLGAN_ARG_INT(act),
-                                   CLGAN_ARG_F32(slope)));
+                                   CLGAN_ARG_INT(db != NULL), CLGAN_ARG_F32(slope)));
 }
 
 clgan_status clgan_add(clgan_ctx *ctx, cl_mem y, cl_mem a, cl_mem b, int n)
