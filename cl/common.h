@@ -37,6 +37,20 @@ inline float act_grad_from_output(float y, int act, float a)
     }
 }
 
+/* The same for 8 lanes at once (explicit vectors: the CPU compilers do not vectorize
+ * a work-item's loop over rows by themselves). */
+inline float8 act_grad_from_output8(float8 y, int act, float a)
+{
+    switch (act) {
+    case ACT_LEAKYRELU: return select((float8)(a), (float8)(1.0f), isgreater(y, 0.0f));
+    case ACT_RELU: return select((float8)(0.0f), (float8)(1.0f), isgreater(y, 0.0f));
+    case ACT_TANH: return 1.0f - y * y;
+    case ACT_SIGMOID: return y * (1.0f - y);
+    case ACT_ELU: return select(y + a, (float8)(1.0f), isgreater(y, 0.0f));
+    default: return (float8)(1.0f);
+    }
+}
+
 /* Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11):
  * a keyed bijection of a 128-bit counter. Same counter and key, same numbers, on any
  * device. */

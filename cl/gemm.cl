@@ -79,17 +79,32 @@ float gemm_hsum(gemm_vec v)
     return v2.x + v2.y;
 }
 
+/* The epilogue of gemm_nn_bias_act: act(v + bias) per lane, ACT_* codes of common.h. */
+gemm_vec gemm_act(gemm_vec v, int act, float a)
+{
+    switch (act) {
+    case ACT_LEAKYRELU: return select(a * v, v, isgreater(v, 0.0f));
+    case ACT_RELU: return fmax(v, 0.0f);
+    case ACT_TANH: return tanh(v);
+    case ACT_SIGMOID: return 1.0f / (1.0f + exp(-v));
+    case ACT_ELU: return select(a * (exp(v) - 1.0f), v, isgreater(v, 0.0f));
+    default: return v;
+    }
+}
+
 /* Stores lanes l of `v` with lo <= n0 + l < hi into c[n0 + l] as alpha*v + beta*c
  * (beta == 0: c not read). */
 void gemm_store_lanes(__global float *c, int n0, int lo, int hi, gemm_vec v, float alpha,
-                      float beta)
+                      float beta, __global const float *bias, int act, float slope)
 {
     float t[GEMM_VW];
     gemm_vstore(v, 0, t);
     for (int l = 0; l < GEMM_VW; l++) {
         int n = n0 + l;
-        if (n >= lo && n < hi)
-            c[n] = beta == 0.0f ? alpha * t[l] : fma(alpha, t[l], beta * c[n]);
+        if (n >= lo && n < hi) {
+            float r = beta == 0.0f ? alpha * t[l] : fma(alpha, t[l], beta * c[n]);
+            c[n] = bias ? act_apply(r + bias[n], act, slope) : r;
+        }
     }
 }
 
@@ -120,11 +135,14 @@ gemm_vec gemm_gather(__global const float *p, int n0, int nmax)
     return gemm_vload(0, t);
 }
 
+/* The broadcast-form kernels. With `bias` not NULL (gemm_nn only), the epilogue applies
+ * C = act(C + bias[n]) (the dense layer's forward, fused): beta must be 0 then. */
 #define GEMM_BCAST_KERNEL(NAME, A_AT)                                                   \
     __kernel void NAME(__global float *C, __global const float *A,                      \
                        __global const float *B, const float alpha, const float beta,    \
                        const int M, const int N, const int K, const int lda,            \
-                       const int ldb, const int ldc)                                    \
+                       const int ldb, const int ldc, __global const float *bias,        \
+                       const int act, const float slope)                                \
     {                                                                                   \
         const int m0 = (int)get_global_id(0) * GEMM_TM;                                 \
         const int tile_n = (int)get_global_id(1) * GEMM_TN;                             \
@@ -152,9 +170,12 @@ gemm_vec gemm_gather(__global const float *p, int n0, int nmax)
                     gemm_vec r = alpha * acc[i][j];                                     \
                     if (beta != 0.0f)                                                   \
                         r = fma((gemm_vec)(beta), gemm_vload(0, c + n), r);             \
+                    if (bias)                                                           \
+                        r = gemm_act(r + gemm_vload(0, bias + n), act, slope);          \
                     gemm_vstore(r, 0, c + n);                                           \
                 } else {                                                                \
-                    gemm_store_lanes(c, n, tile_n, N, acc[i][j], alpha, beta);          \
+                    gemm_store_lanes(c, n, tile_n, N, acc[i][j], alpha, beta, bias, act, \
+                                     slope);                                            \
                 }                                                                       \
             }                                                                           \
         }                                                                               \

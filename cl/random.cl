@@ -2,18 +2,29 @@
  * batch indices never cross the bus and a seed reproduces a run on any device.
  * Counter layout: (element group, step low, step high, stream); key = the 64-bit seed. */
 
+/* Four standard normals from one Philox draw (Box-Muller on two pairs), as one vector
+ * computation. */
+inline float4 normal4(uint4 r)
+{
+    float2 rad = sqrt(-2.0f * log((float2)(u01(r.x), u01(r.z))));
+    float2 ang = 6.283185307179586f * (float2)(u01(r.y), u01(r.w));
+    float2 c, sn = sincos(ang, &c);
+    return (float4)(rad.x * c.x, rad.x * sn.x, rad.y * c.y, rad.y * sn.y);
+}
+
 /* out[0..n) ~ N(0, 1) by Box-Muller; work-item i writes elements 4i..4i+3. */
 __kernel void randn_fill(__global float *out, int n, uint seed_lo, uint seed_hi, uint step_lo,
                          uint step_hi, uint stream)
 {
     int i = get_global_id(0);
     if (4 * i >= n) return;
-    uint4 r = philox4x32((uint4)((uint)i, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
-    float r0 = sqrt(-2.0f * log(u01(r.x))), t0 = 6.283185307179586f * u01(r.y);
-    float r1 = sqrt(-2.0f * log(u01(r.z))), t1 = 6.283185307179586f * u01(r.w);
-    float z[4] = {r0 * cos(t0), r0 * sin(t0), r1 * cos(t1), r1 * sin(t1)};
-    for (int k = 0; k < 4; k++)
-        if (4 * i + k < n) out[4 * i + k] = z[k];
+    float4 z = normal4(philox4x32((uint4)((uint)i, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi)));
+    if (4 * i + 3 < n) {
+        vstore4(z, 0, out + 4 * i);
+    } else {
+        float t[4] = {z.x, z.y, z.z, z.w};
+        for (int k = 0; 4 * i + k < n; k++) out[4 * i + k] = t[k];
+    }
 }
 
 /* A random batch of rows of a uint8 data set, scaled to [-1, 1]:
@@ -42,10 +53,7 @@ __kernel void add_noise(__global float *y, __global const float *x, int n, float
 {
     int i = get_global_id(0);
     if (4 * i >= n) return;
-    uint4 r = philox4x32((uint4)((uint)i, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
-    float r0 = sqrt(-2.0f * log(u01(r.x))), t0 = 6.283185307179586f * u01(r.y);
-    float r1 = sqrt(-2.0f * log(u01(r.z))), t1 = 6.283185307179586f * u01(r.w);
-    float z[4] = {r0 * cos(t0), r0 * sin(t0), r1 * cos(t1), r1 * sin(t1)};
-    for (int k = 0; k < 4; k++)
-        if (4 * i + k < n) y[4 * i + k] = x[4 * i + k] + sigma * z[k];
+    float4 z = normal4(philox4x32((uint4)((uint)i, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi)));
+    float t[4] = {z.x, z.y, z.z, z.w};
+    for (int k = 0; k < 4 && 4 * i + k < n; k++) y[4 * i + k] = x[4 * i + k] + sigma * t[k];
 }

@@ -111,18 +111,26 @@ static void check_net(const char *name, clgan_net *n, uint64_t seed)
     free(x), free(R), free(p), free(s), free(g), free(gx), free(fd);
 }
 
+/* Widths 4 and 8: 8 takes the float8 kernels (cl/activation.cl, cl/norm.cl). */
 static void test_dense_activations(void)
 {
-    for (int a = 0; a < CLGAN_ACT_COUNT; a++) {
-        clgan_net *n;
-        char name[64];
-        CHECK_OK(clgan_net_init(&n, ctx, 5, 3));
-        CHECK_OK(clgan_net_add_dense(n, 4, (clgan_act)a, a == CLGAN_ACT_ELU ? 1.0f : 0.2f));
-        CHECK_OK(clgan_net_finalize(n, 10 + a));
-        snprintf(name, sizeof name, "dense+%s", clgan_act_str((clgan_act)a));
-        check_net(name, n, 100 + a);
-        clgan_net_free(n);
-    }
+    for (int w = 4; w <= 8; w += 4)
+        for (int a = 0; a < CLGAN_ACT_COUNT; a++) {
+            clgan_net *n;
+            char name[64];
+            CHECK_OK(clgan_net_init(&n, ctx, 5, w == 8 ? 6 : 3));
+            CHECK_OK(clgan_net_add_dense(n, w, (clgan_act)a, a == CLGAN_ACT_ELU ? 1.0f : 0.2f));
+            /* BatchNorm after a kink would make central differences cross it at 1/std
+             * amplification; the smooth activations get it. */
+            if (w == 8 && a != CLGAN_ACT_RELU && a != CLGAN_ACT_LEAKYRELU)
+                CHECK_OK(clgan_net_add_batchnorm(n, 1e-3f, 0.8f, 1.0f));
+            /* Seeds whose pre-activations stay >= h|x| away from the ReLU kinks. */
+            CHECK_OK(clgan_net_finalize(n, 10 + a + (w == 8 ? 1000 : 0)));
+            snprintf(name, sizeof name, "dense(%d)+%s%s", w, clgan_act_str((clgan_act)a),
+                     clgan_net_get(n)->n_layers > 1 ? "+bn" : "");
+            check_net(name, n, 100 + a);
+            clgan_net_free(n);
+        }
 }
 
 static void test_mlp_with_batchnorm(void)
@@ -212,6 +220,95 @@ static void test_dropout(void)
     clgan_buf_release(&xb);
     free(x), free(y), free(y2), free(dy), free(dx), free(want);
     clgan_net_free(n);
+}
+
+/* The float8 kernels give the scalar kernels' results (the same sums per column). */
+static void test_vector_kernels(void)
+{
+    const int rows = 37, cols = 24, n = rows * cols;
+    float *a = malloc(n * 4), *b = malloc(n * 4), *o1 = malloc(n * 4), *o2 = malloc(n * 4);
+    float g[24], bt[24], s1[24 * 2], s2[24 * 2];
+    cl_mem x, y, dz1, dz2, p1, p2, c1, c2, gam, bet;
+    clgan_rng rng = {1234};
+    for (int i = 0; i < n; i++) a[i] = (float)clgan_rng_normal(&rng), b[i] = (float)clgan_rng_normal(&rng);
+    for (int j = 0; j < cols; j++) g[j] = 0.5f + (float)clgan_rng_uniform(&rng), bt[j] = 0.1f * j;
+    CHECK_OK(clgan_buf_alloc(ctx, &x, n * 4, "x"));
+    CHECK_OK(clgan_buf_alloc(ctx, &y, n * 4, "y"));
+    CHECK_OK(clgan_buf_alloc(ctx, &dz1, n * 4, "dz"));
+    CHECK_OK(clgan_buf_alloc(ctx, &dz2, n * 4, "dz"));
+    CHECK_OK(clgan_buf_alloc(ctx, &p1, 2 * cols * 4, "p"));
+    CHECK_OK(clgan_buf_alloc(ctx, &p2, 2 * cols * 4, "p"));
+    CHECK_OK(clgan_buf_alloc(ctx, &c1, 2 * cols * 4, "c"));
+    CHECK_OK(clgan_buf_alloc(ctx, &c2, 2 * cols * 4, "c"));
+    CHECK_OK(clgan_buf_alloc(ctx, &gam, cols * 4, "gamma"));
+    CHECK_OK(clgan_buf_alloc(ctx, &bet, cols * 4, "beta"));
+    CHECK_OK(clgan_buf_write(ctx, x, 0, a, n * 4));
+    CHECK_OK(clgan_buf_write(ctx, y, 0, b, n * 4));
+    CHECK_OK(clgan_buf_write(ctx, gam, 0, g, cols * 4));
+    CHECK_OK(clgan_buf_write(ctx, bet, 0, bt, cols * 4));
+    for (int act = 0; act < CLGAN_ACT_COUNT; act++) {
+        char k1[64], k8[64];
+        snprintf(k1, sizeof k1, "act_bwd_bias_%s", clgan_act_str((clgan_act)act));
+        snprintf(k8, sizeof k8, "act_bwd_bias8_%s", clgan_act_str((clgan_act)act));
+        size_t g1 = cols, g8 = cols / 8;
+        CHECK_OK(clgan_buf_zero(ctx, p1, 0, cols * 4));
+        CHECK_OK(clgan_buf_zero(ctx, p2, 0, cols * 4));
+        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, k1), 1, &g1, NULL,
+                              CLGAN_ARGS(CLGAN_ARG_MEM(dz1), CLGAN_ARG_MEM(p1), CLGAN_ARG_MEM(x),
+                                         CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                         CLGAN_ARG_INT(1), CLGAN_ARG_F32(0.2f))));
+        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, k8), 1, &g8, NULL,
+                              CLGAN_ARGS(CLGAN_ARG_MEM(dz2), CLGAN_ARG_MEM(p2), CLGAN_ARG_MEM(x),
+                                         CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                         CLGAN_ARG_INT(1), CLGAN_ARG_F32(0.2f))));
+        CHECK_OK(clgan_buf_read(ctx, dz1, 0, o1, n * 4));
+        CHECK_OK(clgan_buf_read(ctx, dz2, 0, o2, n * 4));
+        CHECK_OK(clgan_buf_read(ctx, p1, 0, s1, cols * 4));
+        CHECK_OK(clgan_buf_read(ctx, p2, 0, s2, cols * 4));
+        tu_close(k8, o2, o1, n, 1e-6, 1e-6);
+        tu_close("  its bias gradient", s2, s1, cols, 1e-5, 1e-5);
+    }
+    /* BatchNorm: forward (training) and backward, scalar vs float8. */
+    size_t g1 = cols, g8 = cols / 8;
+    cl_mem rm1, rv1;
+    CHECK_OK(clgan_buf_alloc(ctx, &rm1, cols * 4, "rm"));
+    CHECK_OK(clgan_buf_alloc(ctx, &rv1, cols * 4, "rv"));
+    const char *fk[2] = {"batchnorm_fwd_train", "batchnorm_fwd_train8"};
+    cl_mem outs[2] = {dz1, dz2}, caches[2] = {c1, c2};
+    for (int v = 0; v < 2; v++)
+        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, fk[v]), 1, v ? &g8 : &g1, NULL,
+                              CLGAN_ARGS(CLGAN_ARG_MEM(outs[v]), CLGAN_ARG_MEM(caches[v]),
+                                         CLGAN_ARG_MEM(rm1), CLGAN_ARG_MEM(rv1), CLGAN_ARG_MEM(x),
+                                         CLGAN_ARG_MEM(gam), CLGAN_ARG_MEM(bet), CLGAN_ARG_INT(rows),
+                                         CLGAN_ARG_INT(cols), CLGAN_ARG_F32(1e-3f),
+                                         CLGAN_ARG_F32(0.8f), CLGAN_ARG_F32(1.0f), CLGAN_ARG_INT(0))));
+    CHECK_OK(clgan_buf_read(ctx, dz1, 0, o1, n * 4));
+    CHECK_OK(clgan_buf_read(ctx, dz2, 0, o2, n * 4));
+    tu_close("batchnorm_fwd_train8", o2, o1, n, 1e-5, 1e-5);
+    const char *bk[2] = {"batchnorm_bwd", "batchnorm_bwd8"};
+    cl_mem dxs[2] = {x, y}; /* reuse as outputs after copying inputs aside */
+    cl_mem dy, xin;
+    CHECK_OK(clgan_buf_alloc(ctx, &dy, n * 4, "dy"));
+    CHECK_OK(clgan_buf_alloc(ctx, &xin, n * 4, "x"));
+    CHECK_OK(clgan_buf_write(ctx, dy, 0, b, n * 4));
+    CHECK_OK(clgan_buf_write(ctx, xin, 0, a, n * 4));
+    for (int v = 0; v < 2; v++)
+        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, bk[v]), 1, v ? &g8 : &g1, NULL,
+                              CLGAN_ARGS(CLGAN_ARG_MEM(dxs[v]), CLGAN_ARG_MEM(v ? p2 : p1),
+                                         CLGAN_ARG_MEM(v ? c2 : c1), CLGAN_ARG_MEM(dy),
+                                         CLGAN_ARG_MEM(xin), CLGAN_ARG_MEM(caches[v]),
+                                         CLGAN_ARG_MEM(gam), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                         CLGAN_ARG_INT(1), CLGAN_ARG_INT(2))));
+    CHECK_OK(clgan_buf_read(ctx, x, 0, o1, n * 4));
+    CHECK_OK(clgan_buf_read(ctx, y, 0, o2, n * 4));
+    tu_close("batchnorm_bwd8 dx", o2, o1, n, 1e-5, 1e-5);
+    CHECK_OK(clgan_buf_read(ctx, p1, 0, s1, cols * 4));
+    CHECK_OK(clgan_buf_read(ctx, p2, 0, s2, cols * 4));
+    tu_close("batchnorm_bwd8 dgamma", s2, s1, cols, 1e-5, 1e-5);
+    cl_mem all[] = {x, y, dz1, dz2, p1, p2, c1, c2, gam, bet, rm1, rv1, dy, xin};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        clReleaseMemObject(all[i]);
+    free(a), free(b), free(o1), free(o2);
 }
 
 /* Host double reference of one sample's loss. */
@@ -321,7 +418,8 @@ static void test_loss_options(void)
     clgan_buf_release(&ob), clgan_buf_release(&db), clgan_buf_release(&mb);
 }
 
-/* Backward adds into parameter gradients: two backward passes give twice the gradient. */
+/* Backward adds into parameter gradients (CLGAN_GRAD_ADD: two passes give twice the
+ * gradient) or overwrites them (CLGAN_GRAD_SET: the same as zeroing, then adding). */
 static void test_accumulation(void)
 {
     clgan_net *n;
@@ -335,15 +433,28 @@ static void test_accumulation(void)
     cl_mem xb;
     CHECK_OK(clgan_buf_alloc(ctx, &xb, sizeof x, "x"));
     CHECK_OK(clgan_buf_write(ctx, xb, 0, x, sizeof x));
+    float *g0 = malloc(v->n_params * 4), *junk = malloc(v->n_params * 4);
+    for (size_t i = 0; i < v->n_params; i++) junk[i] = 1e3f;
     CHECK_OK(clgan_net_zero_grad(n));
+    CHECK_OK(clgan_net_forward(n, xb, CLGAN_MODE_TRAIN));
+    CHECK_OK(clgan_buf_write(ctx, clgan_net_dout(n), 0, R, sizeof R));
+    CHECK_OK(clgan_net_backward(n, clgan_net_dout(n), CLGAN_GRAD_ADD, 0));
+    CHECK_OK(clgan_buf_read(ctx, v->grads, 0, g0, v->n_params * 4));
+    /* SET over garbage in the trained tensors (padding is left zero, as the network keeps it) */
+    const clgan_net_view *vv = clgan_net_get(n);
+    for (int t = 0; t < vv->n_tensors; t++)
+        if (vv->tensors[t].trained)
+            CHECK_OK(clgan_buf_write(ctx, v->grads, vv->tensors[t].offset * 4, junk, vv->tensors[t].count * 4));
     for (int k = 0; k < 2; k++) {
         CHECK_OK(clgan_net_forward(n, xb, CLGAN_MODE_TRAIN));
         CHECK_OK(clgan_buf_write(ctx, clgan_net_dout(n), 0, R, sizeof R));
-        CHECK_OK(clgan_net_backward(n, clgan_net_dout(n), 1, 0));
+        CHECK_OK(clgan_net_backward(n, clgan_net_dout(n), k ? CLGAN_GRAD_ADD : CLGAN_GRAD_SET, 0));
         CHECK_OK(clgan_buf_read(ctx, v->grads, 0, k ? g2 : g1, v->n_params * 4));
     }
+    tu_close("SET overwrites", g1, g0, v->n_params, 1e-6, 1e-5);
     for (size_t i = 0; i < v->n_params; i++) g1[i] *= 2;
-    tu_close("accumulated grads", g2, g1, v->n_params, 1e-6, 1e-5);
+    tu_close("ADD accumulates", g2, g1, v->n_params, 1e-6, 1e-5);
+    free(g0), free(junk);
     clgan_buf_release(&xb);
     free(g1), free(g2);
     clgan_net_free(n);
@@ -412,6 +523,7 @@ int main(void)
         test_residual(6, 5, 1);
     }
     test_dropout();
+    test_vector_kernels();
     clgan_gemm_set_impl(ctx, CLGAN_GEMM_CLBLAST);
     for (int k = 0; k < CLGAN_LOSS_COUNT; k++) {
         int labelled = k == CLGAN_LOSS_BCE || k == CLGAN_LOSS_BCE_LOGITS || k == CLGAN_LOSS_LSGAN;

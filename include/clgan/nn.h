@@ -106,10 +106,19 @@ const clgan_net_view *clgan_net_get(const clgan_net *net);
  * until the matching backward. The output is view->out. */
 clgan_status clgan_net_forward(clgan_net *net, cl_mem x, clgan_mode mode);
 
+/* How a backward pass treats the parameter gradients. */
+enum {
+    CLGAN_GRAD_NONE = 0, /* do not compute them (e.g. D during G's step) */
+    CLGAN_GRAD_ADD = 1,  /* add into the gradient buffer */
+    CLGAN_GRAD_SET = 2   /* overwrite it: no zeroing pass needed before the first backward */
+};
+
 /* Backward from dout (batch, out_dim), any buffer of that size (consumed: it may be
- * overwritten), e.g. clgan_net_dout() or another network's dinput. Adds into the
- * parameter gradients when param_grads, and writes view->dinput when input_grad.
- * Needs the last forward to have been in TRAIN mode when BatchNorm is present. */
+ * overwritten), e.g. clgan_net_dout() or another network's dinput. Treats the parameter
+ * gradients as param_grads (CLGAN_GRAD_*) says, and writes view->dinput when
+ * input_grad. Needs the last forward to have been in TRAIN mode when BatchNorm is
+ * present. With CLGAN_GRAD_SET every trained tensor is written (padding between tensors
+ * stays zero). */
 clgan_status clgan_net_backward(clgan_net *net, cl_mem dout, int param_grads, int input_grad);
 
 /* Zeroes the gradient buffer (on the queue). */

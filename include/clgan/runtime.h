@@ -179,6 +179,14 @@ clgan_status clgan_gemm(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size
                         float alpha, cl_mem A, size_t lda, cl_mem B, size_t ldb,
                         float beta, cl_mem C, size_t ldc);
 
+/* C(M,N) = A(M,K) B(K,N), then, where the implementation can fuse it (the native
+ * kernels), C = act(C + bias) in the same pass and *fused = 1; otherwise *fused = 0 and
+ * the caller applies bias and activation. act: the ACT_* codes of cl/common.h (the
+ * values of clgan_act). */
+clgan_status clgan_gemm_bias_act(clgan_ctx *ctx, size_t M, size_t N, size_t K, cl_mem A,
+                                 size_t lda, cl_mem B, size_t ldb, cl_mem C, size_t ldc,
+                                 cl_mem bias, int act, float slope, int *fused);
+
 /* Chooses the GEMM implementation for this context. */
 void clgan_gemm_set_impl(clgan_ctx *ctx, clgan_gemm_impl impl);
 clgan_gemm_impl clgan_gemm_get_impl(const clgan_ctx *ctx);

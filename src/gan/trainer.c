@@ -407,8 +407,10 @@ static clgan_loss_args loss_args(const clgan_trainer *t, clgan_role role, long d
     return a;
 }
 
-/* D forward on x, the loss for `role`, and backward into D's gradients. */
-static clgan_status d_pass(clgan_trainer *t, cl_mem x, clgan_role role, int slot, long draw, int k)
+/* D forward on x, the loss for `role`, and backward into D's gradients (`grads`: SET
+ * for the first pass of an update, ADD after). */
+static clgan_status d_pass(clgan_trainer *t, cl_mem x, clgan_role role, int slot, long draw, int k,
+                           int grads)
 {
     clgan_net *d = t->view.d;
     const clgan_net_view *dv = clgan_net_get(d);
@@ -418,7 +420,7 @@ static clgan_status d_pass(clgan_trainer *t, cl_mem x, clgan_role role, int slot
         (st = clgan_loss_eval(t->ctx, clgan_net_dout(d), t->ring, slot, dv->out, t->cfg.batch,
                               &a)) != CLGAN_OK)
         return st;
-    return clgan_net_backward(d, clgan_net_dout(d), 1, 0);
+    return clgan_net_backward(d, clgan_net_dout(d), grads, 0);
 }
 
 /* D's optimizer step, then WGAN weight clipping. */
@@ -444,17 +446,18 @@ static clgan_status d_update(clgan_trainer *t, cl_mem real, cl_mem fake, int slo
         (st = d_input(t, &xf, fake, t->noisy_fake, draw, STREAM_INST_FAKE)) != CLGAN_OK)
         return st;
     if (!t->cfg.d_joint) {
-        if ((st = clgan_net_zero_grad(d)) != CLGAN_OK ||
-            (st = d_pass(t, xr, CLGAN_ROLE_D_REAL, slot + CLGAN_M_D_LOSS_REAL, draw, k)) != CLGAN_OK ||
+        if ((st = d_pass(t, xr, CLGAN_ROLE_D_REAL, slot + CLGAN_M_D_LOSS_REAL, draw, k,
+                         CLGAN_GRAD_SET)) != CLGAN_OK ||
             (st = d_step(t, slot)) != CLGAN_OK ||
-            (st = clgan_net_zero_grad(d)) != CLGAN_OK ||
-            (st = d_pass(t, xf, CLGAN_ROLE_D_FAKE, slot + CLGAN_M_D_LOSS_FAKE, draw, k)) != CLGAN_OK)
+            (st = d_pass(t, xf, CLGAN_ROLE_D_FAKE, slot + CLGAN_M_D_LOSS_FAKE, draw, k,
+                         CLGAN_GRAD_SET)) != CLGAN_OK)
             return st;
         return d_step(t, slot);
     }
-    if ((st = clgan_net_zero_grad(d)) != CLGAN_OK ||
-        (st = d_pass(t, xr, CLGAN_ROLE_D_REAL, slot + CLGAN_M_D_LOSS_REAL, draw, k)) != CLGAN_OK ||
-        (st = d_pass(t, xf, CLGAN_ROLE_D_FAKE, slot + CLGAN_M_D_LOSS_FAKE, draw, k)) != CLGAN_OK)
+    if ((st = d_pass(t, xr, CLGAN_ROLE_D_REAL, slot + CLGAN_M_D_LOSS_REAL, draw, k,
+                     CLGAN_GRAD_SET)) != CLGAN_OK ||
+        (st = d_pass(t, xf, CLGAN_ROLE_D_FAKE, slot + CLGAN_M_D_LOSS_FAKE, draw, k,
+                     CLGAN_GRAD_ADD)) != CLGAN_OK)
         return st;
     if (t->cfg.gp_lambda > 0) {
         if ((st = clgan_interpolate(t->ctx, t->xhat, real, fake, t->cfg.batch, t->view.img_dim,
@@ -476,14 +479,13 @@ static clgan_status g_update(clgan_trainer *t, cl_mem z, int slot, long draw, in
     clgan_status st;
     long step = t->cfg.shared_t ? ++t->t_d : ++t->t_g;
     int norms = t->cfg.g.clip_norm > 0;
-    if ((st = clgan_net_zero_grad(g)) != CLGAN_OK ||
-        (st = clgan_net_forward(g, z, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
+    if ((st = clgan_net_forward(g, z, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
         (st = d_input(t, &x, gv->out, t->noisy_fake, draw, STREAM_INST_FAKE)) != CLGAN_OK ||
         (st = clgan_net_forward(d, x, CLGAN_MODE_TRAIN)) != CLGAN_OK ||
         (st = clgan_loss_eval(t->ctx, clgan_net_dout(d), t->ring, slot + CLGAN_M_G_LOSS, dv->out,
                               t->cfg.batch, &a)) != CLGAN_OK ||
-        (st = clgan_net_backward(d, clgan_net_dout(d), 0, 1)) != CLGAN_OK ||
-        (st = clgan_net_backward(g, dv->dinput, 1, 0)) != CLGAN_OK)
+        (st = clgan_net_backward(d, clgan_net_dout(d), CLGAN_GRAD_NONE, 1)) != CLGAN_OK ||
+        (st = clgan_net_backward(g, dv->dinput, CLGAN_GRAD_SET, 0)) != CLGAN_OK)
         return st;
     return clgan_opt_step(t->opt_g, gv->params, gv->grads, step, norms ? t->ring : NULL,
                           slot + CLGAN_M_G_GNORM);

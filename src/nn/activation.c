@@ -43,15 +43,16 @@ clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, in
 }
 
 clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
-                                int rows, int cols, clgan_act act, float slope)
+                                int rows, int cols, clgan_act act, float slope, int db_set)
 {
     if (!db && act == CLGAN_ACT_NONE && dz == dy)
         return CLGAN_OK;
-    size_t g = (size_t)cols, l = 16;
-    return clgan_launch(ctx, act_kernel(ctx, "act_bwd_bias", act), 1, &g, &l,
+    int v8 = cols % 8 == 0;
+    size_t g = v8 ? (size_t)cols / 8 : (size_t)cols, l = v8 ? 4 : 16;
+    return clgan_launch(ctx, act_kernel(ctx, v8 ? "act_bwd_bias8" : "act_bwd_bias", act), 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(dz), CLGAN_ARG_MEM(db), CLGAN_ARG_MEM(dy),
                                    CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
-                                   CLGAN_ARG_INT(db != NULL), CLGAN_ARG_F32(slope)));
+                                   CLGAN_ARG_INT(db ? (db_set ? 2 : 1) : 0), CLGAN_ARG_F32(slope)));
 }
 
 clgan_status clgan_add(clgan_ctx *ctx, cl_mem y, cl_mem a, cl_mem b, int n)
@@ -103,7 +104,7 @@ static clgan_status act_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
     (void)x, (void)param_grads;
     if (!dx)
         return CLGAN_OK;
-    return clgan_act_bwd_bias(ctx, dx, NULL, dy, y, batch, l->out, a->act, a->slope);
+    return clgan_act_bwd_bias(ctx, dx, NULL, dy, y, batch, l->out, a->act, a->slope, 0);
 }
 
 static void act_free(clgan_layer *l) { free(l->priv); }

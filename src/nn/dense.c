@@ -47,9 +47,11 @@ static clgan_status dense_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_m
     dense_layer *d = l->priv;
     clgan_status st;
     (void)mode;
-    /* y (B, out) = x (B, in) . W (in, out) */
-    st = clgan_gemm(ctx, 0, 0, batch, l->out, l->in, 1.0f, x, l->in, d->w, l->out, 0.0f, y, l->out);
-    if (st != CLGAN_OK)
+    int fused;
+    /* y (B, out) = act(x (B, in) . W (in, out) + b), in one pass where the GEMM can */
+    st = clgan_gemm_bias_act(ctx, batch, l->out, l->in, x, l->in, d->w, l->out, y, l->out, d->b,
+                             d->act, d->slope, &fused);
+    if (st != CLGAN_OK || fused)
         return st;
     return clgan_bias_act_fwd(ctx, y, d->b, batch, l->out, d->act, d->slope);
 }
@@ -61,13 +63,13 @@ static clgan_status dense_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl
     clgan_status st;
     /* dz = dy * act'(y), in place; db += column sums of dz */
     st = clgan_act_bwd_bias(ctx, dy, param_grads ? d->db : NULL, dy, y, batch, l->out, d->act,
-                            d->slope);
+                            d->slope, param_grads == CLGAN_GRAD_SET);
     if (st != CLGAN_OK)
         return st;
-    /* dW (in, out) += x^T (in, B) . dz (B, out) */
+    /* dW (in, out) (+)= x^T (in, B) . dz (B, out) */
     if (param_grads) {
-        st = clgan_gemm(ctx, 1, 0, l->in, l->out, batch, 1.0f, x, l->in, dy, l->out, 1.0f,
-                        d->dw, l->out);
+        st = clgan_gemm(ctx, 1, 0, l->in, l->out, batch, 1.0f, x, l->in, dy, l->out,
+                        param_grads == CLGAN_GRAD_SET ? 0.0f : 1.0f, d->dw, l->out);
         if (st != CLGAN_OK)
             return st;
     }

@@ -204,7 +204,7 @@ clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda,
     /* 1. u_{l-1} = (u_l * f'(z_l)) W_l^T, l = L..1 */
     for (int l = L; l >= 1 && st == CLGAN_OK; l--) {
         st = clgan_act_bwd_bias(ctx, gp->dl[l], NULL, gp->u[l], p.acts[l], B, dim[l], v[l].act,
-                                v[l].slope);
+                                v[l].slope, 0);
         /* u_{l-1} (B, d_{l-1}) = delta_l (B, d_l) . W_l^T */
         if (st == CLGAN_OK && v[l].w)
             st = clgan_gemm(ctx, 0, 1, B, dim[l - 1], dim[l], 1.0f, gp->dl[l], dim[l], v[l].w,

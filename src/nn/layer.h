@@ -21,7 +21,8 @@ typedef struct {
     /* y (batch, out) from x (batch, in). */
     clgan_status (*forward)(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
                             clgan_mode mode);
-    /* dy (batch, out) may be overwritten; dx NULL when not needed. */
+    /* dy (batch, out) may be overwritten; dx NULL when not needed; param_grads a
+     * CLGAN_GRAD_* mode. */
     clgan_status (*backward)(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
                              cl_mem y, int batch, int param_grads);
     void (*free)(clgan_layer *l);
@@ -54,11 +55,11 @@ clgan_status clgan_residual_make(clgan_layer *l, int in, int out, clgan_act act,
 clgan_status clgan_add(clgan_ctx *ctx, cl_mem y, cl_mem a, cl_mem b, int n);
 
 /* The bias_act / act_bwd_bias kernels, shared by dense.c and activation.c.
- * b/db may be NULL. dz may alias dy. */
+ * b/db may be NULL; db_set: overwrite db instead of adding. dz may alias dy. */
 clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, int cols,
                                 clgan_act act, float slope);
 clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
-                                int rows, int cols, clgan_act act, float slope);
+                                int rows, int cols, clgan_act act, float slope, int db_set);
 
 /* ---- gradient penalty (gradpen.c) --------------------------------------------------
  * What WGAN-GP's double backward needs from a layer: z = h W + b (w NULL: z = h, a

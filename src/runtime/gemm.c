@@ -26,7 +26,8 @@ clgan_status clgan_gemm(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size
         return CLGAN_OK;
     ctx->gemm_flops += 2.0 * (double)M * (double)N * (double)K;
     if (ctx->gemm_impl == CLGAN_GEMM_NATIVE)
-        return clgan_gemm_native(ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return clgan_gemm_native(ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL,
+                                 0, 0.0f);
     cl_command_queue q = ctx->view.queue;
     cl_event ev = NULL;
     CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor,
@@ -47,4 +48,17 @@ clgan_status clgan_gemm(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size
                            clgan_clblast_error_str((int)s), (int)s, ctx->view.dev.name);
     }
     return CLGAN_OK;
+}
+
+clgan_status clgan_gemm_bias_act(clgan_ctx *ctx, size_t M, size_t N, size_t K, cl_mem A,
+                                 size_t lda, cl_mem B, size_t ldb, cl_mem C, size_t ldc,
+                                 cl_mem bias, int act, float slope, int *fused)
+{
+    *fused = 0;
+    if (ctx->gemm_impl != CLGAN_GEMM_NATIVE || !bias || M == 0 || N == 0)
+        return clgan_gemm(ctx, 0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+    ctx->gemm_flops += 2.0 * (double)M * (double)N * (double)K;
+    *fused = 1;
+    return clgan_gemm_native(ctx, 0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc, bias, act,
+                             slope);
 }

@@ -53,7 +53,7 @@ static clgan_status check_buf(clgan_ctx *ctx, const char *call, const char *what
 
 clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
                                float alpha, cl_mem A, size_t lda, cl_mem B, size_t ldb,
-                               float beta, cl_mem C, size_t ldc)
+                               float beta, cl_mem C, size_t ldc, cl_mem bias, int act, float slope)
 {
     char call[160];
     clgan_status st;
@@ -63,6 +63,9 @@ clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t 
         return CLGAN_OK;
     if (ta && tb)
         return clgan_error(CLGAN_EINVAL, "%s: the native kernels have no TT case; use clblast",
+                           call);
+    if (bias && (ta || tb || beta != 0.0f))
+        return clgan_error(CLGAN_EINVAL, "%s: the bias+activation epilogue is for NN with beta 0",
                            call);
     /* A is (M,K) or, transposed, (K,M); B is (K,N) or, transposed, (N,K). */
     size_t a_rows = ta ? K : M, a_cols = ta ? M : K;
@@ -88,12 +91,20 @@ clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t 
      * devices choose for themselves; the kernels are correct with any local size. */
     static const size_t one[2] = {1, 1};
     const size_t *local = (ctx->view.dev.type & CL_DEVICE_TYPE_CPU) ? one : NULL;
+    if (tb) /* gemm_nt has no epilogue */
+        return clgan_launch(ctx, k, 2, global, local,
+                            CLGAN_ARGS(CLGAN_ARG_MEM(C), CLGAN_ARG_MEM(A), CLGAN_ARG_MEM(B),
+                                       CLGAN_ARG_F32(alpha), CLGAN_ARG_F32(beta),
+                                       CLGAN_ARG_INT((cl_int)M), CLGAN_ARG_INT((cl_int)N),
+                                       CLGAN_ARG_INT((cl_int)K), CLGAN_ARG_INT((cl_int)lda),
+                                       CLGAN_ARG_INT((cl_int)ldb), CLGAN_ARG_INT((cl_int)ldc)));
     return clgan_launch(ctx, k, 2, global, local,
                         CLGAN_ARGS(CLGAN_ARG_MEM(C), CLGAN_ARG_MEM(A), CLGAN_ARG_MEM(B),
                                    CLGAN_ARG_F32(alpha), CLGAN_ARG_F32(beta),
                                    CLGAN_ARG_INT((cl_int)M), CLGAN_ARG_INT((cl_int)N),
                                    CLGAN_ARG_INT((cl_int)K), CLGAN_ARG_INT((cl_int)lda),
-                                   CLGAN_ARG_INT((cl_int)ldb), CLGAN_ARG_INT((cl_int)ldc)));
+                                   CLGAN_ARG_INT((cl_int)ldb), CLGAN_ARG_INT((cl_int)ldc),
+                                   CLGAN_ARG_MEM(bias), CLGAN_ARG_INT(act), CLGAN_ARG_F32(slope)));
 }
 
 /* ---- autoselect ------------------------------------------------------------------- */
