@@ -125,7 +125,8 @@ static const setting settings[] = {
     {"gif-delay", "train", "gif-delay", T_INT, F(gif_delay_cs), 0, NULL, 1, 1000,
      "GIF frame delay in 1/100 s"},
     {"monitor-every", "train", "monitor-every", T_LONG, F(monitor_every), 0, NULL, 0, 1e12,
-     "measure per-tensor gradient norms and update/weight ratios every N iterations (0 = off)"},
+     "measure per-tensor gradient norms and update/weight ratios every N iterations (0 = off; "
+     "each metrics.jsonl record carries the first measured iteration of its interval)"},
     {"eval-every", "train", "eval-every", T_LONG, F(eval_every), 0, NULL, 0, 1e12,
      "score samples (mode coverage, KL, Frechet distance, diversity) every N iterations (0 = off)"},
     {"eval-samples", "train", "eval-samples", T_INT, F(eval_samples), 0, NULL, 2, 100000,
@@ -185,7 +186,7 @@ void clgan_config_defaults(clgan_config *c)
     snprintf(c->device, sizeof c->device, "auto");
     c->gemm = CLGAN_GEMM_AUTO;
     c->gif_delay_cs = 20;
-    c->monitor_every = 10;
+    c->monitor_every = 100;
     c->eval_every = 500;
     c->eval_samples = 1000;
     snprintf(c->classifier, sizeof c->classifier, "auto");
