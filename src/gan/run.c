@@ -3,6 +3,7 @@
  * metrics.jsonl, discriminator_loss.npy, generator_loss.npy, ...,
  * generator.safetensors). Every file lands atomically; a stop request (Ctrl-C) ends the
  * run early with every output written for the iterations done. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,10 @@ typedef struct {
     int warned[CLGAN_DIAG_COUNT];
     long diagnosed_at;    /* iteration of the last live diagnosis */
     /* Sample quality: the evaluator, its sample buffer and its records. */
-    clgan_eval *ev;
+    clgan_eval *ev;       /* made at the first evaluation (keeps start-up fast) */
+    char ev_path[1200];   /* the classifier; "" when not evaluating */
+    clgan_ctx *ctx;
+    const clgan_dataset *data;
     cl_mem ev_samples;    /* (eval_samples, dim) */
     FILE *evl;
     char evl_tmp[700];
@@ -336,13 +340,20 @@ static clgan_status classifier_path(char *out, size_t n, const clgan_config *c, 
     return CLGAN_OK;
 }
 
+/* Decides whether to evaluate and checks the classifier file can be read; the
+ * evaluator itself is built at the first evaluation. */
 static clgan_status eval_open(run_state *r, clgan_ctx *ctx, const clgan_dataset *data)
 {
-    char path[1200];
     clgan_status st;
     int dim = data->h * data->w;
-    if ((st = classifier_path(path, sizeof path, r->c, dim)) != CLGAN_OK || !path[0])
+    r->ctx = ctx;
+    r->data = data;
+    if ((st = classifier_path(r->ev_path, sizeof r->ev_path, r->c, dim)) != CLGAN_OK ||
+        !r->ev_path[0])
         return st;
+    if (access(r->ev_path, R_OK) != 0)
+        return clgan_error(CLGAN_EIO, "--classifier %s: cannot open: %s", r->ev_path,
+                           strerror(errno));
     long cap = r->c->iterations / r->c->eval_every + 2;
     r->eval_it = calloc((size_t)cap, sizeof *r->eval_it);
     r->coverage = calloc((size_t)cap, sizeof(float));
@@ -350,12 +361,6 @@ static clgan_status eval_open(run_state *r, clgan_ctx *ctx, const clgan_dataset 
     r->diversity = calloc((size_t)cap, sizeof(float));
     if (!r->eval_it || !r->coverage || !r->fd || !r->diversity)
         return clgan_error(CLGAN_ENOMEM, "out of memory");
-    if ((st = clgan_eval_init(&r->ev, ctx, path, r->c->eval_samples, data->images, data->count,
-                              dim)) != CLGAN_OK)
-        return clgan_error_wrap(st, "--classifier %s", path);
-    if ((st = clgan_buf_alloc(ctx, &r->ev_samples, (size_t)r->c->eval_samples * dim * 4,
-                              "evaluation samples")) != CLGAN_OK)
-        return st;
     path_in(r->evl_tmp, sizeof r->evl_tmp, r, "eval.jsonl.partial");
     r->evl = fopen(r->evl_tmp, "w");
     if (!r->evl)
@@ -368,9 +373,17 @@ static clgan_status evaluate(run_state *r, long it)
 {
     clgan_eval_result e;
     clgan_status st;
-    int n = r->c->eval_samples;
-    if (!r->ev)
+    int n = r->c->eval_samples, dim = r->data->h * r->data->w;
+    if (!r->ev_path[0])
         return CLGAN_OK;
+    if (!r->ev) {
+        if ((st = clgan_eval_init(&r->ev, r->ctx, r->ev_path, n, r->data->images, r->data->count,
+                                  dim)) != CLGAN_OK)
+            return clgan_error_wrap(st, "--classifier %s", r->ev_path);
+        if ((st = clgan_buf_alloc(r->ctx, &r->ev_samples, (size_t)n * dim * 4,
+                                  "evaluation samples")) != CLGAN_OK)
+            return st;
+    }
     if ((st = clgan_trainer_sample_device(r->tr, r->ev_samples, n)) != CLGAN_OK)
         return st;
     st = clgan_eval_run(r->ev, r->ev_samples, n, &e);
@@ -513,8 +526,7 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         st = clgan_error(CLGAN_ENOMEM, "out of memory");
         goto done;
     }
-    if ((st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = write_grid(&r, 0)) != CLGAN_OK ||
-        (st = evaluate(&r, 0)) != CLGAN_OK)
+    if ((st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = write_grid(&r, 0)) != CLGAN_OK)
         goto done;
     if (!r.o->quiet)
         fprintf(r.log, "clgan: first iteration after %.2f s; training %ld iterations, batch %d, "

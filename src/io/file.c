@@ -91,11 +91,16 @@ void clgan_atomic_abort(clgan_atomic_file *a)
     a->path = NULL;
 }
 
-/* Removes `tmp` on error. */
+/* Removes `tmp` on error. Libraries that create the file themselves may give it mode
+ * 0600 (giflib does); it gets the usual 0666 less the umask, like every other output. */
 clgan_status clgan_atomic_publish(const char *tmp, const char *path)
 {
     clgan_status st = CLGAN_OK;
+    mode_t mask = umask(0);
+    umask(mask);
     int fd = open(tmp, O_RDONLY);
+    if (fd >= 0)
+        fchmod(fd, 0666 & ~mask);
     if (fd < 0 || fsync(fd) != 0) {
         st = clgan_error(CLGAN_EIO, "%s: cannot fsync temp file %s: %s", path, tmp,
                          strerror(errno));
