@@ -44,5 +44,23 @@ expect2 "bad sample output" "must end in" "$clgan" sample --checkpoint x --out "
 expect2 "batch bigger than data" "larger than the data" "$clgan" train --batch 20000 --out "$tmp/r5"
 if [ -e "$tmp/x.png" ]; then echo "FAIL: a failed sample left x.png"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
 
+# A refused input leaves no run directory behind.
+expect2 "gp with dropout" "dense layers" "$clgan" train --preset wgan-gp --dropout-d 0.3 --out "$tmp/r6"
+expect2 "corrupt classifier" "classifier" "$clgan" train --classifier "$tmp/bad.safetensors" --out "$tmp/r7"
+if [ -e "$tmp/r6" ] || [ -e "$tmp/r7" ]; then echo "FAIL: a refused run left a directory"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
+
+# Data of any size trains (33 images of 7x7: byte buffers not a multiple of 4).
+mkdir -p "$tmp/odd"
+/usr/bin/python3 -c "
+import struct, random
+random.seed(1)
+open('$tmp/odd/train-images-idx3-ubyte', 'wb').write(struct.pack('>IIII', 0x803, 33, 7, 7) + bytes(random.randrange(256) for _ in range(33 * 49)))"
+if "$clgan" train --data "$tmp/odd" --iterations 3 --batch 8 --out "$tmp/odd-run" >"$tmp/out" 2>&1 &&
+   [ -s "$tmp/odd-run/generator.safetensors" ] && [ ! -e "$tmp/odd-run/eval.jsonl" ]; then
+  passed=$((passed + 1))
+else
+  echo "FAIL: 7x7 data (no classifier for it)"; cat "$tmp/out"; fail=$((fail + 1))
+fi
+
 echo "cli_errors: $passed passed, $fail failed"
 [ $fail -eq 0 ]

@@ -78,7 +78,8 @@ clgan_status clgan_diagnoses_write(const char *path, const clgan_diagnosis *d, i
 
 /* A run directory read back for the detectors (src/diag/rundata.c). */
 typedef struct clgan_run_data clgan_run_data;
-clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir);
+/* loss: the run's clgan_loss (from its config.ini, which the caller reads). */
+clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir, int loss);
 const clgan_diag_input *clgan_run_data_input(const clgan_run_data *r);
 void clgan_run_data_free(clgan_run_data *r);
 

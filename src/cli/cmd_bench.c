@@ -2,6 +2,7 @@
  * GAN) for a fixed number of iterations on one or every device and reports iterations/s,
  * images/s and achieved GEMM GFLOP/s, so a person can see which device trains fastest.
  * Takes every training setting too (--gemm, --lr, ...). */
+#include "common/clock.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,6 @@ static const char usage_text[] =
     "shape) and prints it/s, images/s and achieved GEMM GFLOP/s. --profile also prints\n"
     "the device time per kernel and the share spent in matrix products (from OpenCL\n"
     "profiling events, which add a little overhead to the timed run).\n";
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct {
     double it_s, gflops, startup;
@@ -49,12 +43,12 @@ static clgan_status bench_one(clgan_ctx *ctx, const clgan_config *base, int batc
     if (st == CLGAN_OK && (st = clgan_profile_collect(ctx, &discard, &nd)) == CLGAN_OK)
         free(discard);
     clgan_gemm_flops_reset(ctx);
-    double t0 = now_s();
+    double t0 = clgan_now_s();
     for (long i = 0; i < iters && st == CLGAN_OK; i++)
         st = clgan_trainer_step(t);
     if (st == CLGAN_OK)
         st = clgan_trainer_sync(t);
-    double dt = now_s() - t0;
+    double dt = clgan_now_s() - t0;
     res->it_s = iters / dt;
     res->gflops = clgan_gemm_flops(ctx) / dt * 1e-9;
     clgan_trainer_free(t);
@@ -159,14 +153,14 @@ clgan_status cmd_bench(int argc, char **argv)
         char spec[16];
         clgan_ctx *ctx;
         snprintf(spec, sizeof spec, "%d", d);
-        double t0 = now_s();
+        double t0 = clgan_now_s();
         if ((st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = spec, .profile = profile})) != CLGAN_OK)
             break;
         if (c.gemm != CLGAN_GEMM_AUTO)
             clgan_gemm_set_impl(ctx, (clgan_gemm_impl)c.gemm);
         else
             st = clgan_gemm_autoselect(ctx);
-        double startup = now_s() - t0;
+        double startup = clgan_now_s() - t0;
         for (int k = 0; k < nb && st == CLGAN_OK; k++) {
             result r;
             if ((st = bench_one(ctx, &c, batches[k], iters, warmup, data, count, &r)) != CLGAN_OK)

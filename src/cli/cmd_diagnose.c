@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clgan/diag.h"
+#include "clgan/gan.h"
 #include "cli.h"
 
 clgan_status cmd_diagnose(int argc, char **argv)
@@ -30,8 +31,13 @@ clgan_status cmd_diagnose(int argc, char **argv)
     if (!dir)
         return clgan_error(CLGAN_EINVAL, "which run? usage: clgan diagnose RUN_DIR");
     clgan_run_data *r;
-    clgan_status st = clgan_run_data_load(&r, dir);
-    if (st != CLGAN_OK)
+    clgan_config c;
+    char path[1200];
+    clgan_status st;
+    clgan_config_defaults(&c);
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    if ((st = clgan_config_load_ini(&c, path)) != CLGAN_OK ||
+        (st = clgan_run_data_load(&r, dir, c.loss)) != CLGAN_OK)
         return st;
     const clgan_diag_input *in = clgan_run_data_input(r);
     clgan_diagnosis d[CLGAN_DIAG_COUNT];

@@ -167,10 +167,8 @@ clgan_status clgan_eval_run(clgan_eval *e, cl_mem samples, int n, clgan_eval_res
         return clgan_error(CLGAN_EINVAL, "the evaluator scores 2 to %d samples at a time (got %d)",
                            e->n_max, n);
     if (n < e->n_max) { /* the classifier runs n_max rows: pad through the input buffer */
-        cl_int err = clEnqueueCopyBuffer(clgan_ctx_get(e->ctx)->queue, samples, e->input, 0, 0,
-                                         (size_t)n * e->dim * 4, 0, NULL, NULL);
-        if (err != CL_SUCCESS)
-            return clgan_cl_fail(e->ctx, "clEnqueueCopyBuffer(evaluator samples)", err);
+        if ((st = clgan_buf_copy(e->ctx, e->input, 0, samples, 0, (size_t)n * e->dim * 4)) != CLGAN_OK)
+            return st;
         x = e->input;
     }
     if ((st = measure(e, x, n, &mean_dist)) != CLGAN_OK)

@@ -1,6 +1,7 @@
 /* rundata.c - reads a run directory back for the detectors (`clgan diagnose`, and the
  * report): the per-iteration .npy arrays, metrics.jsonl's gradient records, eval.jsonl's
- * sample-quality records, config.ini's loss; and writes diagnoses as JSON. A run that
+ * sample-quality records (the caller reads config.ini's loss: diag does not know the
+ * GAN configuration); and writes diagnoses as JSON. A run that
  * was interrupted (metrics.jsonl.partial) reads the same way. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 
 #include "clgan/diag.h"
-#include "clgan/gan.h"
 #include "clgan/io.h"
 
 struct clgan_run_data {
@@ -102,7 +102,7 @@ static double num(const cJSON *o, const char *key, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
-clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir)
+clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir, int loss)
 {
     static const char *const files[5] = {"discriminator_loss.npy", "generator_loss.npy",
                                           "discriminator_accuracy.npy", "d_real.npy", "d_fake.npy"};
@@ -130,12 +130,7 @@ clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir)
         if (!isfinite(r->in.d_loss[i]) || !isfinite(r->in.g_loss[i]))
             r->in.nonfinite_at = i;
 
-    clgan_config c;
-    clgan_config_defaults(&c);
-    snprintf(path, sizeof path, "%s/config.ini", dir);
-    if ((st = clgan_config_load_ini(&c, path)) != CLGAN_OK)
-        goto fail;
-    r->in.loss = c.loss;
+    r->in.loss = loss;
 
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     FILE *probe = fopen(path, "r");

@@ -56,7 +56,7 @@ static const setting settings[] = {
          "hidden layers as residual blocks (a learned projection when widths differ)"),
     PAIR("dropout", "dropout", T_FLOAT, dropout, NOAUX, NULL, 0, 0.95,
          "dropout rate after each hidden activation (0 = off)"),
-    PAIR("steps", "steps", T_INT, steps, NOAUX, NULL, 1, 10, "updates per iteration"),
+    PAIR("steps", "steps", T_INT, steps, NOAUX, NULL, 1, 8, "updates per iteration"),
     PAIR("optimizer", "optimizer", T_ENUM, optimizer, NOAUX, opt_choices, 0, 0, "optimizer"),
     PAIR("lr", "lr", T_FLOAT, lr, NOAUX, NULL, 0, 10, "learning rate"),
     PAIR("beta1", "beta1", T_FLOAT, beta1, NOAUX, NULL, 0, 0.999999, "Adam beta1"),
@@ -113,7 +113,8 @@ static const setting settings[] = {
     {"sample-every", "train", "sample-every", T_LONG, F(sample_every), 0, NULL, 0, 1e12,
      "write a 5x5 sample grid every N iterations (0: only first and last)"},
     {"log-every", "train", "log-every", T_LONG, F(log_every), 0, NULL, 1, 1e12,
-     "metrics.jsonl record and progress line every N iterations"},
+     "metrics.jsonl record every N iterations (and the progress line; when not a terminal, "
+     "a line every max(N, iterations/20))"},
     {"data", "train", "data", T_STR, F(data), STR_SIZE(data), NULL, 0, 0,
      "directory with train-images-idx3-ubyte[.gz], or 'fashion' ('' = shipped MNIST subset)"},
     {"out", "train", "out", T_STR, F(out), STR_SIZE(out), NULL, 0, 0,
@@ -129,7 +130,7 @@ static const setting settings[] = {
      "each metrics.jsonl record carries the first measured iteration of its interval)"},
     {"eval-every", "train", "eval-every", T_LONG, F(eval_every), 0, NULL, 0, 1e12,
      "score samples (mode coverage, KL, Frechet distance, diversity) every N iterations (0 = off)"},
-    {"eval-samples", "train", "eval-samples", T_INT, F(eval_samples), 0, NULL, 2, 100000,
+    {"eval-samples", "train", "eval-samples", T_INT, F(eval_samples), 0, NULL, 2, 10000,
      "samples scored per evaluation"},
     {"classifier", "train", "classifier", T_STR, F(classifier), STR_SIZE(classifier), NULL, 0, 0,
      "scoring classifier: auto (samples/classifier for MNIST or fashion data), none, or a file"},
@@ -214,9 +215,9 @@ static clgan_status set_value(clgan_config *c, const setting *s, const char *v)
     case T_LONG: {
         long long x = strtoll(v, &end, 10);
         if (!*v || *end || errno)
-            return clgan_error(CLGAN_EINVAL, "%s: '%s' is not an integer", s->flag, v);
+            return clgan_error(CLGAN_EINVAL, "--%s: '%s' is not an integer", s->flag, v);
         if (x < s->lo || x > s->hi)
-            return clgan_error(CLGAN_EINVAL, "%s: %lld is out of range [%.0f, %.0f]", s->flag, x,
+            return clgan_error(CLGAN_EINVAL, "--%s: %lld is out of range [%.0f, %.0f]", s->flag, x,
                                s->lo, s->hi);
         if (s->type == T_INT) *(int *)p = (int)x;
         else *(long *)p = (long)x;
@@ -224,19 +225,19 @@ static clgan_status set_value(clgan_config *c, const setting *s, const char *v)
     }
     case T_U64: {
         if (*v == '-')
-            return clgan_error(CLGAN_EINVAL, "%s: '%s' must not be negative", s->flag, v);
+            return clgan_error(CLGAN_EINVAL, "--%s: '%s' must not be negative", s->flag, v);
         unsigned long long x = strtoull(v, &end, 10);
         if (!*v || *end || errno)
-            return clgan_error(CLGAN_EINVAL, "%s: '%s' is not an unsigned integer", s->flag, v);
+            return clgan_error(CLGAN_EINVAL, "--%s: '%s' is not an unsigned integer", s->flag, v);
         *(uint64_t *)p = x;
         return CLGAN_OK;
     }
     case T_FLOAT: {
         double x = strtod(v, &end);
         if (!*v || *end || errno || x != x)
-            return clgan_error(CLGAN_EINVAL, "%s: '%s' is not a number", s->flag, v);
+            return clgan_error(CLGAN_EINVAL, "--%s: '%s' is not a number", s->flag, v);
         if (x < s->lo || x > s->hi)
-            return clgan_error(CLGAN_EINVAL, "%s: %g is out of range [%g, %g]", s->flag, x, s->lo,
+            return clgan_error(CLGAN_EINVAL, "--%s: %g is out of range [%g, %g]", s->flag, x, s->lo,
                                s->hi);
         *(float *)p = (float)x;
         return CLGAN_OK;
@@ -247,7 +248,7 @@ static clgan_status set_value(clgan_config *c, const setting *s, const char *v)
         else if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
             *(int *)p = 0;
         else
-            return clgan_error(CLGAN_EINVAL, "%s: '%s' is not on/off", s->flag, v);
+            return clgan_error(CLGAN_EINVAL, "--%s: '%s' is not on/off", s->flag, v);
         return CLGAN_OK;
     case T_ENUM:
         for (int i = 0; s->names[i]; i++)
@@ -260,7 +261,7 @@ static clgan_status set_value(clgan_config *c, const setting *s, const char *v)
             for (int i = 0; s->names[i]; i++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                          s->names[i]);
-            return clgan_error(CLGAN_EINVAL, "%s: '%s' is not one of: %s", s->flag, v, list);
+            return clgan_error(CLGAN_EINVAL, "--%s: '%s' is not one of: %s", s->flag, v, list);
         }
     case T_LIST: {
         int vals[CLGAN_MAX_HIDDEN], n = 0;
@@ -268,30 +269,30 @@ static clgan_status set_value(clgan_config *c, const setting *s, const char *v)
         while (*q) {
             long x = strtol(q, &end, 10);
             if (end == q || (*end && *end != ','))
-                return clgan_error(CLGAN_EINVAL, "%s: '%s' is not a comma-separated list of widths",
+                return clgan_error(CLGAN_EINVAL, "--%s: '%s' is not a comma-separated list of widths",
                                    s->flag, v);
             if (x < s->lo || x > s->hi)
-                return clgan_error(CLGAN_EINVAL, "%s: width %ld is out of range [1, 65536]", s->flag, x);
+                return clgan_error(CLGAN_EINVAL, "--%s: width %ld is out of range [1, 65536]", s->flag, x);
             if (n == CLGAN_MAX_HIDDEN)
-                return clgan_error(CLGAN_EINVAL, "%s: at most %d hidden layers", s->flag,
+                return clgan_error(CLGAN_EINVAL, "--%s: at most %d hidden layers", s->flag,
                                    CLGAN_MAX_HIDDEN);
             vals[n++] = (int)x;
             q = *end ? end + 1 : end;
         }
         if (n == 0)
-            return clgan_error(CLGAN_EINVAL, "%s: needs at least one width", s->flag);
+            return clgan_error(CLGAN_EINVAL, "--%s: needs at least one width", s->flag);
         memcpy(p, vals, sizeof vals);
         *(int *)((char *)c + s->size) = n;
         return CLGAN_OK;
     }
     case T_STR:
         if (strlen(v) >= s->size)
-            return clgan_error(CLGAN_EINVAL, "%s: value longer than %zu characters", s->flag,
+            return clgan_error(CLGAN_EINVAL, "--%s: value longer than %zu characters", s->flag,
                                s->size - 1);
         snprintf((char *)p, s->size, "%s", v);
         return CLGAN_OK;
     }
-    return clgan_error(CLGAN_EINVAL, "%s: unsupported setting type", s->flag);
+    return clgan_error(CLGAN_EINVAL, "--%s: unsupported setting type", s->flag);
 }
 
 clgan_status clgan_config_set(clgan_config *c, const char *name, const char *value)
@@ -329,9 +330,49 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     return 0;
 }
 
+/* inih reports the first bad line but goes on parsing, so a later key error would
+ * replace the message: check the shapes of the lines first. 0 when all are a blank, a
+ * comment, a [section] or a key = value; else the first bad line. */
+static int bad_ini_line(const char *text)
+{
+    int line = 0;
+    for (const char *p = text; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        line++;
+        while (n && (*p == ' ' || *p == '\t'))
+            p++, n--;
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+            n--;
+        int ok = n == 0 || *p == ';' || *p == '#' || (*p == '[' && p[n - 1] == ']') ||
+                 memchr(p, '=', n) || memchr(p, ':', n);
+        if (!ok)
+            return line;
+        p = e ? e + 1 : p + n;
+    }
+    return 0;
+}
+
 clgan_status clgan_config_load_ini(clgan_config *c, const char *path)
 {
     ini_state is = {c, path, CLGAN_OK};
+    uint8_t *text = NULL;
+    size_t len;
+    if (clgan_io_read_file(path, &text, &len) == CLGAN_OK) {
+        char *t = realloc(text, len + 1);
+        int bad = 0;
+        if (t) {
+            t[len] = '\0';
+            bad = bad_ini_line(t);
+            text = (uint8_t *)t;
+        }
+        free(text);
+        if (bad)
+            return clgan_error(CLGAN_EINVAL, "%s:%d: not valid INI syntax (expected [section], "
+                               "key = value, or a ; comment)", path, bad);
+    } else {
+        clgan_error_clear();
+    }
     FILE *f = fopen(path, "r");
     if (!f)
         return clgan_error(CLGAN_EIO, "cannot open config %s: %s", path, strerror(errno));
@@ -347,6 +388,9 @@ clgan_status clgan_config_load_ini(clgan_config *c, const char *path)
 clgan_status clgan_config_load_ini_text(clgan_config *c, const char *text, const char *origin)
 {
     ini_state is = {c, origin, CLGAN_OK};
+    int bad = bad_ini_line(text);
+    if (bad)
+        return clgan_error(CLGAN_EFORMAT, "%s:%d: not valid INI syntax", origin, bad);
     int line = ini_parse_string(text, on_ini_entry, &is);
     if (line > 0 && is.st == CLGAN_OK)
         return clgan_error(CLGAN_EFORMAT, "%s:%d: not valid INI syntax", origin, line);
@@ -465,6 +509,12 @@ void clgan_config_write_ini(const clgan_config *c, FILE *f)
         fprintf(f, "\n[%s]\n", sections[k]);
         for (int i = 0; i < N_SETTINGS; i++)
             if (!strcmp(settings[i].section, sections[k])) {
+                /* The run directory is where this file is; repeating the run from it
+                 * must not overwrite it, so `out` is written empty (a new run dir). */
+                if (settings[i].off == offsetof(clgan_config, out)) {
+                    fprintf(f, "%s =\n", settings[i].key);
+                    continue;
+                }
                 format_value(v, sizeof v, c, &settings[i]);
                 fprintf(f, "%s = %s\n", settings[i].key, v);
             }
@@ -580,6 +630,19 @@ clgan_status clgan_config_validate(const clgan_config *c)
         return clgan_error(CLGAN_EINVAL, "--g-loss minimax applies to the bce losses only");
     if (c->g.dropout > 0)
         return clgan_error(CLGAN_EINVAL, "--dropout-g: dropout is for D; G's noise is its input");
+    if (c->gp_lambda > 0 && (c->d.dropout > 0 || c->d.residual))
+        return clgan_error(CLGAN_EINVAL, "--gp-lambda: the gradient penalty's second-order pass "
+                           "supports critics of dense layers and activations; turn off "
+                           "--dropout-d and --residual-d");
+    /* Products the kernels index with int. */
+    long long widest = c->latent;
+    for (int i = 0; i < c->g.n_layers; i++)
+        widest = c->g.layers[i] > widest ? c->g.layers[i] : widest;
+    for (int i = 0; i < c->d.n_layers; i++)
+        widest = c->d.layers[i] > widest ? c->d.layers[i] : widest;
+    if ((long long)c->batch * widest > (1LL << 28))
+        return clgan_error(CLGAN_EINVAL, "--batch %d with a layer of width %lld is too large "
+                           "(batch x width must stay below 2^28)", c->batch, widest);
     if (c->log_every < 1)
         return clgan_error(CLGAN_EINVAL, "--log-every must be >= 1");
     return CLGAN_OK;

@@ -3,6 +3,7 @@
  * metrics.jsonl, discriminator_loss.npy, generator_loss.npy, ...,
  * generator.safetensors). Every file lands atomically; a stop request (Ctrl-C) ends the
  * run early with every output written for the iterations done. */
+#include "common/clock.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -108,13 +109,6 @@ static void live_diagnosis(run_state *r)
                 r->o->progress ? "\n" : "", n, d[i].name, d[i].onset, d[i].evidence,
                 d[i].remedies[0] ? d[i].remedies[0] : "see the report");
     }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void path_in(char *out, size_t n, const run_state *r, const char *name)
@@ -276,7 +270,7 @@ static void progress(run_state *r, int final)
 {
     const clgan_trainer_view *v = clgan_trainer_get(r->tr);
     long n = r->c->iterations, s = v->synced;
-    double t = now_s();
+    double t = clgan_now_s();
     if (t - r->t_last > 0.5 && v->iteration > r->it_last) {
         double inst = (v->iteration - r->it_last) / (t - r->t_last);
         r->rate = r->rate > 0 ? 0.7 * r->rate + 0.3 * inst : inst;
@@ -351,9 +345,11 @@ static clgan_status eval_open(run_state *r, clgan_ctx *ctx, const clgan_dataset 
     if ((st = classifier_path(r->ev_path, sizeof r->ev_path, r->c, dim)) != CLGAN_OK ||
         !r->ev_path[0])
         return st;
-    if (access(r->ev_path, R_OK) != 0)
-        return clgan_error(CLGAN_EIO, "--classifier %s: cannot open: %s", r->ev_path,
-                           strerror(errno));
+    /* Load it once now so a missing or corrupt file is reported before training. */
+    clgan_classifier *probe;
+    if ((st = clgan_classifier_load(&probe, ctx, r->ev_path, 2)) != CLGAN_OK)
+        return clgan_error_wrap(st, "--classifier");
+    clgan_classifier_free(probe);
     long cap = r->c->iterations / r->c->eval_every + 2;
     r->eval_it = calloc((size_t)cap, sizeof *r->eval_it);
     r->coverage = calloc((size_t)cap, sizeof(float));
@@ -361,10 +357,6 @@ static clgan_status eval_open(run_state *r, clgan_ctx *ctx, const clgan_dataset 
     r->diversity = calloc((size_t)cap, sizeof(float));
     if (!r->eval_it || !r->coverage || !r->fd || !r->diversity)
         return clgan_error(CLGAN_ENOMEM, "out of memory");
-    path_in(r->evl_tmp, sizeof r->evl_tmp, r, "eval.jsonl.partial");
-    r->evl = fopen(r->evl_tmp, "w");
-    if (!r->evl)
-        return clgan_error(CLGAN_EIO, "cannot write %s", r->evl_tmp);
     return CLGAN_OK;
 }
 
@@ -379,7 +371,7 @@ static clgan_status evaluate(run_state *r, long it)
     if (!r->ev) {
         if ((st = clgan_eval_init(&r->ev, r->ctx, r->ev_path, n, r->data->images, r->data->count,
                                   dim)) != CLGAN_OK)
-            return clgan_error_wrap(st, "--classifier %s", r->ev_path);
+            return clgan_error_wrap(st, "--classifier");
         if ((st = clgan_buf_alloc(r->ctx, &r->ev_samples, (size_t)n * dim * 4,
                                   "evaluation samples")) != CLGAN_OK)
             return st;
@@ -445,6 +437,12 @@ static clgan_status open_dir(run_state *r)
     r->jsonl = fopen(r->jsonl_tmp, "w");
     if (!r->jsonl)
         return clgan_error(CLGAN_EIO, "cannot write %s", r->jsonl_tmp);
+    if (r->ev_path[0]) {
+        path_in(r->evl_tmp, sizeof r->evl_tmp, r, "eval.jsonl.partial");
+        r->evl = fopen(r->evl_tmp, "w");
+        if (!r->evl)
+            return clgan_error(CLGAN_EIO, "cannot write %s", r->evl_tmp);
+    }
     clgan_config cfg = *r->c;
     snprintf(cfg.out, sizeof cfg.out, "%s", r->dir);
     path_in(path, sizeof path, r, "config.ini");
@@ -500,7 +498,7 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                          c->batch, data.count);
         goto done;
     }
-    double t_start = now_s();
+    double t_start = clgan_now_s();
     clgan_ctx_opts co = {.device = c->device, .verbose = 0};
     if ((st = clgan_ctx_init(&ctx, &co)) != CLGAN_OK)
         goto done;
@@ -509,6 +507,10 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         clgan_gemm_set_impl(ctx, (clgan_gemm_impl)c->gemm);
     else if ((st = clgan_gemm_autoselect(ctx)) != CLGAN_OK)
         goto done;
+    /* Everything that can refuse the inputs runs before the run directory is made. */
+    if ((st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count, data.h * data.w)) != CLGAN_OK ||
+        (st = eval_open(&r, ctx, &data)) != CLGAN_OK)
+        goto done;
     if (!r.o->quiet)
         fprintf(r.log, "clgan: device %d: %s (%s, %s); kernels %s in %.2f s; gemm %s\n"
                        "clgan: data %s: %zu images %dx%d\n",
@@ -516,8 +518,7 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                 clgan_device_type_str(cv->dev.type), cv->cache_hit ? "from cache" : "built",
                 cv->build_seconds, clgan_gemm_impl_str(clgan_gemm_get_impl(ctx)), data.source,
                 data.count, data.h, data.w);
-    if ((st = open_dir(&r)) != CLGAN_OK ||
-        (st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count, data.h * data.w)) != CLGAN_OK)
+    if ((st = open_dir(&r)) != CLGAN_OK)
         goto done;
     r.imgs = malloc((size_t)GRID * GRID * data.h * data.w * sizeof(float));
     for (int k = 0; k < 5; k++)
@@ -526,12 +527,12 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         st = clgan_error(CLGAN_ENOMEM, "out of memory");
         goto done;
     }
-    if ((st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = write_grid(&r, 0)) != CLGAN_OK)
+    if ((st = write_grid(&r, 0)) != CLGAN_OK)
         goto done;
     if (!r.o->quiet)
         fprintf(r.log, "clgan: first iteration after %.2f s; training %ld iterations, batch %d, "
-                       "into %s\n", now_s() - t_start, c->iterations, c->batch, r.dir);
-    r.t0 = r.t_last = now_s();
+                       "into %s\n", clgan_now_s() - t_start, c->iterations, c->batch, r.dir);
+    r.t0 = r.t_last = clgan_now_s();
     long it = 0;
     for (; it < c->iterations; it++) {
         if (r.o->stop && *r.o->stop) {
@@ -567,7 +568,7 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
             fprintf(r.log, "saving the last finite weights (%s %ld)\n",
                     tv->last_good ? "after iteration" : "the initial weights, iteration", tv->last_good);
     }
-    double secs = now_s() - r.t0;
+    double secs = clgan_now_s() - r.t0;
     r.rate = it / (secs > 0 ? secs : 1);
     if ((c->sample_every == 0 || it % c->sample_every != 0) && it > 0 && diverged < 0 &&
         (st = write_grid(&r, it)) != CLGAN_OK)
@@ -589,10 +590,15 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         st = clgan_error(CLGAN_ENUMERIC, "training diverged (NaN/Inf at iteration %ld); every output "
                          "so far is in %s, see diagnoses.json", diverged, r.dir);
 done:
-    if (r.jsonl)
+    /* A failed run leaves no half-written record files (what was completed stays). */
+    if (r.jsonl) {
         fclose(r.jsonl);
-    if (r.evl)
+        remove(r.jsonl_tmp);
+    }
+    if (r.evl) {
         fclose(r.evl);
+        remove(r.evl_tmp);
+    }
     clgan_buf_release(&r.ev_samples);
     clgan_eval_free(r.ev);
     free(r.eval_it), free(r.coverage), free(r.fd), free(r.diversity);

@@ -29,7 +29,7 @@
 
 #define BLOCK 100
 #define RING_BLOCKS 2
-#define SNAPSHOTS 3 /* weight snapshots, one per block; see take_snapshot */
+#define SNAPSHOTS 4 /* weight snapshots, one per block; see check_finite */
 
 /* Philox streams: independent random sequences per use. */
 enum {
@@ -134,11 +134,7 @@ static clgan_status snapshots_init(clgan_trainer *t)
 
 static clgan_status copy(clgan_trainer *t, cl_mem dst, cl_mem src, size_t bytes)
 {
-    cl_int err;
-    if (!bytes)
-        return CLGAN_OK;
-    err = clEnqueueCopyBuffer(clgan_ctx_get(t->ctx)->queue, src, dst, 0, 0, bytes, 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(t->ctx, "clEnqueueCopyBuffer", err);
+    return clgan_buf_copy(t->ctx, dst, 0, src, 0, bytes);
 }
 
 /* Copies G's and D's weights into the snapshot slot of block `block` (just finished). */
@@ -213,8 +209,13 @@ static void check_finite(clgan_trainer *t, long a, long b)
                 break;
             }
     }
+    /* A block [a, b) that was all finite certifies the weights it started from (the
+     * snapshot taken at a): the weights after its own last update are only tested by
+     * the next block's losses. When a NaN shows in block c (read back at the start of
+     * block c + 2), the certified snapshot is that of c - 1's start, taken at the end
+     * of block c - 2: four slots keep it. */
     if (t->view.nonfinite_at < 0 && b % BLOCK == 0)
-        t->view.last_good = b;
+        t->view.last_good = b - BLOCK;
 }
 
 static clgan_opt_opts opt_opts(const clgan_net_config *n, const clgan_config *c)
@@ -605,7 +606,9 @@ clgan_status clgan_trainer_sync(clgan_trainer *t)
     return CLGAN_OK;
 }
 
-clgan_status clgan_trainer_sample_device(clgan_trainer *t, cl_mem out, int n)
+/* G in inference mode over chunks of the fixed noise of `stream` (chunk k is always the
+ * same numbers), into the device buffer `dev` or the host array `host`. */
+static clgan_status sample_to(clgan_trainer *t, cl_mem dev, float *host, int n, unsigned stream)
 {
     clgan_net *g = t->view.g;
     const clgan_net_view *gv = clgan_net_get(g);
@@ -613,34 +616,23 @@ clgan_status clgan_trainer_sample_device(clgan_trainer *t, cl_mem out, int n)
     clgan_status st = CLGAN_OK;
     for (int done = 0, chunk = 0; done < n && st == CLGAN_OK; chunk++) {
         int rows = n - done < b ? n - done : b;
-        cl_int err;
-        if ((st = randn(t, t->sample_noise, b * t->cfg.latent, chunk, STREAM_EVAL)) != CLGAN_OK ||
+        size_t bytes = (size_t)rows * dim * 4;
+        if ((st = randn(t, t->sample_noise, b * t->cfg.latent, chunk, stream)) != CLGAN_OK ||
             (st = clgan_net_forward(g, t->sample_noise, CLGAN_MODE_EVAL)) != CLGAN_OK)
             break;
-        err = clEnqueueCopyBuffer(clgan_ctx_get(t->ctx)->queue, gv->out, out, 0,
-                                  (size_t)done * dim * 4, (size_t)rows * dim * 4, 0, NULL, NULL);
-        if (err != CL_SUCCESS)
-            st = clgan_cl_fail(t->ctx, "clEnqueueCopyBuffer(samples)", err);
+        st = dev ? clgan_buf_copy(t->ctx, dev, (size_t)done * dim * 4, gv->out, 0, bytes)
+                 : clgan_buf_read(t->ctx, gv->out, 0, host + (size_t)done * dim, bytes);
         done += rows;
     }
     return st;
 }
 
+clgan_status clgan_trainer_sample_device(clgan_trainer *t, cl_mem out, int n)
+{
+    return sample_to(t, out, NULL, n, STREAM_EVAL);
+}
+
 clgan_status clgan_trainer_sample(clgan_trainer *t, float *out, int n)
 {
-    clgan_net *g = t->view.g;
-    const clgan_net_view *gv = clgan_net_get(g);
-    int b = t->cfg.batch, dim = t->view.img_dim;
-    clgan_status st = CLGAN_OK;
-    for (int done = 0, chunk = 0; done < n && st == CLGAN_OK; chunk++) {
-        int rows = n - done < b ? n - done : b;
-        /* Chunk k of the fixed noise is always the same numbers: step = k. */
-        if ((st = randn(t, t->sample_noise, b * t->cfg.latent, chunk, STREAM_SAMPLE)) != CLGAN_OK ||
-            (st = clgan_net_forward(g, t->sample_noise, CLGAN_MODE_EVAL)) != CLGAN_OK ||
-            (st = clgan_buf_read(t->ctx, gv->out, 0, out + (size_t)done * dim,
-                                 (size_t)rows * dim * 4)) != CLGAN_OK)
-            break;
-        done += rows;
-    }
-    return st;
+    return sample_to(t, NULL, out, n, STREAM_SAMPLE);
 }

@@ -84,7 +84,6 @@ static clgan_status res_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
 {
     res_layer *r = l->priv;
     clgan_status st = CLGAN_OK;
-    cl_int err;
     (void)y;
     /* Skip path first: it only reads dy (the projection has no activation). */
     if (r->proj.ops &&
@@ -95,10 +94,7 @@ static clgan_status res_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
     if (r->bn.ops) {
         st = r->bn.ops->backward(&r->bn, ctx, r->dt, dy, r->t, r->u, batch, param_grads);
     } else {
-        err = clEnqueueCopyBuffer(clgan_ctx_get(ctx)->queue, dy, r->dt, 0, 0,
-                                  (size_t)batch * l->out * 4, 0, NULL, NULL);
-        if (err != CL_SUCCESS)
-            st = clgan_cl_fail(ctx, "clEnqueueCopyBuffer(residual)", err);
+        st = clgan_buf_copy(ctx, r->dt, 0, dy, 0, (size_t)batch * l->out * 4);
     }
     if (st != CLGAN_OK ||
         (st = r->dense.ops->backward(&r->dense, ctx, dx, r->dt, x, r->t, batch, param_grads)) != CLGAN_OK)

@@ -180,6 +180,7 @@ clgan_status clgan_buf_alloc(clgan_ctx *ctx, cl_mem *out, size_t bytes, const ch
     cl_int err;
     char call[160];
     *out = NULL;
+    bytes = (bytes + 3) / 4 * 4; /* zero-filled with a 4-byte pattern; byte data rounds up */
     if (bytes == 0)
         bytes = 4;
     if (bytes > ctx->view.dev.max_alloc && ctx->view.dev.max_alloc)
@@ -232,6 +233,18 @@ clgan_status clgan_buf_read_async(clgan_ctx *ctx, cl_mem m, size_t offset, void 
 {
     cl_int err = clEnqueueReadBuffer(ctx->view.queue, m, CL_FALSE, offset, bytes, dst, 0, NULL, ev);
     return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clEnqueueReadBuffer", err);
+}
+
+clgan_status clgan_buf_copy(clgan_ctx *ctx, cl_mem dst, size_t dst_off, cl_mem src,
+                            size_t src_off, size_t bytes)
+{
+    if (!bytes)
+        return CLGAN_OK;
+    cl_int err = clEnqueueCopyBuffer(ctx->view.queue, src, dst, src_off, dst_off, bytes, 0, NULL,
+                                     NULL);
+    if (err == CL_SUCCESS && ctx->opts.sync)
+        err = clFinish(ctx->view.queue);
+    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clEnqueueCopyBuffer", err);
 }
 
 clgan_status clgan_buf_zero(clgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes)

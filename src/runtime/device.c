@@ -61,6 +61,8 @@ clgan_status clgan_devices_list(clgan_device_info **out, int *n)
         return clgan_error(CLGAN_ENODEV, "%s", no_device_hint);
     if (err != CL_SUCCESS)
         return clgan_cl_fail(NULL, "clGetPlatformIDs", err);
+    if (np > 16)
+        np = 16; /* the count is the total; only 16 were returned */
     for (cl_uint p = 0; p < np; p++) {
         cl_device_id ids[64];
         cl_uint nd = 0;
@@ -71,6 +73,8 @@ clgan_status clgan_devices_list(clgan_device_info **out, int *n)
             free(devs);
             return clgan_cl_fail(NULL, "clGetDeviceIDs", err);
         }
+        if (nd > 64)
+            nd = 64;
         clgan_device_info *grown = realloc(devs, (count + nd) * sizeof *devs);
         if (!grown) {
             free(devs);
@@ -153,7 +157,8 @@ clgan_status clgan_device_resolve(int *index, const clgan_device_info *devs, int
         }
     } else {
         for (int k = 0; k < n && i < 0; k++)
-            if (contains_nocase(devs[k].name, spec) || contains_nocase(devs[k].platform_name, spec))
+            if (contains_nocase(devs[k].name, spec) || contains_nocase(devs[k].platform_name, spec) ||
+                contains_nocase(devs[k].version, spec) || contains_nocase(devs[k].vendor, spec))
                 i = k;
     }
     if (i < 0)

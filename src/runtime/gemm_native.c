@@ -9,6 +9,7 @@
  * broadcast form ran at 7-40 GFLOP/s; the dot form of gemm_nt (vectors along K) reads
  * both operands contiguously and ran at 130-190 GFLOP/s. So no scratch buffers.
  */
+#include "common/clock.h"
 #include "runtime_internal.h"
 
 #include <clblast_c.h>
@@ -111,13 +112,6 @@ clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t 
 
 #define CHOICE_MAGIC "clgan-gemm-choice 1"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* The lines a valid choice file starts with for this context (before "impl ..."). */
 static void choice_header(const clgan_ctx *ctx, char *buf, size_t n)
 {
@@ -191,13 +185,13 @@ static clgan_status time_probe(clgan_ctx *ctx, int s, cl_mem a, cl_mem b, cl_mem
     int reps = 1;
     *ms = 1e30;
     for (int round = -2; round < 3; round++) {
-        double t0 = now_s();
+        double t0 = clgan_now_s();
         for (int r = 0; r < (round < 0 ? 1 : reps); r++)
             if ((st = clgan_gemm(ctx, ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 1.0f, c, N)) != CLGAN_OK)
                 return st;
         if ((st = clgan_finish(ctx)) != CLGAN_OK)
             return st;
-        double dt = now_s() - t0;
+        double dt = clgan_now_s() - t0;
         if (round == -1)
             reps = dt >= 0.01 ? 1 : dt <= 1e-5 ? 1000 : (int)(0.01 / dt) + 1;
         else if (round >= 0 && dt / reps * 1e3 < *ms)

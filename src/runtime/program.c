@@ -6,6 +6,7 @@
  * u64 fnv1a(payload) | payload. Anything that does not match exactly is rebuilt and
  * overwritten, never trusted.
  */
+#include "common/clock.h"
 #include "runtime_internal.h"
 
 #include <errno.h>
@@ -33,13 +34,6 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
         h *= 0x100000001b3ull;
     }
     return h;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Appends `s` to the growing buffer; returns 0 on allocation failure. */
@@ -209,7 +203,7 @@ clgan_status clgan_program_build(clgan_ctx *ctx)
     unsigned char *bin = NULL;
     size_t bin_n = 0;
     cl_int err;
-    double t0 = now_s();
+    double t0 = clgan_now_s();
     clgan_status st = assemble_source(&src, ctx->opts.kernel_dir);
     if (st != CLGAN_OK)
         return st;
@@ -256,7 +250,7 @@ clgan_status clgan_program_build(clgan_ctx *ctx)
     cache_store(ctx, key);
 done:
     free(src);
-    ctx->view.build_seconds = now_s() - t0;
+    ctx->view.build_seconds = clgan_now_s() - t0;
     ctx->view.cache_path = ctx->cache_path;
     return CLGAN_OK;
 }
