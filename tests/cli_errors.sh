@@ -41,6 +41,10 @@ expect2 "missing config" "cannot open" "$clgan" train --config "$tmp/none.ini"
 expect2 "missing checkpoint" "cannot open\|No such" "$clgan" sample --checkpoint "$tmp/none.safetensors"
 expect2 "corrupt checkpoint" "safetensors\|header" "$clgan" sample --checkpoint "$tmp/bad.safetensors" --out "$tmp/x.png"
 expect2 "bad sample output" "must end in" "$clgan" sample --checkpoint x --out "$tmp/x.jpg"
+expect2 "batchnorm on G's output" "output layer is refused" "$clgan" train --batchnorm-g all
+expect2 "batchnorm on D's output" "output layer is refused" "$clgan" train --batchnorm-d all
+expect2 "gp without joint update" "d-update joint" "$clgan" train --loss wasserstein --gp-lambda 10
+expect2 "unknown preset" "unknown preset" "$clgan" train --preset nosuch
 expect2 "batch bigger than data" "larger than the data" "$clgan" train --batch 20000 --out "$tmp/r5"
 if [ -e "$tmp/x.png" ]; then echo "FAIL: a failed sample left x.png"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
 

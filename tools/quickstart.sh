@@ -4,7 +4,7 @@
 # the shipped digits for a short real run, then says where the outputs are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-iters=${1:-6000}
+iters=${1:-10000}
 bash tools/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target clgan
