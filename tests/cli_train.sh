@@ -11,7 +11,7 @@ check() { # check NAME COMMAND...
 }
 py=/usr/bin/python3
 
-run() { "$clgan" train --iterations 50 --sample-every 20 --log-every 10 --seed "$2" --out "$tmp/$1" "${@:3}"; }
+run() { "$clgan" train --iterations 50 --sample-every 20 --log-every 10 --monitor-every 10 --seed "$2" --out "$tmp/$1" "${@:3}"; }
 check "train a" run a 7 >"$tmp/a.log" 2>&1
 cat "$tmp/a.log"
 check "train b (same seed)" run b 7 >/dev/null 2>&1
@@ -36,6 +36,10 @@ assert 0.0 < dl.mean() < 5.0 and 0.0 < gl.mean() < 20.0, (dl.mean(), gl.mean())
 recs = [json.loads(l) for l in open(d + "/metrics.jsonl")]
 assert [r["iteration"] for r in recs] == [10, 20, 30, 40, 50], recs
 assert abs(recs[-1]["g_loss"] - gl[40:].mean()) < 1e-4 * max(1, abs(gl[40:].mean()))
+gn = np.load(d + "/grad_norms.npy"); gi = np.load(d + "/grad_norm_iterations.npy")
+assert gn.ndim == 2 and gn.shape[0] == gi.shape[0] == len([r for r in recs if "monitor_iteration" in r])
+assert gn.shape[1] == len(recs[0]["g_layer_grad_norms"]) + len(recs[0]["d_layer_grad_norms"])
+assert np.all(gn > 0) and np.all(np.isfinite(gn))
 print("arrays ok: d_loss %.4f g_loss %.4f, %d metric records" % (dl.mean(), gl.mean(), len(recs)))
 PY
 

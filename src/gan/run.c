@@ -53,7 +53,7 @@ typedef struct {
     char evl_tmp[700];
     long n_eval;
     long *eval_it;
-    float *coverage, *fd, *diversity;
+    float *coverage, *fd, *diversity, *kl;
     clgan_eval_result last;
 } run_state;
 
@@ -298,6 +298,36 @@ static void progress(run_state *r, int final)
     r->printed = s;
 }
 
+/* grad_norms.npy (records, G's tensors then D's, in metrics.jsonl's order) and
+ * grad_norm_iterations.npy: the per-tensor gradient norms of each gradient record. */
+static clgan_status write_grad_arrays(run_state *r)
+{
+    const clgan_trainer_view *v = clgan_trainer_get(r->tr);
+    size_t nt = (size_t)(v->n_g_tensors + v->n_d_tensors), nr = (size_t)r->n_mon;
+    float *g = malloc(nr * (nt ? nt : 1) * sizeof *g), *it = malloc(nr * sizeof *it);
+    clgan_status st = CLGAN_OK;
+    char path[700];
+    if (!g || !it) {
+        st = clgan_error(CLGAN_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < nr; k++) {
+        it[k] = (float)r->mon_it[k];
+        memcpy(g + k * nt, v->history + (size_t)r->mon_it[k] * CLGAN_M_COUNT + CLGAN_M_TENSORS,
+               nt * sizeof *g);
+    }
+    size_t shape[2] = {nr, nt};
+    path_in(path, sizeof path, r, "grad_norms.npy");
+    if ((st = clgan_npy_write_f32(path, g, 2, shape)) == CLGAN_OK) {
+        path_in(path, sizeof path, r, "grad_norm_iterations.npy");
+        st = clgan_npy_write_f32(path, it, 1, &nr);
+    }
+done:
+    free(g);
+    free(it);
+    return st;
+}
+
 /* The .npy arrays: one float32 per iteration. */
 static clgan_status write_arrays(run_state *r)
 {
@@ -308,6 +338,25 @@ static clgan_status write_arrays(run_state *r)
     for (int k = 0; k < 5 && st == CLGAN_OK; k++) {
         path_in(path, sizeof path, r, columns[k].file);
         st = clgan_npy_write_f32(path, r->col[k], 1, &n);
+    }
+    if (st == CLGAN_OK && r->n_mon > 0)
+        st = write_grad_arrays(r);
+    if (st == CLGAN_OK && r->n_eval > 0) {
+        size_t ne = (size_t)r->n_eval;
+        float *it = malloc(ne * sizeof *it);
+        if (!it)
+            return clgan_error(CLGAN_ENOMEM, "out of memory");
+        for (size_t i = 0; i < ne; i++)
+            it[i] = (float)r->eval_it[i];
+        const struct { const char *file; const float *x; } ev[] = {
+            {"eval_iterations.npy", it}, {"modes_covered.npy", r->coverage},
+            {"frechet_distance.npy", r->fd}, {"class_kl.npy", r->kl},
+            {"diversity.npy", r->diversity}};
+        for (size_t k = 0; k < sizeof ev / sizeof ev[0] && st == CLGAN_OK; k++) {
+            path_in(path, sizeof path, r, ev[k].file);
+            st = clgan_npy_write_f32(path, ev[k].x, 1, &ne);
+        }
+        free(it);
     }
     return st;
 }
@@ -355,7 +404,8 @@ static clgan_status eval_open(run_state *r, clgan_ctx *ctx, const clgan_dataset 
     r->coverage = calloc((size_t)cap, sizeof(float));
     r->fd = calloc((size_t)cap, sizeof(float));
     r->diversity = calloc((size_t)cap, sizeof(float));
-    if (!r->eval_it || !r->coverage || !r->fd || !r->diversity)
+    r->kl = calloc((size_t)cap, sizeof(float));
+    if (!r->eval_it || !r->coverage || !r->fd || !r->diversity || !r->kl)
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     return CLGAN_OK;
 }
@@ -390,6 +440,7 @@ static clgan_status evaluate(run_state *r, long it)
     r->coverage[r->n_eval] = (float)e.modes_covered;
     r->fd[r->n_eval] = (float)e.frechet;
     r->diversity[r->n_eval] = (float)e.diversity;
+    r->kl[r->n_eval] = (float)e.kl;
     r->n_eval++;
     fprintf(r->evl, "{\"iteration\": %ld, \"n\": %d, \"modes_covered\": %d", it, e.n,
             e.modes_covered);
@@ -452,6 +503,8 @@ static clgan_status open_dir(run_state *r)
 static clgan_status finish_outputs(run_state *r)
 {
     char path[700];
+    if (r->jsonl)
+        write_records(r, 1); /* the last records first: the arrays include them */
     clgan_status st = write_arrays(r);
     const clgan_trainer_view *v = clgan_trainer_get(r->tr);
     if (st == CLGAN_OK) {
@@ -464,7 +517,6 @@ static clgan_status finish_outputs(run_state *r)
         st = g ? clgan_gif_close(g) : CLGAN_OK;
     }
     if (st == CLGAN_OK && r->jsonl) {
-        write_records(r, 1);
         clgan_diagnosis d[CLGAN_DIAG_COUNT];
         clgan_diag_input in = diag_input(r, r->logged);
         int k = clgan_diagnose(&in, d);
@@ -601,7 +653,7 @@ done:
     }
     clgan_buf_release(&r.ev_samples);
     clgan_eval_free(r.ev);
-    free(r.eval_it), free(r.coverage), free(r.fd), free(r.diversity);
+    free(r.eval_it), free(r.coverage), free(r.fd), free(r.diversity), free(r.kl);
     clgan_gif_abort(r.gif);
     free(r.imgs);
     for (int k = 0; k < 5; k++)
