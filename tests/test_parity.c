@@ -68,37 +68,12 @@ static float meta_f(const clgan_tensor_set *s, const char *k)
 static void close_spread(const char *what, const float *got, const float *want,
                          const float *spread, size_t n, double atol, double rtol)
 {
-    size_t bad = 0, widened = 0, worst = 0;
-    double maxd = 0.0, used = 0.0; /* largest share of its bound a widened element takes */
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - want[i]), base = atol + rtol * fabs((double)want[i]);
-        double slack = spread ? SPREAD_K * spread[i] : 0.0;
-        if (!(d <= base + slack)) {
-            if (bad < 5)
-                fprintf(stderr, "  %s[%zu]: got %.8g want %.8g (diff %.3g, allowed %.3g)\n", what,
-                        i, got[i], want[i], d, base + slack);
-            bad++;
-        } else if (d > base) {
-            widened++;
-            used = fmax(used, d / (base + slack));
-        }
-        if (d > maxd || isnan(d)) {
-            maxd = isnan(d) ? INFINITY : d;
-            worst = i;
-        }
-    }
-    tu_checks++;
-    if (bad) {
-        tu_failures++;
-        fprintf(stderr, "  %s: %zu of %zu differ; largest diff %.3g at %zu\n", what, bad, n, maxd,
-                worst);
-        return;
-    }
-    printf("  %s: %zu values match, largest diff %.3g", what, n, maxd);
-    if (widened)
-        printf(" (%zu beyond %.0e, within %g x their rounding spread: at most %.0f%% of it)",
-               widened, atol, SPREAD_K, 100.0 * used);
-    printf("\n");
+    float *slack = NULL;
+    if (spread && (slack = malloc(n * sizeof *slack)))
+        for (size_t i = 0; i < n; i++)
+            slack[i] = (float)(SPREAD_K * spread[i]);
+    tu_close_slack(what, got, want, slack, n, atol, rtol);
+    free(slack);
 }
 
 /* Writes (prefix "init") or compares (prefix "final") every tensor of `net`. */

@@ -34,6 +34,10 @@ extern int tu_failures, tu_checks;
 int tu_close(const char *what, const float *a, const float *b, size_t n, double atol,
              double rtol);
 
+/* The same with a per-element extra allowance slack[i] (slack may be NULL). */
+int tu_close_slack(const char *what, const float *a, const float *b, const float *slack,
+                   size_t n, double atol, double rtol);
+
 /* A fresh empty directory under $CLGAN_TEST_TMP (or /tmp) named after `name`.
  * Returns a static buffer. */
 const char *tu_tmpdir(const char *name);
