@@ -47,12 +47,17 @@ clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy,
 {
     if (!db && act == CLGAN_ACT_NONE && dz == dy)
         return CLGAN_OK;
-    int v8 = cols % 8 == 0;
+    int v8 = clgan_use_vec8(ctx, cols);
     size_t g = v8 ? (size_t)cols / 8 : (size_t)cols, l = v8 ? 4 : 16;
     return clgan_launch(ctx, act_kernel(ctx, v8 ? "act_bwd_bias8" : "act_bwd_bias", act), 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(dz), CLGAN_ARG_MEM(db), CLGAN_ARG_MEM(dy),
                                    CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
                                    CLGAN_ARG_INT(db ? (db_set ? 2 : 1) : 0), CLGAN_ARG_F32(slope)));
+}
+
+int clgan_use_vec8(const clgan_ctx *ctx, int cols)
+{
+    return cols % 8 == 0 && (clgan_ctx_get(ctx)->dev.type & CL_DEVICE_TYPE_CPU);
 }
 
 clgan_status clgan_add(clgan_ctx *ctx, cl_mem y, cl_mem a, cl_mem b, int n)

@@ -51,7 +51,7 @@ static clgan_status bn_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem 
 {
     bn_layer *b = l->priv;
     int c = l->out;
-    int v8 = c % 8 == 0; /* the float8 kernels (cl/norm.cl) */
+    int v8 = clgan_use_vec8(ctx, c); /* the float8 kernels (cl/norm.cl) */
     if (mode == CLGAN_MODE_EVAL) {
         size_t g[2] = {(size_t)c, (size_t)batch};
         return clgan_launch(ctx, clgan_kernel(ctx, "batchnorm_fwd_eval"), 2, g, NULL,
@@ -77,7 +77,7 @@ static clgan_status bn_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_me
                                 cl_mem y, int batch, int param_grads)
 {
     bn_layer *b = l->priv;
-    int v8 = l->out % 8 == 0; /* the float8 kernel (cl/norm.cl) */
+    int v8 = clgan_use_vec8(ctx, l->out); /* the float8 kernel (cl/norm.cl) */
     size_t g = v8 ? (size_t)l->out / 8 : (size_t)l->out, lo = v8 ? 4 : 16;
     (void)y;
     if (!dx && !param_grads)

@@ -51,6 +51,11 @@ clgan_status clgan_dropout_make(clgan_layer *l, int c, float rate);
 clgan_status clgan_residual_make(clgan_layer *l, int in, int out, clgan_act act, float slope,
                                  int bn, float eps, float momentum, float var_corr);
 
+/* 1 when the float8 per-column kernels fit: a CPU device (where a work-item's row loop
+ * is not vectorized across work-items; GPUs coalesce the scalar kernels' accesses
+ * instead) and a width that is a multiple of 8. */
+int clgan_use_vec8(const clgan_ctx *ctx, int cols);
+
 /* y = a + b elementwise over n floats (y may alias a or b). */
 clgan_status clgan_add(clgan_ctx *ctx, cl_mem y, cl_mem a, cl_mem b, int n);
 
