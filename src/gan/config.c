@@ -545,9 +545,13 @@ int clgan_find_sample(char *out, size_t n, const char *rel)
         if (slash)
             *slash = '\0';
         for (int i = 0; i < 3; i++) {
-            snprintf(out, n, "%s%s%s", exe, roots[i], rel);
-            if (access(out, R_OK) == 0)
+            char found[PATH_MAX + 300];
+            snprintf(found, sizeof found, "%s%s%s", exe, roots[i], rel);
+            if (access(found, R_OK) == 0) {
+                char canon[PATH_MAX];
+                snprintf(out, n, "%s", realpath(found, canon) ? canon : found);
                 return 1;
+            }
         }
     }
     snprintf(out, n, "%s/samples/%s", CLGAN_SOURCE_DIR, rel);
