@@ -28,7 +28,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: clgan <command> [flags]   (clgan <command> --help for its flags)\n\n");
     for (int i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
 }
 
 const char *cli_flag(int argc, char **argv, int *i, const char *name, int *err)
