@@ -149,23 +149,23 @@ static double device_penalty(clgan_net *net, cl_mem xb, cl_mem mb, float *mean_n
     return m[1];
 }
 
-static int grad_ok(const char *what, const float *g, const double *fd, size_t n)
+/* What central differences of the penalty need. */
+typedef struct {
+    clgan_net *net;
+    float *p;
+    cl_mem xb, mb;
+} fd_state;
+
+static void fd_upload(void *u)
 {
-    double num = 0, den = 0, maxd = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = g[i] - fd[i];
-        num += d * d;
-        den += fd[i] * fd[i];
-        if (fabs(d) > maxd) maxd = fabs(d);
-    }
-    num = sqrt(num);
-    den = sqrt(den);
-    int ok = num <= 2e-3 * den + 1e-4;
-    tu_checks++;
-    if (!ok) tu_failures++;
-    printf("  %-36s %s: |g-fd| %.2e, |fd| %.2e, max diff %.2e (%zu values)\n", what,
-           ok ? "ok  " : "FAIL", num, den, maxd, n);
-    return ok;
+    fd_state *f = u;
+    clgan_net_write_params(f->net, f->p, NULL);
+}
+
+static double fd_penalty(void *u)
+{
+    fd_state *f = u;
+    return device_penalty(f->net, f->xb, f->mb, NULL);
 }
 
 /* Random small biases (so they matter) and an input (B, in); with `margin`, one whose
@@ -225,20 +225,10 @@ static void check_critic(const char *name, const spec *s, int n, int in, int bat
     for (int t = 0; fd && t < v->n_tensors; t++) {
         const clgan_tensor_info *ti = &v->tensors[t];
         char what[96];
-        for (size_t i = 0; i < ti->count; i++) {
-            float *q = &p[ti->offset + i], keep = *q;
-            *q = keep + h;
-            clgan_net_write_params(net, p, NULL);
-            double pp = device_penalty(net, xb, mb, NULL);
-            *q = keep - h;
-            clgan_net_write_params(net, p, NULL);
-            double pm = device_penalty(net, xb, mb, NULL);
-            *q = keep;
-            fdv[i] = (pp - pm) / (2 * h);
-        }
-        clgan_net_write_params(net, p, NULL);
+        fd_state st = {net, p, xb, mb};
+        tu_central_diff(fdv, p + ti->offset, ti->count, h, fd_upload, fd_penalty, &st);
         snprintf(what, sizeof what, "%s %s", name, ti->name);
-        grad_ok(what, g + ti->offset, fdv, ti->count);
+        tu_grad_ok(what, g + ti->offset, fdv, ti->count, 0);
     }
     clgan_buf_release(&xb), clgan_buf_release(&mb);
     free(x), free(p), free(g), free(fdv);

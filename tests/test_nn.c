@@ -32,21 +32,29 @@ static double objective(clgan_net *n, cl_mem x, const float *R, clgan_mode mode)
 
 static int grad_ok(const char *what, const float *g, const double *fd, size_t n)
 {
-    double num = 0, den = 0, maxd = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = g[i] - fd[i];
-        num += d * d;
-        den += fd[i] * fd[i];
-        if (fabs(d) > maxd) maxd = fabs(d);
-    }
-    num = sqrt(num);
-    den = sqrt(den);
-    int ok = num <= 2e-3 * den + 1e-4 && den > 0;
-    tu_checks++;
-    if (!ok) tu_failures++;
-    printf("  %-34s %s: |g-fd| %.2e, |fd| %.2e, max diff %.2e (%zu values)\n", what,
-           ok ? "ok  " : "FAIL", num, den, maxd, n);
-    return ok;
+    return tu_grad_ok(what, g, fd, n, 1);
+}
+
+/* What central differences of a network's objective need. */
+typedef struct {
+    clgan_net *n;
+    float *p, *s, *x; /* host parameters, state, input */
+    size_t nx;
+    cl_mem xb;
+    const float *R;
+} fd_state;
+
+static void fd_upload(void *u)
+{
+    fd_state *f = u;
+    clgan_net_write_params(f->n, f->p, f->s);
+    clgan_buf_write(ctx, f->xb, 0, f->x, f->nx * 4);
+}
+
+static double fd_objective(void *u)
+{
+    fd_state *f = u;
+    return objective(f->n, f->xb, f->R, CLGAN_MODE_TRAIN);
 }
 
 /* Checks every trained parameter and the input gradient of `n` by central differences. */
@@ -72,38 +80,17 @@ static void check_net(const char *name, clgan_net *n, uint64_t seed)
     CHECK_OK(clgan_net_backward(n, clgan_net_dout(n), 1, 1));
     CHECK_OK(clgan_buf_read(ctx, v->grads, 0, g, v->n_params * 4));
     CHECK_OK(clgan_buf_read(ctx, v->dinput, 0, gx, nx * 4));
-    /* numeric, per tensor */
+    /* numeric, per tensor, then the input */
+    fd_state st = {n, p, s, x, nx, xb, R};
     for (int t = 0; t < v->n_tensors; t++) {
         const clgan_tensor_info *ti = &v->tensors[t];
         char what[96];
         if (!ti->trained) continue;
-        for (size_t i = 0; i < ti->count; i++) {
-            float *q = &p[ti->offset + i], keep = *q;
-            *q = keep + h;
-            clgan_net_write_params(n, p, s);
-            double lp = objective(n, xb, R, CLGAN_MODE_TRAIN);
-            *q = keep - h;
-            clgan_net_write_params(n, p, s);
-            double lm = objective(n, xb, R, CLGAN_MODE_TRAIN);
-            *q = keep;
-            fd[i] = (lp - lm) / (2 * h);
-        }
-        clgan_net_write_params(n, p, s);
+        tu_central_diff(fd, p + ti->offset, ti->count, h, fd_upload, fd_objective, &st);
         snprintf(what, sizeof what, "%s %s", name, ti->name);
         grad_ok(what, g + ti->offset, fd, ti->count);
     }
-    for (size_t i = 0; i < nx; i++) {
-        float keep = x[i];
-        x[i] = keep + h;
-        clgan_buf_write(ctx, xb, 0, x, nx * 4);
-        double lp = objective(n, xb, R, CLGAN_MODE_TRAIN);
-        x[i] = keep - h;
-        clgan_buf_write(ctx, xb, 0, x, nx * 4);
-        double lm = objective(n, xb, R, CLGAN_MODE_TRAIN);
-        x[i] = keep;
-        fd[i] = (lp - lm) / (2 * h);
-    }
-    clgan_buf_write(ctx, xb, 0, x, nx * 4);
+    tu_central_diff(fd, x, nx, h, fd_upload, fd_objective, &st);
     char what[96];
     snprintf(what, sizeof what, "%s input", name);
     grad_ok(what, gx, fd, nx);

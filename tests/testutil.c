@@ -51,6 +51,42 @@ int tu_close(const char *what, const float *a, const float *b, size_t n, double 
     return tu_close_slack(what, a, b, NULL, n, atol, rtol);
 }
 
+int tu_grad_ok(const char *what, const float *g, const double *fd, size_t n, int nonzero)
+{
+    double num = 0, den = 0, maxd = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = g[i] - fd[i];
+        num += d * d;
+        den += fd[i] * fd[i];
+        if (fabs(d) > maxd) maxd = fabs(d);
+    }
+    num = sqrt(num);
+    den = sqrt(den);
+    int ok = num <= 2e-3 * den + 1e-4 && (!nonzero || den > 0);
+    tu_checks++;
+    if (!ok) tu_failures++;
+    printf("  %-36s %s: |g-fd| %.2e, |fd| %.2e, max diff %.2e (%zu values)\n", what,
+           ok ? "ok  " : "FAIL", num, den, maxd, n);
+    return ok;
+}
+
+void tu_central_diff(double *out, float *x, size_t n, float h, void (*set)(void *u),
+                     double (*f)(void *u), void *u)
+{
+    for (size_t i = 0; i < n; i++) {
+        float keep = x[i];
+        x[i] = keep + h;
+        set(u);
+        double fp = f(u);
+        x[i] = keep - h;
+        set(u);
+        double fm = f(u);
+        x[i] = keep;
+        out[i] = (fp - fm) / (2 * h);
+    }
+    set(u);
+}
+
 const char *tu_tmpdir(const char *name)
 {
     static char path[1024];

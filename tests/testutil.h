@@ -38,6 +38,16 @@ int tu_close(const char *what, const float *a, const float *b, size_t n, double 
 int tu_close_slack(const char *what, const float *a, const float *b, const float *slack,
                    size_t n, double atol, double rtol);
 
+/* Compares an analytic gradient with central differences: passes when
+ * ||g - fd|| <= 2e-3 ||fd|| + 1e-4 (and, with nonzero, ||fd|| > 0). Prints one line. */
+int tu_grad_ok(const char *what, const float *g, const double *fd, size_t n, int nonzero);
+
+/* Central differences of f over x[0..n): out[i] = (f(x + h e_i) - f(x - h e_i)) / 2h.
+ * `set(u)` runs after each change of x (e.g. to upload it) and once more at the end,
+ * with x restored. */
+void tu_central_diff(double *out, float *x, size_t n, float h, void (*set)(void *u),
+                     double (*f)(void *u), void *u);
+
 /* A fresh empty directory under $CLGAN_TEST_TMP (or /tmp) named after `name`.
  * Returns a static buffer. */
 const char *tu_tmpdir(const char *name);
