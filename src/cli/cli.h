@@ -13,6 +13,21 @@ clgan_status cmd_classifier(int argc, char **argv);
 clgan_status cmd_diagnose(int argc, char **argv);
 clgan_status cmd_report(int argc, char **argv);
 
+/* A subcommand's own flags (the training settings have their table in gan/config.c):
+ * `--name value` or `--name=value`; a string flag stores a borrowed pointer into argv,
+ * an integer flag is checked against [lo, hi]. */
+typedef struct {
+    const char *name;
+    const char **str; /* string flag: where to store it */
+    long *num;        /* integer flag: where to store it */
+    long lo, hi;
+} cli_option;
+
+/* Parses argv against `opts`; --help/-h prints `usage` and sets *help. Unknown flags,
+ * missing values and out-of-range integers are EINVAL with a one-line message. */
+clgan_status cli_parse(int argc, char **argv, const cli_option *opts, int n, const char *usage,
+                       int *help);
+
 /* Small flag helpers for subcommands that are not driven by the settings table. */
 /* Returns the value of `--name V` / `--name=V` at argv[*i] (advancing *i), or NULL when
  * argv[*i] is not that flag. Sets *err when the value is missing. */

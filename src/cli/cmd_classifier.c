@@ -59,34 +59,17 @@ static clgan_status load_test(clgan_idx *img, clgan_idx *lab, int *found, const 
 
 clgan_status cmd_classifier(int argc, char **argv)
 {
-    const char *data = "", *out = "classifier.safetensors", *device = "auto", *v;
+    const char *data = "", *out = "classifier.safetensors", *device = "auto";
     long epochs = 0, seed = 1, holdout = 1000, limit = 0;
-    int err = 0, found = 0;
-    clgan_status st = CLGAN_OK;
-    for (int i = 0; i < argc && st == CLGAN_OK; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return CLGAN_OK;
-        } else if ((v = cli_flag(argc, argv, &i, "data", &err))) {
-            data = v;
-        } else if ((v = cli_flag(argc, argv, &i, "out", &err))) {
-            out = v;
-        } else if ((v = cli_flag(argc, argv, &i, "device", &err))) {
-            device = v;
-        } else if ((v = cli_flag(argc, argv, &i, "epochs", &err))) {
-            st = cli_int(&epochs, "epochs", v, 1, 10000);
-        } else if ((v = cli_flag(argc, argv, &i, "seed", &err))) {
-            st = cli_int(&seed, "seed", v, 0, 0x7fffffffL);
-        } else if ((v = cli_flag(argc, argv, &i, "holdout", &err))) {
-            st = cli_int(&holdout, "holdout", v, 1, 10000000);
-        } else if ((v = cli_flag(argc, argv, &i, "limit", &err))) {
-            st = cli_int(&limit, "limit", v, 1, 100000000);
-        } else {
-            return clgan_error(CLGAN_EINVAL, err ? "%s needs a value" : "unknown flag %s (see --help)",
-                               argv[i]);
-        }
-    }
-    if (st != CLGAN_OK)
+    int found = 0, help;
+    const cli_option opts[] = {
+        {"data", &data, NULL, 0, 0},           {"out", &out, NULL, 0, 0},
+        {"device", &device, NULL, 0, 0},       {"epochs", NULL, &epochs, 1, 10000},
+        {"seed", NULL, &seed, 0, 0x7fffffffL}, {"holdout", NULL, &holdout, 1, 10000000},
+        {"limit", NULL, &limit, 1, 100000000},
+    };
+    clgan_status st = cli_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), usage_text, &help);
+    if (st != CLGAN_OK || help)
         return st;
     int fashion = !strcmp(data, "fashion");
     clgan_dataset d;

@@ -66,30 +66,16 @@ done:
 
 clgan_status cmd_sample(int argc, char **argv)
 {
-    const char *ckpt = NULL, *out = "samples.png", *device = "auto", *v;
+    const char *ckpt = NULL, *out = "samples.png", *device = "auto";
     long n = 64, seed = 0;
-    int err = 0, h, w;
-    clgan_status st = CLGAN_OK;
-    for (int i = 0; i < argc && st == CLGAN_OK; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return CLGAN_OK;
-        } else if ((v = cli_flag(argc, argv, &i, "checkpoint", &err))) {
-            ckpt = v;
-        } else if ((v = cli_flag(argc, argv, &i, "out", &err))) {
-            out = v;
-        } else if ((v = cli_flag(argc, argv, &i, "device", &err))) {
-            device = v;
-        } else if ((v = cli_flag(argc, argv, &i, "n", &err))) {
-            st = cli_int(&n, "n", v, 1, 100000);
-        } else if ((v = cli_flag(argc, argv, &i, "seed", &err))) {
-            st = cli_int(&seed, "seed", v, 0, 0x7fffffffL);
-        } else {
-            return clgan_error(CLGAN_EINVAL, err ? "%s needs a value" : "unknown flag %s (see --help)",
-                               argv[i]);
-        }
-    }
-    if (st != CLGAN_OK)
+    int h, w, help;
+    const cli_option opts[] = {
+        {"checkpoint", &ckpt, NULL, 0, 0}, {"out", &out, NULL, 0, 0},
+        {"device", &device, NULL, 0, 0},   {"n", NULL, &n, 1, 100000},
+        {"seed", NULL, &seed, 0, 0x7fffffffL},
+    };
+    clgan_status st = cli_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), usage_text, &help);
+    if (st != CLGAN_OK || help)
         return st;
     if (!ckpt)
         return clgan_error(CLGAN_EINVAL, "--checkpoint FILE is required (see --help)");

@@ -59,6 +59,35 @@ clgan_status cli_int(long *out, const char *flag, const char *v, long lo, long h
     return CLGAN_OK;
 }
 
+clgan_status cli_parse(int argc, char **argv, const cli_option *opts, int n, const char *usage,
+                       int *help)
+{
+    *help = 0;
+    for (int i = 0; i < argc; i++) {
+        int err = 0, k = 0;
+        const char *v = NULL;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            *help = 1;
+            return CLGAN_OK;
+        }
+        for (; k < n && !(v = cli_flag(argc, argv, &i, opts[k].name, &err)) && !err; k++)
+            ;
+        if (err)
+            return clgan_error(CLGAN_EINVAL, "%s needs a value", argv[i]);
+        if (k == n)
+            return clgan_error(CLGAN_EINVAL, "unknown flag %s (see --help)", argv[i]);
+        if (opts[k].str) {
+            *opts[k].str = v;
+        } else {
+            clgan_status st = cli_int(opts[k].num, opts[k].name, v, opts[k].lo, opts[k].hi);
+            if (st != CLGAN_OK)
+                return st;
+        }
+    }
+    return CLGAN_OK;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
