@@ -50,8 +50,8 @@ static void remedies(clgan_diagnosis *d, const char *const *r)
 
 /* D too strong (bce losses): over a window, mean D(G(z)) < 0.05 and D's loss < 0.1 while
  * G's loss is above 3 (D rejects every fake with confidence; G's gradient through the
- * saturated sigmoid carries little signal). Onset: the first such window; it must hold
- * for at least two consecutive windows. */
+ * saturated sigmoid carries little signal). Windows of max(200, n/20) iterations, half
+ * overlapping; it must hold for three in a row; onset: the first of them. */
 static void d_too_strong(const clgan_diag_input *in, clgan_diagnosis *out, int *n)
 {
     long w = window(in), run = 0, onset = -1, last = -1;
