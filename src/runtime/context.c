@@ -25,12 +25,16 @@ static clgan_status create_kernels(clgan_ctx *ctx)
         free(ks);
         return clgan_cl_fail(ctx, "clCreateKernelsInProgram", err);
     }
+    ctx->n_kernels = (int)n; /* owned from here: freed by clgan_ctx_free */
     for (cl_uint i = 0; i < n; i++) {
         ctx->kernels[i].k = ks[i];
-        clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof ctx->kernels[i].name,
-                        ctx->kernels[i].name, NULL);
+        err = clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof ctx->kernels[i].name,
+                              ctx->kernels[i].name, NULL);
+        if (err != CL_SUCCESS) {
+            free(ks);
+            return clgan_cl_fail(ctx, "clGetKernelInfo(CL_KERNEL_FUNCTION_NAME)", err);
+        }
     }
-    ctx->n_kernels = (int)n;
     free(ks);
     return CLGAN_OK;
 }

@@ -20,32 +20,50 @@ static const char no_device_hint[] =
     "'apt-get install pocl-opencl-icd' (or run tools/install-deps.sh), then check "
     "'clgan devices'";
 
-static void fill_info(clgan_device_info *d)
+/* Reads the device's properties; every query checked (ECL naming the property). */
+static clgan_status fill_info(clgan_device_info *d)
 {
-    cl_uint u = 0;
-    cl_ulong ul = 0;
-    size_t sz = 0;
-    clGetPlatformInfo(d->platform_id, CL_PLATFORM_NAME, sizeof d->platform_name,
-                      d->platform_name, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_NAME, sizeof d->name, d->name, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_VENDOR, sizeof d->vendor, d->vendor, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_VERSION, sizeof d->version, d->version, NULL);
-    clGetDeviceInfo(d->id, CL_DRIVER_VERSION, sizeof d->driver, d->driver, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_OPENCL_C_VERSION, sizeof d->c_version, d->c_version,
-                    NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_TYPE, sizeof d->type, &d->type, NULL);
-    if (clGetDeviceInfo(d->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof u, &u, NULL) == CL_SUCCESS)
-        d->compute_units = u;
-    if (clGetDeviceInfo(d->id, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof u, &u, NULL) == CL_SUCCESS)
-        d->clock_mhz = u;
-    if (clGetDeviceInfo(d->id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof ul, &ul, NULL) == CL_SUCCESS)
-        d->global_mem = ul;
-    if (clGetDeviceInfo(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ul, &ul, NULL) == CL_SUCCESS)
-        d->max_alloc = ul;
-    if (clGetDeviceInfo(d->id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof sz, &sz, NULL) == CL_SUCCESS)
-        d->max_wg = sz;
-    if (clGetDeviceInfo(d->id, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof u, &u, NULL) == CL_SUCCESS)
-        d->base_align = u / 8;
+    cl_uint cu = 0, mhz = 0, align = 0;
+    cl_ulong mem = 0, alloc = 0;
+    size_t wg = 0;
+    const struct {
+        cl_device_info param;
+        const char *name;
+        void *dst;
+        size_t size;
+    } q[] = {
+        {CL_DEVICE_NAME, "CL_DEVICE_NAME", d->name, sizeof d->name},
+        {CL_DEVICE_VENDOR, "CL_DEVICE_VENDOR", d->vendor, sizeof d->vendor},
+        {CL_DEVICE_VERSION, "CL_DEVICE_VERSION", d->version, sizeof d->version},
+        {CL_DRIVER_VERSION, "CL_DRIVER_VERSION", d->driver, sizeof d->driver},
+        {CL_DEVICE_OPENCL_C_VERSION, "CL_DEVICE_OPENCL_C_VERSION", d->c_version, sizeof d->c_version},
+        {CL_DEVICE_TYPE, "CL_DEVICE_TYPE", &d->type, sizeof d->type},
+        {CL_DEVICE_MAX_COMPUTE_UNITS, "CL_DEVICE_MAX_COMPUTE_UNITS", &cu, sizeof cu},
+        {CL_DEVICE_MAX_CLOCK_FREQUENCY, "CL_DEVICE_MAX_CLOCK_FREQUENCY", &mhz, sizeof mhz},
+        {CL_DEVICE_GLOBAL_MEM_SIZE, "CL_DEVICE_GLOBAL_MEM_SIZE", &mem, sizeof mem},
+        {CL_DEVICE_MAX_MEM_ALLOC_SIZE, "CL_DEVICE_MAX_MEM_ALLOC_SIZE", &alloc, sizeof alloc},
+        {CL_DEVICE_MAX_WORK_GROUP_SIZE, "CL_DEVICE_MAX_WORK_GROUP_SIZE", &wg, sizeof wg},
+        {CL_DEVICE_MEM_BASE_ADDR_ALIGN, "CL_DEVICE_MEM_BASE_ADDR_ALIGN", &align, sizeof align},
+    };
+    char call[96];
+    cl_int err = clGetPlatformInfo(d->platform_id, CL_PLATFORM_NAME, sizeof d->platform_name,
+                                   d->platform_name, NULL);
+    if (err != CL_SUCCESS)
+        return clgan_cl_fail(NULL, "clGetPlatformInfo(CL_PLATFORM_NAME)", err);
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        err = clGetDeviceInfo(d->id, q[i].param, q[i].size, q[i].dst, NULL);
+        if (err != CL_SUCCESS) {
+            snprintf(call, sizeof call, "clGetDeviceInfo(%s)", q[i].name);
+            return clgan_cl_fail(NULL, call, err);
+        }
+    }
+    d->compute_units = cu;
+    d->clock_mhz = mhz;
+    d->global_mem = mem;
+    d->max_alloc = alloc;
+    d->max_wg = wg;
+    d->base_align = align / 8;
+    return CLGAN_OK;
 }
 
 clgan_status clgan_devices_list(clgan_device_info **out, int *n)
@@ -89,7 +107,11 @@ clgan_status clgan_devices_list(clgan_device_info **out, int *n)
             di->device = (int)d;
             di->platform_id = plats[p];
             di->id = ids[d];
-            fill_info(di);
+            clgan_status st = fill_info(di);
+            if (st != CLGAN_OK) {
+                free(devs);
+                return st;
+            }
             count++;
         }
     }
