@@ -62,6 +62,17 @@ check "healthy: no live warning" bash -c "! grep -q 'warning at iteration' '$tmp
 mv "$tmp/d-too-strong/metrics.jsonl" "$tmp/d-too-strong/metrics.jsonl.partial"
 check "diagnose reads an interrupted run" fires d-too-strong d_too_strong
 check "diagnose text output" bash -c "'$clgan' diagnose '$tmp/d-too-strong' | grep -q 'D too strong'"
+# A run killed outright (no arrays written, only the .partial records) still reads.
+"$clgan" train --config "$root/samples/failures/d-too-strong.ini" --iterations 100000 \
+    --out "$tmp/killed" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 120); do
+  [ "$(cat "$tmp/killed/metrics.jsonl.partial" 2>/dev/null | wc -l)" -ge 12 ] && break
+  sleep 0.5
+done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+check "killed run has no arrays" test ! -e "$tmp/killed/discriminator_loss.npy"
+check "diagnose reads a killed run" bash -c "'$clgan' diagnose --json '$tmp/killed' | $py -c \"import json,sys; d=json.load(sys.stdin); sys.exit(0 if 'd_too_strong' in [x['id'] for x in d['diagnoses']] else 1)\""
 "$clgan" diagnose "$tmp/nowhere" >/dev/null 2>&1
 check "diagnose of a missing run: exit 2" test $? -eq 2
 

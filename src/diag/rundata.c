@@ -102,6 +102,42 @@ static double num(const cJSON *o, const char *key, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
+/* A run killed before it wrote its arrays still has metrics.jsonl.partial: rebuilds the
+ * per-iteration series from its records (each record's interval mean repeated over the
+ * interval). EIO when there is no such file either. */
+static clgan_status arrays_from_records(clgan_run_data *r, const char *dir)
+{
+    static const char *const keys[5] = {"d_loss", "g_loss", "d_acc", "d_x", "d_g_z"};
+    char path[1200];
+    cJSON **recs;
+    long nrec, n = 0;
+    snprintf(path, sizeof path, "%s/metrics.jsonl.partial", dir);
+    clgan_status st = read_jsonl(&recs, &nrec, path);
+    if (st != CLGAN_OK)
+        return st;
+    if (nrec == 0) {
+        free(recs);
+        return clgan_error(CLGAN_EIO, "%s: no discriminator_loss.npy and no metrics records: "
+                           "not a clgan run directory, or a run stopped before its first record",
+                           dir);
+    }
+    n = (long)num(recs[nrec - 1], "iteration", 0);
+    for (int k = 0; k < 5 && st == CLGAN_OK; k++)
+        if (!(r->arr[k] = calloc((size_t)n + 1, sizeof(float))))
+            st = clgan_error(CLGAN_ENOMEM, "out of memory");
+    for (long i = 0; i < nrec && st == CLGAN_OK; i++) {
+        long b = (long)num(recs[i], "iteration", 0), a = b - (long)num(recs[i], "iterations", 0);
+        for (int k = 0; k < 5; k++)
+            for (long it = a < 0 ? 0 : a; it < b && it < n; it++)
+                r->arr[k][it] = (float)num(recs[i], keys[k], NAN);
+    }
+    for (long i = 0; i < nrec; i++)
+        cJSON_Delete(recs[i]);
+    free(recs);
+    r->in.n = n;
+    return st;
+}
+
 clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir, int loss)
 {
     static const char *const files[5] = {"discriminator_loss.npy", "generator_loss.npy",
@@ -115,9 +151,16 @@ clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir, int loss
     if (!r)
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     r->in.n = -1;
-    for (int k = 0; k < 5; k++)
-        if ((st = load_array(&r->arr[k], &r->in.n, dir, files[k], k < 2)) != CLGAN_OK)
-            goto fail;
+    snprintf(path, sizeof path, "%s/%s", dir, files[0]);
+    FILE *has = fopen(path, "rb");
+    if (has) {
+        fclose(has);
+        for (int k = 0; k < 5; k++)
+            if ((st = load_array(&r->arr[k], &r->in.n, dir, files[k], k < 2)) != CLGAN_OK)
+                goto fail;
+    } else if ((st = arrays_from_records(r, dir)) != CLGAN_OK) {
+        goto fail;
+    }
     for (int k = 2; k < 5; k++)
         if (!r->arr[k] && !(r->arr[k] = calloc((size_t)r->in.n + 1, sizeof(float)))) {
             st = clgan_error(CLGAN_ENOMEM, "out of memory");
@@ -170,6 +213,11 @@ clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir, int loss
     r->in.g_norm = r->g_norm, r->in.d_norm = r->d_norm;
 
     snprintf(path, sizeof path, "%s/eval.jsonl", dir);
+    FILE *ev = fopen(path, "r");
+    if (ev)
+        fclose(ev);
+    else /* a run that was killed */
+        snprintf(path, sizeof path, "%s/eval.jsonl.partial", dir);
     if ((st = read_jsonl(&recs, &nrec, path)) != CLGAN_OK)
         goto fail;
     r->eval_it = calloc((size_t)nrec + 1, sizeof *r->eval_it);
