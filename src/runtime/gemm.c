@@ -55,7 +55,9 @@ clgan_status clgan_gemm_bias_act(clgan_ctx *ctx, size_t M, size_t N, size_t K, c
                                  cl_mem bias, int act, float slope, int *fused)
 {
     *fused = 0;
-    if (ctx->gemm_impl != CLGAN_GEMM_NATIVE || !bias || M == 0 || N == 0)
+    /* N == 1: the native product is faster in the dot form, which has no epilogue
+     * (gemm_native.c), than the fused broadcast form is. */
+    if (ctx->gemm_impl != CLGAN_GEMM_NATIVE || !bias || M == 0 || N <= 1)
         return clgan_gemm(ctx, 0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
     ctx->gemm_flops += 2.0 * (double)M * (double)N * (double)K;
     *fused = 1;

@@ -82,6 +82,20 @@ clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t 
         (st = check_buf(ctx, call, "C", C, span(M, N, ldc))) != CLGAN_OK)
         return st;
 
+    /* Matrix-vector shapes (a 1-wide output layer: its forward, input and weight
+     * gradients) would leave the broadcast form gathering B lane by lane in 1-column
+     * tiles (~20 us a call at batch 32 on PoCL); the same products in a form whose
+     * vectors run along the long side take ~7 us. Dense vectors (stride 1) only. */
+    if (!bias && !ta && !tb && N == 1 && ldb == 1 && K > 1) /* C(M,1) = A . b: dot form */
+        return clgan_gemm_native(ctx, 0, 1, M, 1, K, alpha, A, lda, B, K, beta, C, ldc, NULL, 0,
+                                 0.0f);
+    if (!ta && tb && K == 1 && ldb == 1 && N > 1) /* C = a b^T, outer product: broadcast */
+        return clgan_gemm_native(ctx, 0, 0, M, N, 1, alpha, A, lda, B, N, beta, C, ldc, NULL, 0,
+                                 0.0f);
+    if (ta && !tb && N == 1 && ldb == 1 && ldc == 1 && M > 1) /* C^T(1,M) = b^T A: NN */
+        return clgan_gemm_native(ctx, 0, 0, 1, M, K, alpha, B, K, A, lda, beta, C, M, NULL, 0,
+                                 0.0f);
+
     cl_kernel k = clgan_kernel(ctx, tb ? "gemm_nt" : ta ? "gemm_tn" : "gemm_nn");
     if (!k)
         return CLGAN_ECL;
