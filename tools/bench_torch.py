@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch CPU peer benchmark of the Keras-GAN MLP GAN recipe (the work clgan does per iteration).
+"""PyTorch peer benchmark (CPU, or CUDA eager) of the Keras-GAN MLP GAN recipe (the work clgan does per iteration).
 
 Full-size recipe, written the way a PyTorch user would write it:
   G: Linear(100,256) LeakyReLU(0.2) BatchNorm1d(eps=1e-3, momentum=0.2)
@@ -16,8 +16,14 @@ read back with .item() every iteration, as the Keras-GAN loop prints them.
 Real data: uniform random in [-1, 1] (10 000 samples), or the shipped IDX file
 with --data (e.g. samples/data/train-images-idx3-ubyte.gz), scaled to [-1, 1].
 
+--device cuda runs the same eager code on the GPU (data, noise and batch indices
+drawn there), synchronizing before and after the timed loop; --item-every N
+reads the losses back every N iterations instead of every one (clgan reads its
+metrics back in blocks of 100).
+
 Usage:
   tools/bench_torch.py                              # batch 32,128; threads default,1
+  tools/bench_torch.py --device cuda --item-every 1,100
   tools/bench_torch.py --batch 64 --batch 256 --threads 1,2 --iterations 500
   tools/bench_torch.py --data samples/data/train-images-idx3-ubyte.gz --json
 
@@ -74,21 +80,26 @@ def build(latent=100, g_layers=(256, 512, 1024), d_layers=(512, 256), img_dim=78
     return nn.Sequential(*g), nn.Sequential(*d)
 
 
-def bench(data, batch, iterations, warmup, latent=100):
+def bench(data, batch, iterations, warmup, latent=100, dev="cpu", item_every=1):
     G, D = build(latent=latent, img_dim=data.shape[1])
+    G, D, data = G.to(dev), D.to(dev), data.to(dev)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     bce = nn.BCELoss()
-    ones = torch.ones(batch, 1)
-    zeros = torch.zeros(batch, 1)
+    ones = torch.ones(batch, 1, device=dev)
+    zeros = torch.zeros(batch, 1, device=dev)
     n = data.shape[0]
+
+    def sync():
+        if dev != "cpu":
+            torch.cuda.synchronize()
 
     def acc(p, y):
         return ((p > 0.5).float() == y).float().mean()
 
-    def iteration():
-        real = data[torch.randint(0, n, (batch,))]
-        z = torch.randn(batch, latent)
+    def iteration(i):
+        real = data[torch.randint(0, n, (batch,), device=dev)]
+        z = torch.randn(batch, latent, device=dev)
         G.eval()
         with torch.no_grad():
             fake = G(z)
@@ -110,18 +121,22 @@ def bench(data, batch, iterations, warmup, latent=100):
         G.train()
         D.requires_grad_(False)
         opt_g.zero_grad(set_to_none=True)
-        z = torch.randn(batch, latent)
+        z = torch.randn(batch, latent, device=dev)
         l_g = bce(D(G(z)), ones)
         l_g.backward()
         opt_g.step()
         D.requires_grad_(True)
-        return (l_real.item(), a_real.item(), l_fake.item(), a_fake.item(), l_g.item())
+        if (i + 1) % item_every == 0:
+            return (l_real.item(), a_real.item(), l_fake.item(), a_fake.item(), l_g.item())
+        return None
 
-    for _ in range(warmup):
-        iteration()
+    for i in range(warmup):
+        iteration(i)
+    sync()
     t0 = time.perf_counter()
-    for _ in range(iterations):
-        iteration()
+    for i in range(iterations):
+        iteration(i)
+    sync()
     return time.perf_counter() - t0
 
 
@@ -173,18 +188,32 @@ def main():
                     help="thread settings, comma list/repeatable; 'default' = torch's default "
                          "(default: default,1)")
     ap.add_argument("--data", help="IDX3 image file (.gz ok) to use as real data")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                    help="where the eager code runs (default cpu; cuda ignores --threads)")
+    ap.add_argument("--item-every", action="append",
+                    help="read the losses back every N iterations; comma list/repeatable "
+                         "(default 1, as the Keras-GAN loop prints them)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print the results as a JSON list only")
     args = ap.parse_args()
 
     batches = [int(b) for b in parse_list(args.batch, "32,128")]
     threads = parse_list(args.threads, "default,1")
+    items = [int(v) for v in parse_list(args.item_every, "1")]
+    if min(items) < 1:
+        ap.error("--item-every needs N >= 1")
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            print("bench_torch: --device cuda, but torch.cuda.is_available() is False", file=sys.stderr)
+            return 2
+        threads = ["default"]
     default_threads = torch.get_num_threads()
     blas = loaded_blas()
     default_blas_threads = blas_threads(blas)
     if not args.json:
-        print("# torch %s, BLAS %s, default threads: torch %d, BLAS %s"
-              % (torch.__version__, blas, default_threads, default_blas_threads))
+        print("# torch %s, BLAS %s, default threads: torch %d, BLAS %s%s"
+              % (torch.__version__, blas, default_threads, default_blas_threads,
+                 ", device " + torch.cuda.get_device_name(0) if args.device == "cuda" else ""))
     if "/blas/libblas.so" in blas:
         print("# warning: this is the reference (netlib) BLAS, ~15-25x slower than OpenBLAS here; "
               "install libopenblas0-pthread for a fair peer", file=sys.stderr)
@@ -207,19 +236,21 @@ def main():
     results = []
     for b in batches:
         for th in threads:
-            nt = set_threads(th)
-            torch.manual_seed(args.seed)
-            secs = bench(data, b, args.iterations, args.warmup)
-            ips = args.iterations / secs
-            r = dict(framework="torch", batch=b, threads=th, torch_threads=nt,
-                     iterations=args.iterations, it_per_s=round(ips, 2),
-                     images_per_s=round(ips * b, 1), ms_per_it=round(1000.0 / ips, 4),
-                     torch_version=torch.__version__, blas=blas,
-                     data=args.data or "random")
-            results.append(r)
-            if not args.json:
-                print("torch batch=%d threads=%s it_per_s=%.1f images_per_s=%.1f ms_per_it=%.3f "
-                      "torch_threads=%d" % (b, th, ips, ips * b, 1000.0 / ips, nt), flush=True)
+            for ie in items:
+                nt = set_threads(th)
+                torch.manual_seed(args.seed)
+                secs = bench(data, b, args.iterations, args.warmup, dev=args.device, item_every=ie)
+                ips = args.iterations / secs
+                r = dict(framework="torch", device=args.device, batch=b, threads=th,
+                         torch_threads=nt, item_every=ie, iterations=args.iterations,
+                         it_per_s=round(ips, 2), images_per_s=round(ips * b, 1),
+                         ms_per_it=round(1000.0 / ips, 4), torch_version=torch.__version__,
+                         blas=blas, data=args.data or "random")
+                results.append(r)
+                if not args.json:
+                    print("torch device=%s batch=%d threads=%s item_every=%d it_per_s=%.1f "
+                          "images_per_s=%.1f ms_per_it=%.3f torch_threads=%d"
+                          % (args.device, b, th, ie, ips, ips * b, 1000.0 / ips, nt), flush=True)
     set_threads("default")
 
     if args.json:
@@ -227,8 +258,9 @@ def main():
         return 0
     for b in batches:
         best = max((r for r in results if r["batch"] == b), key=lambda r: r["it_per_s"])
-        print("best batch=%d threads=%s it_per_s=%.1f images_per_s=%.1f ms_per_it=%.3f"
-              % (b, best["threads"], best["it_per_s"], best["images_per_s"], best["ms_per_it"]))
+        print("best batch=%d threads=%s item_every=%d it_per_s=%.1f images_per_s=%.1f ms_per_it=%.3f"
+              % (b, best["threads"], best["item_every"], best["it_per_s"], best["images_per_s"],
+                 best["ms_per_it"]))
     return 0
 
 
