@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cli_train.sh CLGAN TMPDIR - end to end: a 50-iteration run writes every artifact and
 # each is valid (numpy loads the arrays, the PNGs and GIF decode, the checkpoint draws
-# samples); the same --seed gives identical loss arrays; another seed does not.
+# samples); the same --seed gives identical loss arrays; another seed does not; Ctrl-C
+# writes every output and ends the process by SIGINT (status 130).
 set -u
 clgan=$1 tmp=$2
 rm -rf "$tmp" && mkdir -p "$tmp"
@@ -24,6 +25,22 @@ for f in discriminator_loss.npy generator_loss.npy discriminator_accuracy.npy co
 done
 check "no temp files left" test -z "$(find "$tmp/a" -name '*.tmp*' -o -name '*.partial')"
 check "log names the outputs" grep -q "loss arrays" "$tmp/a.log"
+
+# Ctrl-C: the run stops, writes every output, and ends by SIGINT (status 130).
+"$clgan" train --iterations 100000 --sample-every 0 --out "$tmp/int" >"$tmp/int.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 120); do
+  [ -s "$tmp/int/metrics.jsonl.partial" ] && break
+  sleep 0.5
+done
+kill -INT $pid
+wait $pid
+rc=$?
+check "Ctrl-C exits 130 (got $rc)" test $rc = 130
+check "Ctrl-C says where it stopped" grep -q "stopped at iteration" "$tmp/int.log"
+for f in discriminator_loss.npy generator.safetensors training.gif metrics.jsonl; do
+  check "Ctrl-C still writes $f" test -s "$tmp/int/$f"
+done
 
 check "numpy loads the loss arrays" $py - "$tmp/a" <<'PY'
 import sys, json, numpy as np

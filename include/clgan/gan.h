@@ -232,7 +232,7 @@ void clgan_dataset_free(clgan_dataset *d);
 typedef struct {
     int progress;     /* 1: live progress line (terminal); 0: plain periodic lines */
     int quiet;        /* no progress output at all */
-    volatile int *stop; /* when it becomes non-zero the run ends early, outputs written */
+    volatile sig_atomic_t *stop; /* when it becomes non-zero the run ends early, outputs written */
     FILE *log;        /* where progress goes (stderr when NULL) */
 } clgan_run_opts;
 

@@ -1,5 +1,7 @@
 /* cmd_train.c - `clgan train`: settings from flags and --config, then the run driver.
- * Ctrl-C stops the run cleanly with every output written. */
+ * Ctrl-C (or SIGTERM) stops the run cleanly with every output written; the process
+ * then ends by that signal (exit status 130 / 143 in a shell), so a script can tell
+ * an interrupted run from a finished one. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,13 +10,9 @@
 #include "clgan/gan.h"
 #include "cli.h"
 
-static volatile int stop_requested;
+static volatile sig_atomic_t stop_requested; /* the signal that asked to stop, or 0 */
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
+static void on_signal(int sig) { stop_requested = sig; }
 
 clgan_status cmd_train(int argc, char **argv)
 {
@@ -35,5 +33,12 @@ clgan_status cmd_train(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     clgan_run_opts o = {.progress = isatty(STDERR_FILENO), .stop = &stop_requested};
-    return clgan_run_train(&c, &o);
+    st = clgan_run_train(&c, &o);
+    if (st == CLGAN_OK && stop_requested) {
+        int sig = stop_requested;
+        fflush(NULL);
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    return st;
 }
