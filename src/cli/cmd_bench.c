@@ -14,11 +14,13 @@
 
 static const char usage_text[] =
     "usage: clgan bench [--device all|SPEC] [--iterations 300] [--warmup 30] [--batch 32,128]\n"
-    "                   [--profile] [any 'clgan train' setting, e.g. --gemm native]\n"
+    "                   [--profile] [--gemm-shapes] [any 'clgan train' setting, e.g. --gemm native]\n"
     "Times training iterations of the recipe on each device (random data in the MNIST\n"
     "shape) and prints it/s, images/s and achieved GEMM GFLOP/s. --profile also prints\n"
     "the device time per kernel and the share spent in matrix products (from OpenCL\n"
-    "profiling events, which add a little overhead to the timed run).\n";
+    "profiling events, which add a little overhead to the timed run). --gemm-shapes\n"
+    "also times each matrix product the networks issue (forward Y=XW, input gradient\n"
+    "dX=dY W^T, weight gradient dW=X^T dY) alone, back to back, best of 3 rounds.\n";
 
 typedef struct {
     double it_s, gflops, startup;
@@ -77,11 +79,85 @@ static clgan_status print_profile(clgan_ctx *ctx, long iters)
     return CLGAN_OK;
 }
 
+/* One product, `reps` times back to back, best of 3 rounds: microseconds per call. */
+static clgan_status time_gemm(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                              float beta, cl_mem a, cl_mem b, cl_mem c, double *us)
+{
+    clgan_status st = CLGAN_OK;
+    const size_t lda = ta ? M : K, ldb = tb ? K : N;
+    const int reps = 50;
+    *us = 1e30;
+    for (int round = -1; round < 3 && st == CLGAN_OK; round++) {
+        double t0 = clgan_now_s();
+        for (int r = 0; r < (round < 0 ? 1 : reps) && st == CLGAN_OK; r++)
+            st = clgan_gemm(ctx, ta, tb, M, N, K, 1.0f, a, lda, b, ldb, beta, c, N);
+        if (st == CLGAN_OK)
+            st = clgan_finish(ctx);
+        double dt = (clgan_now_s() - t0) / reps * 1e6;
+        if (round >= 0 && dt < *us)
+            *us = dt;
+    }
+    return st;
+}
+
+/* --gemm-shapes: every product of G's and D's dense layers at `batch`, timed alone. */
+static clgan_status gemm_shapes(clgan_ctx *ctx, const clgan_config *c, int batch)
+{
+    int dims[2][CLGAN_MAX_HIDDEN + 2], nd[2] = {0, 0};
+    size_t big = 0;
+    const clgan_net_config *nets[2] = {&c->g, &c->d};
+    for (int k = 0; k < 2; k++) {
+        dims[k][nd[k]++] = k ? 784 : c->latent;
+        for (int i = 0; i < nets[k]->n_layers; i++)
+            dims[k][nd[k]++] = nets[k]->layers[i];
+        dims[k][nd[k]++] = k ? 1 : 784;
+        for (int i = 0; i < nd[k]; i++) {
+            size_t w = (size_t)dims[k][i];
+            big = w * w > big ? w * w : big;
+            big = w * (size_t)batch > big ? w * (size_t)batch : big;
+        }
+    }
+    cl_mem a = NULL, b = NULL, m = NULL;
+    clgan_status st;
+    if ((st = clgan_buf_alloc(ctx, &a, big * 4, "gemm shapes")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(ctx, &b, big * 4, "gemm shapes")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(ctx, &m, big * 4, "gemm shapes")) != CLGAN_OK)
+        goto done;
+    printf("    %-3s %-11s %22s %22s %22s\n", "net", "layer", "Y=XW us (GF/s)",
+           "dX=dY W^T us (GF/s)", "dW=X^T dY us (GF/s)");
+    double tot[3] = {0, 0, 0};
+    for (int k = 0; k < 2 && st == CLGAN_OK; k++)
+        for (int i = 0; i + 1 < nd[k] && st == CLGAN_OK; i++) {
+            size_t in = (size_t)dims[k][i], out = (size_t)dims[k][i + 1], B = (size_t)batch;
+            const struct { int ta, tb; size_t M, N, K; } op[3] = {
+                {0, 0, B, out, in}, {0, 1, B, in, out}, {1, 0, in, out, B}};
+            char layer[32], cell[3][32];
+            snprintf(layer, sizeof layer, "%zux%zu", in, out);
+            for (int o = 0; o < 3 && st == CLGAN_OK; o++) {
+                double us;
+                st = time_gemm(ctx, op[o].ta, op[o].tb, op[o].M, op[o].N, op[o].K, 0.0f, a, b, m,
+                               &us);
+                tot[o] += us;
+                snprintf(cell[o], sizeof cell[o], "%9.1f (%6.1f)", us,
+                         2.0 * (double)op[o].M * (double)op[o].N * (double)op[o].K / us * 1e-3);
+            }
+            printf("    %-3s %-11s %22s %22s %22s\n", k ? "D" : "G", layer, cell[0], cell[1],
+                   cell[2]);
+        }
+    if (st == CLGAN_OK)
+        printf("    %-15s %22.1f %22.1f %22.1f\n", "sum us", tot[0], tot[1], tot[2]);
+done:
+    clgan_buf_release(&m);
+    clgan_buf_release(&b);
+    clgan_buf_release(&a);
+    return st;
+}
+
 clgan_status cmd_bench(int argc, char **argv)
 {
     clgan_config c;
     long iters = 300, warmup = 30;
-    int batches[8] = {32, 128}, nb = 2, help = 0, all = 0, profile = 0;
+    int batches[8] = {32, 128}, nb = 2, help = 0, all = 0, profile = 0, shapes = 0;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0;
     clgan_status st = CLGAN_OK;
@@ -93,6 +169,8 @@ clgan_status cmd_bench(int argc, char **argv)
         const char *v;
         if (!strcmp(argv[i], "--profile")) {
             profile = 1;
+        } else if (!strcmp(argv[i], "--gemm-shapes")) {
+            shapes = 1;
         } else if ((v = cli_flag(argc, argv, &i, "iterations", &err))) {
             st = cli_int(&iters, "iterations", v, 1, 100000000);
         } else if ((v = cli_flag(argc, argv, &i, "warmup", &err))) {
@@ -170,6 +248,8 @@ clgan_status cmd_bench(int argc, char **argv)
                    r.it_s * batches[k], r.gflops, startup);
             fflush(stdout);
             if (profile && (st = print_profile(ctx, iters)) != CLGAN_OK)
+                break;
+            if (shapes && (st = gemm_shapes(ctx, &c, batches[k])) != CLGAN_OK)
                 break;
             if (k == 0 && r.it_s > best) {
                 best = r.it_s;
