@@ -339,7 +339,7 @@ const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t) { return &t-
 
 static clgan_status randn(clgan_trainer *t, cl_mem out, int n, long step, unsigned stream)
 {
-    size_t g = (size_t)(n + 3) / 4, l = 64;
+    size_t g = (size_t)(n + 63) / 64, l = 1; /* 16 counters (64 normals) per work-item */
     uint64_t s = t->cfg.seed;
     return clgan_launch(t->ctx, clgan_kernel(t->ctx, "randn_fill"), 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n), CLGAN_ARG_UINT((cl_uint)s),

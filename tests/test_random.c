@@ -1,0 +1,124 @@
+/* test_random.c - the device's noise against a host reference: randn_fill (cl/random.cl,
+ * 16 Philox counters per work-item as vectors) gives, for counter i, the four normals
+ * of Box-Muller on philox4x32(i, step, stream; seed), computed here in C in double
+ * precision from the same 32-bit draws. Every value must lie within 1e-6 + 2e-6 r of the
+ * reference, r its Box-Muller radius: the float32 angle 2 pi u alone is off by up to
+ * an ulp of 2 pi (4.8e-7), which moves r cos(angle) by up to 4.8e-7 r, and log, sqrt
+ * and sincos add an ulp or two each (r < 5.8 for 24-bit draws); a wrong word, lane or
+ * counter is off by O(1). Every element below n must
+ * be written and none past it (n not a multiple of 64), and different streams and
+ * steps must give different numbers. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "clgan/runtime.h"
+#include "testutil.h"
+
+/* Philox4x32-10 as in cl/common.h. */
+static void philox(uint32_t c[4], uint32_t k0, uint32_t k1)
+{
+    for (int r = 0; r < 10; r++) {
+        uint64_t p0 = (uint64_t)0xD2511F53u * c[0], p1 = (uint64_t)0xCD9E8D57u * c[2];
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c[1] ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c[3] ^ k1;
+        c[1] = (uint32_t)p1;
+        c[3] = (uint32_t)p0;
+        c[0] = n0;
+        c[2] = n2;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+}
+
+/* u01 of cl/common.h, in float exactly as the device rounds it (x >> 8 plus a half
+ * needs 25 bits near 1). */
+static double u01(uint32_t x) { return ((float)(x >> 8) + 0.5f) * (1.0f / 16777216.0f); }
+
+/* The normals (out) and each one's Box-Muller radius (rad). */
+static void reference(double *out, double *rad, int n, uint64_t seed, uint64_t step,
+                      uint32_t stream)
+{
+    for (int i = 0; 4 * i < n; i++) {
+        uint32_t c[4] = {(uint32_t)i, (uint32_t)step, (uint32_t)(step >> 32), stream};
+        philox(c, (uint32_t)seed, (uint32_t)(seed >> 32));
+        double ra = sqrt(-2.0 * log(u01(c[0]))), rb = sqrt(-2.0 * log(u01(c[2])));
+        double aa = 6.283185307179586 * u01(c[1]), ab = 6.283185307179586 * u01(c[3]);
+        double z[4] = {ra * cos(aa), ra * sin(aa), rb * cos(ab), rb * sin(ab)};
+        for (int j = 0; j < 4 && 4 * i + j < n; j++) {
+            out[4 * i + j] = z[j];
+            rad[4 * i + j] = j < 2 ? ra : rb;
+        }
+    }
+}
+
+static void fill(clgan_ctx *ctx, cl_mem buf, int n, uint64_t seed, uint64_t step, uint32_t stream)
+{
+    size_t g = (size_t)(n + 63) / 64, l = 1;
+    CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, "randn_fill"), 1, &g, &l,
+                          CLGAN_ARGS(CLGAN_ARG_MEM(buf), CLGAN_ARG_INT(n),
+                                     CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
+                                     CLGAN_ARG_UINT((cl_uint)step),
+                                     CLGAN_ARG_UINT((cl_uint)(step >> 32)), CLGAN_ARG_UINT(stream))));
+}
+
+int main(void)
+{
+    clgan_ctx *ctx;
+    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"}) != CLGAN_OK) {
+        fprintf(stderr, "test_random: %s\n", clgan_error_msg());
+        return 1;
+    }
+    const int n = 100003, cap = n + 64;
+    const uint64_t seed = 0x123456789abcdefull, step = 0x100000007ull;
+    float *got = malloc(cap * sizeof *got), *other = malloc(cap * sizeof *other);
+    double *want = malloc(n * sizeof *want), *rad = malloc(n * sizeof *rad);
+    cl_mem buf;
+    CHECK(got && other && want && rad);
+    CHECK_OK(clgan_buf_alloc(ctx, &buf, cap * sizeof(float), "noise"));
+    float *sentinel = malloc(cap * sizeof *sentinel);
+    for (int i = 0; i < cap; i++)
+        sentinel[i] = -1234.5f;
+    CHECK_OK(clgan_buf_write(ctx, buf, 0, sentinel, cap * sizeof(float)));
+    fill(ctx, buf, n, seed, step, 3);
+    CHECK_OK(clgan_buf_read(ctx, buf, 0, got, cap * sizeof(float)));
+    reference(want, rad, n, seed, step, 3);
+
+    double worst = 0, worst_ratio = 0, mean = 0, var = 0;
+    int unwritten = 0, past = 0;
+    for (int i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]), r = d / (1e-6 + 2e-6 * rad[i]);
+        worst = d > worst || isnan(d) ? d : worst;
+        worst_ratio = r > worst_ratio || isnan(r) ? r : worst_ratio;
+        unwritten += got[i] == -1234.5f;
+        mean += got[i];
+        var += (double)got[i] * got[i];
+    }
+    for (int i = n; i < cap; i++)
+        past += got[i] != -1234.5f;
+    mean /= n, var = var / n - mean * mean;
+    printf("randn_fill n=%d: largest |device - reference| %.3g (%.2f of its tolerance), mean "
+           "%.4f, variance %.4f\n", n, worst, worst_ratio, mean, var);
+    CHECK(worst_ratio <= 1.0);
+    CHECK(unwritten == 0);
+    CHECK(past == 0);
+    CHECK(fabs(mean) < 0.02 && fabs(var - 1.0) < 0.02);
+
+    /* Another stream, another step: other numbers (all but a handful differ). */
+    const uint32_t streams[2] = {4, 3};
+    const uint64_t steps[2] = {step, step + 1};
+    for (int k = 0; k < 2; k++) {
+        fill(ctx, buf, n, seed, steps[k], streams[k]);
+        CHECK_OK(clgan_buf_read(ctx, buf, 0, other, n * sizeof(float)));
+        int same = 0;
+        for (int i = 0; i < n; i++)
+            same += other[i] == got[i];
+        printf("  stream %u step %#llx: %d of %d values equal to stream 3's\n", streams[k],
+               (unsigned long long)steps[k], same, n);
+        CHECK(same < 10);
+    }
+    clgan_buf_release(&buf);
+    free(sentinel), free(got), free(other), free(want), free(rad);
+    clgan_ctx_free(ctx);
+    return tu_finish("test_random");
+}
