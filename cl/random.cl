@@ -61,22 +61,23 @@ __kernel void randn_fill(__global float *out, int n, uint seed_lo, uint seed_hi,
 
 /* A random batch of rows of a uint8 data set, scaled to [-1, 1]:
  * out(rows, dim)[r, c] = data[idx_r * dim + c] / 127.5 - 1, idx_r uniform in [0, count).
- * 2-D: dimension 0 over rows, dimension 1 over chunks of GATHER_CHUNK columns; each
- * work-item derives its row's index from the counter once. */
-#ifndef GATHER_CHUNK
-#define GATHER_CHUNK 64
-#endif
+ * 2-D: dimension 0 over rows, dimension 1 over chunks of `chunk` columns; each
+ * work-item derives its row's index from the counter once. The host picks chunk: the
+ * whole row on CPU devices (one Philox draw and one task per row), 64 on GPUs. */
 __kernel void gather_batch_u8(__global float *out, __global const uchar *data, int rows, int dim,
                               int count, uint seed_lo, uint seed_hi, uint step_lo, uint step_hi,
-                              uint stream)
+                              uint stream, int chunk)
 {
-    int r = get_global_id(0), c0 = get_global_id(1) * GATHER_CHUNK;
+    int r = get_global_id(0), c0 = get_global_id(1) * chunk;
     if (r >= rows || c0 >= dim) return;
     uint4 h = philox4x32((uint4)((uint)r, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
     __global const uchar *src = data + (size_t)(h.x % (uint)count) * dim;
-    int c1 = min(c0 + GATHER_CHUNK, dim);
-    for (int c = c0; c < c1; c++)
-        out[r * dim + c] = (float)src[c] * (1.0f / 127.5f) - 1.0f;
+    int c1 = min(c0 + chunk, dim), c = c0;
+    __global float *dst = out + r * dim;
+    for (; c + 16 <= c1; c += 16) /* 16 pixels per vector, then the row's tail */
+        vstore16(convert_float16(vload16(0, src + c)) * (1.0f / 127.5f) - 1.0f, 0, dst + c);
+    for (; c < c1; c++)
+        dst[c] = (float)src[c] * (1.0f / 127.5f) - 1.0f;
 }
 
 /* Instance noise: y = x + sigma * N(0, 1), elementwise; work-item i writes 4i..4i+3. */
