@@ -126,6 +126,23 @@ int main(void)
     for (int i = 0; i < N; i++) gl[i] = 1.0f + i * 0.001f;
     CHECK(find(&in, CLGAN_DIAG_EQUILIBRIUM, &w) == NULL);
 
+    /* A D that outputs 0 for everything pins both losses at the BCE clip, perfectly flat:
+     * not an equilibrium, even with no other detector firing. */
+    in = healthy();
+    for (int i = 0; i < N; i++) dl[i] = 8.059f, gl[i] = 16.1f, acc[i] = 0.5f, dr[i] = df[i] = 1e-7f;
+    CHECK(find(&in, CLGAN_DIAG_EQUILIBRIUM, &w) == NULL);
+    /* Settled losses during a failure (here D too strong) are that failure, not convergence. */
+    in = healthy();
+    for (int i = 0; i < N; i++) dl[i] = 0.01f, df[i] = 0.03f, dr[i] = 0.97f, gl[i] = 6.0f;
+    CHECK(find(&in, CLGAN_DIAG_D_STRONG, &w) != NULL);
+    CHECK(find(&in, CLGAN_DIAG_EQUILIBRIUM, &w) == NULL);
+    /* D too strong in two spells of two windows each (G escapes in between) still fires. */
+    in = healthy();
+    for (int i = 0; i < 300; i++) dl[i] = 0.01f, df[i] = 0.005f, dr[i] = 0.995f, gl[i] = 6.0f;
+    for (int i = 1500; i < 1800; i++) dl[i] = 0.01f, df[i] = 0.005f, dr[i] = 0.995f, gl[i] = 6.0f;
+    d = find(&in, CLGAN_DIAG_D_STRONG, &w);
+    CHECK(d && d->onset == 0);
+
     /* The JSON form round-trips the essentials. */
     clgan_diagnosis all[CLGAN_DIAG_COUNT];
     in = healthy();

@@ -51,10 +51,13 @@ static void remedies(clgan_diagnosis *d, const char *const *r)
 /* D too strong (bce losses): over a window, mean D(G(z)) < 0.05 and D's loss < 0.1 while
  * G's loss is above 3 (D rejects every fake with confidence; G's gradient through the
  * saturated sigmoid carries little signal). Windows of max(200, n/20) iterations, half
- * overlapping; it must hold for three in a row; onset: the first of them. */
+ * overlapping; it must hold in three of them, not necessarily in a row (G can escape
+ * for a few hundred iterations and be pinned again: with D's learning rate 100x G's,
+ * one seed in six did that between two spells of two windows each); onset: the first
+ * of them. A healthy run never has one such window (its D loss stays near 0.5-0.7). */
 static void d_too_strong(const clgan_diag_input *in, clgan_diagnosis *out, int *n)
 {
-    long w = window(in), run = 0, onset = -1, last = -1;
+    long w = window(in), hits = 0, onset = -1, last = -1;
     double ev[4] = {0};
     if (!prob_loss(in->loss) || in->n < 2 * w)
         return;
@@ -62,15 +65,13 @@ static void d_too_strong(const clgan_diag_input *in, clgan_diagnosis *out, int *
         double dl = mean(in->d_loss, a, a + w), df = mean(in->d_fake, a, a + w);
         double gl = mean(in->g_loss, a, a + w);
         if (df < 0.05 && dl < 0.1 && gl > 3.0) {
-            if (run++ == 0)
+            if (hits++ == 0)
                 onset = a;
             last = a + w;
             ev[0] = dl, ev[1] = df, ev[2] = mean(in->d_real, a, a + w), ev[3] = gl;
-        } else if (run < 3) {
-            run = 0;
         }
     }
-    if (run < 3)
+    if (hits < 3)
         return;
     static const char *const r[] = {
         "--lr-d 5e-5 (a slower D; or --preset ttur to rebalance the two rates)",
@@ -260,7 +261,12 @@ static void collapse(const clgan_diag_input *in, clgan_diagnosis *out, int *n)
 
 /* Equilibrium (information): over the last three windows the means of D's and G's
  * losses each moved by less than 3%. Says whether the samples still improve: the
- * Frechet distance fell by more than 5% over the same span, when measured. */
+ * Frechet distance fell by more than 5% over the same span, when measured. Losses
+ * that stopped moving because a network is pinned are not an equilibrium: with the
+ * probability losses, D's mean output on real or fake data in the last window must
+ * lie within [0.02, 0.98] (a D that outputs 0 for everything sits at D loss 8.06 and
+ * G loss 16.1, the BCE clip, perfectly flat), and clgan_diagnose skips this one when
+ * a warning or an error was found. */
 static void equilibrium(const clgan_diag_input *in, clgan_diagnosis *out, int *n)
 {
     long w = window(in);
@@ -271,6 +277,11 @@ static void equilibrium(const clgan_diag_input *in, clgan_diagnosis *out, int *n
     for (int k = 0; k < 3; k++) {
         dl[k] = mean(in->d_loss, a + k * w, a + (k + 1) * w);
         gl[k] = mean(in->g_loss, a + k * w, a + (k + 1) * w);
+    }
+    if (prob_loss(in->loss)) {
+        double dx = mean(in->d_real, in->n - w, in->n), dgz = mean(in->d_fake, in->n - w, in->n);
+        if (dx < 0.02 || dx > 0.98 || dgz < 0.02 || dgz > 0.98)
+            return;
     }
     for (int k = 1; k < 3; k++)
         if (fabs(dl[k] - dl[k - 1]) > 0.03 * fabs(dl[k - 1]) ||
@@ -310,6 +321,9 @@ int clgan_diagnose(const clgan_diag_input *in, clgan_diagnosis *out)
     d_too_weak(in, out, &n);
     vanishing(in, out, &n);
     collapse(in, out, &n);
+    for (int i = 0; i < n; i++)
+        if (out[i].severity >= CLGAN_SEV_WARNING)
+            return n; /* settled losses are part of that failure, not convergence */
     equilibrium(in, out, &n);
     return n;
 }
