@@ -5,7 +5,10 @@
  * reference, r its Box-Muller radius: the float32 angle 2 pi u alone is off by up to
  * an ulp of 2 pi (4.8e-7), which moves r cos(angle) by up to 4.8e-7 r, and log, sqrt
  * and sincos add an ulp or two each (r < 5.8 for 24-bit draws); a wrong word, lane or
- * counter is off by O(1). Every element below n must
+ * counter is off by O(1). gather_batch_u8 (a random batch of data rows, row r from
+ * philox4x32(r, step, stream).x mod count) must match the same choice made here, to
+ * the bit (with or without the fused multiply-add OpenCL may contract), in whole-row and chunked launches, for a width that is not a multiple of
+ * the kernel's 16-pixel vectors. Every element below n must
  * be written and none past it (n not a multiple of 64), and different streams and
  * steps must give different numbers. */
 #include <math.h>
@@ -60,6 +63,49 @@ static void fill(clgan_ctx *ctx, cl_mem buf, int n, uint64_t seed, uint64_t step
                                      CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
                                      CLGAN_ARG_UINT((cl_uint)step),
                                      CLGAN_ARG_UINT((cl_uint)(step >> 32)), CLGAN_ARG_UINT(stream))));
+}
+
+/* gather_batch_u8 against the host: rows x dim from count rows of data, in chunks of
+ * `chunk` columns. */
+static void gather_check(clgan_ctx *ctx, int chunk)
+{
+    enum { COUNT = 37, DIM = 50, ROWS = 9 };
+    uint8_t data[COUNT * DIM];
+    float got[ROWS * DIM], want[ROWS * DIM], want_fma[ROWS * DIM];
+    const uint64_t seed = 99, step = 12;
+    const uint32_t stream = 7;
+    for (int i = 0; i < COUNT * DIM; i++)
+        data[i] = (uint8_t)(i * 131 + i / DIM);
+    for (int r = 0; r < ROWS; r++) {
+        uint32_t c[4] = {(uint32_t)r, (uint32_t)step, (uint32_t)(step >> 32), stream};
+        philox(c, (uint32_t)seed, (uint32_t)(seed >> 32));
+        for (int j = 0; j < DIM; j++) { /* the device may contract x / 127.5 - 1 into an fma */
+            float x = (float)data[(c[0] % COUNT) * DIM + j];
+            want[r * DIM + j] = x * (1.0f / 127.5f) - 1.0f;
+            want_fma[r * DIM + j] = fmaf(x, 1.0f / 127.5f, -1.0f);
+        }
+    }
+    cl_mem d, out;
+    CHECK_OK(clgan_buf_alloc(ctx, &d, sizeof data, "data"));
+    CHECK_OK(clgan_buf_alloc(ctx, &out, sizeof got, "batch"));
+    CHECK_OK(clgan_buf_write(ctx, d, 0, data, sizeof data));
+    size_t g[2] = {ROWS, (DIM + chunk - 1) / chunk};
+    CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, "gather_batch_u8"), 2, g, NULL,
+                          CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(d), CLGAN_ARG_INT(ROWS),
+                                     CLGAN_ARG_INT(DIM), CLGAN_ARG_INT(COUNT),
+                                     CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
+                                     CLGAN_ARG_UINT((cl_uint)step),
+                                     CLGAN_ARG_UINT((cl_uint)(step >> 32)), CLGAN_ARG_UINT(stream),
+                                     CLGAN_ARG_INT(chunk))));
+    CHECK_OK(clgan_buf_read(ctx, out, 0, got, sizeof got));
+    int bad = 0;
+    for (int i = 0; i < ROWS * DIM; i++)
+        bad += got[i] != want[i] && got[i] != want_fma[i];
+    printf("gather_batch_u8 %dx%d from %d rows, chunks of %d: %d values differ\n", ROWS, DIM,
+           COUNT, chunk, bad);
+    CHECK(bad == 0);
+    clgan_buf_release(&out);
+    clgan_buf_release(&d);
 }
 
 int main(void)
@@ -117,6 +163,8 @@ int main(void)
                (unsigned long long)steps[k], same, n);
         CHECK(same < 10);
     }
+    gather_check(ctx, 50); /* the whole row (CPU devices) */
+    gather_check(ctx, 20); /* chunks, the last one short */
     clgan_buf_release(&buf);
     free(sentinel), free(got), free(other), free(want), free(rad);
     clgan_ctx_free(ctx);
