@@ -1,7 +1,7 @@
 /* cmd_train.c - `clgan train`: settings from flags and --config, then the run driver.
  * Ctrl-C (or SIGTERM) stops the run cleanly with every output written; the process
  * then ends by that signal (exit status 130 / 143 in a shell), so a script can tell
- * an interrupted run from a finished one. */
+ * an interrupted run from a finished one. A second one ends it at once. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +30,7 @@ clgan_status cmd_train(int argc, char **argv)
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C aborts at once (files land atomically) */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     clgan_run_opts o = {.progress = isatty(STDERR_FILENO), .stop = &stop_requested};
