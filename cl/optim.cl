@@ -124,7 +124,7 @@ void opt_norm_finish(__global float *scal, __global float *metrics,
 
 /* The update's vectors: OPT_VW floats (16 fills an AVX-512 register; measured on PoCL,
  * float16 ran 1.2-1.3x faster than float8 on this memory-bound loop). */
-#define OPT_VW 16
+#define OPT_VW 16 /* must match OPT_VW in src/optim/optim.c */
 typedef float16 optv;
 #define opt_vload vload16
 #define opt_vstore vstore16

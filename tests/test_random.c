@@ -1,10 +1,11 @@
-/* test_random.c - the device's noise against a host reference: randn_fill (cl/random.cl,
- * 16 Philox counters per work-item as vectors) gives, for counter i, the four normals
+/* test_random.c - the device's noise against a host reference, through the launches the
+ * trainer uses (clgan_randn_fill, clgan_gather_rows; CLGAN_LAUNCH_SHAPES=gpu runs their
+ * GPU shapes): randn_fill (cl/random.cl, 16 Philox counters per work-item as vectors) gives, for counter i, the four normals
  * of Box-Muller on philox4x32(i, step, stream; seed), computed here in C in double
  * precision from the same 32-bit draws. Every value must lie within 1e-6 + 2e-6 r of the
  * reference, r its Box-Muller radius: the float32 angle 2 pi u alone is off by up to
  * an ulp of 2 pi (4.8e-7), which moves r cos(angle) by up to 4.8e-7 r, and log, sqrt
- * and sincos add an ulp or two each (r < 5.8 for 24-bit draws); a wrong word, lane or
+ * and sincos add an ulp or two each (r < 5.9 for 24-bit draws); a wrong word, lane or
  * counter is off by O(1). gather_batch_u8 (a random batch of data rows, row r from
  * philox4x32(r, step, stream).x mod count) must match the same choice made here, to
  * the bit (with or without the fused multiply-add OpenCL may contract), in whole-row and chunked launches, for a width that is not a multiple of
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "clgan/gan.h"
 #include "clgan/runtime.h"
 #include "testutil.h"
 
@@ -57,12 +59,7 @@ static void reference(double *out, double *rad, int n, uint64_t seed, uint64_t s
 
 static void fill(clgan_ctx *ctx, cl_mem buf, int n, uint64_t seed, uint64_t step, uint32_t stream)
 {
-    size_t g = (size_t)(n + 63) / 64, l = 1;
-    CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, "randn_fill"), 1, &g, &l,
-                          CLGAN_ARGS(CLGAN_ARG_MEM(buf), CLGAN_ARG_INT(n),
-                                     CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
-                                     CLGAN_ARG_UINT((cl_uint)step),
-                                     CLGAN_ARG_UINT((cl_uint)(step >> 32)), CLGAN_ARG_UINT(stream))));
+    CHECK_OK(clgan_randn_fill(ctx, buf, n, seed, step, stream));
 }
 
 /* gather_batch_u8 against the host: rows x dim from count rows of data, in chunks of
@@ -89,20 +86,24 @@ static void gather_check(clgan_ctx *ctx, int chunk)
     CHECK_OK(clgan_buf_alloc(ctx, &d, sizeof data, "data"));
     CHECK_OK(clgan_buf_alloc(ctx, &out, sizeof got, "batch"));
     CHECK_OK(clgan_buf_write(ctx, d, 0, data, sizeof data));
-    size_t g[2] = {ROWS, (DIM + chunk - 1) / chunk};
-    CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, "gather_batch_u8"), 2, g, NULL,
-                          CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(d), CLGAN_ARG_INT(ROWS),
-                                     CLGAN_ARG_INT(DIM), CLGAN_ARG_INT(COUNT),
-                                     CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
-                                     CLGAN_ARG_UINT((cl_uint)step),
-                                     CLGAN_ARG_UINT((cl_uint)(step >> 32)), CLGAN_ARG_UINT(stream),
-                                     CLGAN_ARG_INT(chunk))));
+    if (chunk) { /* the kernel directly, in chunks of `chunk` columns */
+        size_t g[2] = {ROWS, (DIM + chunk - 1) / chunk};
+        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, "gather_batch_u8"), 2, g, NULL,
+                              CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(d), CLGAN_ARG_INT(ROWS),
+                                         CLGAN_ARG_INT(DIM), CLGAN_ARG_INT(COUNT),
+                                         CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
+                                         CLGAN_ARG_UINT((cl_uint)step),
+                                         CLGAN_ARG_UINT((cl_uint)(step >> 32)), CLGAN_ARG_UINT(stream),
+                                         CLGAN_ARG_INT(chunk))));
+    } else { /* as the trainer launches it */
+        CHECK_OK(clgan_gather_rows(ctx, out, d, ROWS, DIM, COUNT, seed, step, stream));
+    }
     CHECK_OK(clgan_buf_read(ctx, out, 0, got, sizeof got));
     int bad = 0;
     for (int i = 0; i < ROWS * DIM; i++)
         bad += got[i] != want[i] && got[i] != want_fma[i];
-    printf("gather_batch_u8 %dx%d from %d rows, chunks of %d: %d values differ\n", ROWS, DIM,
-           COUNT, chunk, bad);
+    printf("gather_batch_u8 %dx%d from %d rows, %s %d: %d values differ\n", ROWS, DIM, COUNT,
+           chunk ? "chunks of" : "clgan_gather_rows, CPU shapes", chunk ? chunk : clgan_cpu_shapes(ctx), bad);
     CHECK(bad == 0);
     clgan_buf_release(&out);
     clgan_buf_release(&d);
@@ -163,7 +164,8 @@ int main(void)
                (unsigned long long)steps[k], same, n);
         CHECK(same < 10);
     }
-    gather_check(ctx, 50); /* the whole row (CPU devices) */
+    gather_check(ctx, 0);  /* clgan_gather_rows: the launch the trainer uses */
+    gather_check(ctx, 50); /* the whole row (CPU shapes) */
     gather_check(ctx, 20); /* chunks, the last one short */
     clgan_buf_release(&buf);
     free(sentinel), free(got), free(other), free(want), free(rad);

@@ -227,6 +227,16 @@ typedef struct {
 clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec);
 void clgan_dataset_free(clgan_dataset *d);
 
+/* Device-side draws (cl/random.cl), the same for a (seed, step, stream) on any device;
+ * step and stream keep the trainer's draws apart. Non-blocking.
+ * out[0..n) ~ N(0, 1): counter i of Philox4x32-10 gives elements 4i..4i+3. */
+clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, uint64_t step,
+                              unsigned stream);
+/* out (rows, dim) = rows of `data` (count, dim) uint8 scaled to [-1, 1], row r from
+ * philox4x32(r, step, stream).x mod count. */
+clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
+                               size_t count, uint64_t seed, uint64_t step, unsigned stream);
+
 /* ---- the run driver --------------------------------------------------------------------- */
 
 typedef struct {

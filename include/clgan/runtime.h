@@ -90,6 +90,14 @@ clgan_status clgan_ctx_init(clgan_ctx **out, const clgan_ctx_opts *opts);
 void clgan_ctx_free(clgan_ctx *ctx);
 const clgan_ctx_view *clgan_ctx_get(const clgan_ctx *ctx);
 
+/* 1 when launches take the shapes measured fastest on CPU devices (one work-item per
+ * group running a long contiguous run or a register tile, float8/float16 per-column
+ * kernels), 0 for the shapes meant for GPUs (work-groups the driver sizes, neighbouring
+ * work-items on neighbouring data). The device type decides, unless the environment
+ * variable CLGAN_LAUNCH_SHAPES=cpu|gpu forces one: the tests run the GPU shapes on the
+ * CPU device that way, since the results must not depend on them. */
+int clgan_cpu_shapes(const clgan_ctx *ctx);
+
 /* The kernel called `name` (borrowed; valid for the context's life). NULL if absent,
  * with a message set. */
 cl_kernel clgan_kernel(clgan_ctx *ctx, const char *name);

@@ -1,6 +1,7 @@
 /* data.c - finds and loads the training images: the shipped MNIST subset
  * (samples/data), any directory of MNIST-format IDX files, or Debian's Fashion-MNIST.
- * Reads through io/idx.c; keeps the data as uint8 (scaled on the device). */
+ * Reads through io/idx.c; keeps the data as uint8 (scaled on the device). Also launches
+ * the device-side draws from it and from N(0, 1) (cl/random.cl). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,4 +90,38 @@ void clgan_dataset_free(clgan_dataset *d)
     free(d->labels);
     d->images = d->labels = NULL;
     d->count = 0;
+}
+
+/* ---- device-side draws ---------------------------------------------------------------- */
+
+clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, uint64_t step,
+                              unsigned stream)
+{
+    /* 16 counters (64 normals) per work-item; one per group on CPU devices. */
+    size_t g = (size_t)(n + 63) / 64, one = 1;
+    if (n <= 0)
+        return n == 0 ? CLGAN_OK : clgan_error(CLGAN_EINVAL, "randn_fill of %d values", n);
+    return clgan_launch(ctx, clgan_kernel(ctx, "randn_fill"), 1, &g,
+                        clgan_cpu_shapes(ctx) ? &one : NULL,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n),
+                                   CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
+                                   CLGAN_ARG_UINT((cl_uint)step), CLGAN_ARG_UINT((cl_uint)(step >> 32)),
+                                   CLGAN_ARG_UINT(stream)));
+}
+
+clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
+                               size_t count, uint64_t seed, uint64_t step, unsigned stream)
+{
+    /* A whole row per work-item with CPU shapes (on PoCL 0.036 -> 0.017 ms at batch 32,
+     * 0.089 -> 0.037 ms at 128, against 64-column chunks), 64-column chunks otherwise. */
+    const int cpu = clgan_cpu_shapes(ctx), chunk = cpu ? dim : 64;
+    size_t g[2] = {(size_t)rows, (size_t)((dim + chunk - 1) / chunk)}, one[2] = {1, 1};
+    if (rows <= 0 || dim <= 0 || count == 0 || count > INT_MAX)
+        return clgan_error(CLGAN_EINVAL, "gather of %d x %d from %zu rows", rows, dim, count);
+    return clgan_launch(ctx, clgan_kernel(ctx, "gather_batch_u8"), 2, g, cpu ? one : NULL,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(data), CLGAN_ARG_INT(rows),
+                                   CLGAN_ARG_INT(dim), CLGAN_ARG_INT((int)count),
+                                   CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
+                                   CLGAN_ARG_UINT((cl_uint)step), CLGAN_ARG_UINT((cl_uint)(step >> 32)),
+                                   CLGAN_ARG_UINT(stream), CLGAN_ARG_INT(chunk)));
 }

@@ -339,32 +339,15 @@ const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t) { return &t-
 
 static clgan_status randn(clgan_trainer *t, cl_mem out, int n, long step, unsigned stream)
 {
-    size_t g = (size_t)(n + 63) / 64, l = 1; /* 16 counters (64 normals) per work-item */
-    uint64_t s = t->cfg.seed;
-    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "randn_fill"), 1, &g, &l,
-                        CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n), CLGAN_ARG_UINT((cl_uint)s),
-                                   CLGAN_ARG_UINT((cl_uint)(s >> 32)), CLGAN_ARG_UINT((cl_uint)step),
-                                   CLGAN_ARG_UINT((cl_uint)((uint64_t)step >> 32)),
-                                   CLGAN_ARG_UINT(stream)));
+    return clgan_randn_fill(t->ctx, out, n, t->cfg.seed, (uint64_t)step, stream);
 }
 
 static clgan_status gather_real(clgan_trainer *t, long step)
 {
-    int dim = t->view.img_dim, rows = t->cfg.batch;
-    /* A whole row per work-item on CPU devices (on PoCL 0.036 -> 0.017 ms at batch 32,
-     * 0.089 -> 0.037 ms at 128, against 64-column chunks), 64-column chunks elsewhere. */
-    int cpu = (clgan_ctx_get(t->ctx)->dev.type & CL_DEVICE_TYPE_CPU) != 0, chunk = cpu ? dim : 64;
-    size_t g[2] = {(size_t)rows, (size_t)((dim + chunk - 1) / chunk)}, one[2] = {1, 1};
-    uint64_t s = t->cfg.seed;
     if (!t->data)
         return clgan_error(CLGAN_EINVAL, "trainer has no data set");
-    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "gather_batch_u8"), 2, g, cpu ? one : NULL,
-                        CLGAN_ARGS(CLGAN_ARG_MEM(t->real), CLGAN_ARG_MEM(t->data),
-                                   CLGAN_ARG_INT(rows), CLGAN_ARG_INT(dim),
-                                   CLGAN_ARG_INT((int)t->count), CLGAN_ARG_UINT((cl_uint)s),
-                                   CLGAN_ARG_UINT((cl_uint)(s >> 32)), CLGAN_ARG_UINT((cl_uint)step),
-                                   CLGAN_ARG_UINT((cl_uint)((uint64_t)step >> 32)),
-                                   CLGAN_ARG_UINT(STREAM_REAL), CLGAN_ARG_INT(chunk)));
+    return clgan_gather_rows(t->ctx, t->real, t->data, t->cfg.batch, t->view.img_dim, t->count,
+                             t->cfg.seed, (uint64_t)step, STREAM_REAL);
 }
 
 /* D's input for `x`: x itself, or x plus instance noise in `noisy`. */

@@ -57,7 +57,7 @@ clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy,
 
 int clgan_use_vec8(const clgan_ctx *ctx, int cols)
 {
-    return cols % 8 == 0 && (clgan_ctx_get(ctx)->dev.type & CL_DEVICE_TYPE_CPU);
+    return cols % 8 == 0 && clgan_cpu_shapes(ctx);
 }
 
 clgan_status clgan_add(clgan_ctx *ctx, cl_mem y, cl_mem a, cl_mem b, int n)

@@ -51,17 +51,25 @@ clgan_status clgan_ctx_init(clgan_ctx **out, const clgan_ctx_opts *opts)
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     if (opts)
         ctx->opts = *opts;
-    /* The runtime's two environment switches, read here and nowhere else. */
+    /* The runtime's three environment switches, read here and nowhere else. */
     if (!ctx->opts.kernel_dir && getenv("CLGAN_KERNEL_DIR") && *getenv("CLGAN_KERNEL_DIR"))
         ctx->opts.kernel_dir = getenv("CLGAN_KERNEL_DIR");
     if (getenv("CLGAN_SYNC") && !strcmp(getenv("CLGAN_SYNC"), "1"))
         ctx->opts.sync = 1;
+    const char *shapes = getenv("CLGAN_LAUNCH_SHAPES");
+    if (shapes && *shapes && strcmp(shapes, "cpu") && strcmp(shapes, "gpu")) {
+        st = clgan_error(CLGAN_EINVAL, "CLGAN_LAUNCH_SHAPES=%s: use cpu or gpu (or unset it)",
+                         shapes);
+        goto fail;
+    }
     if ((st = clgan_devices_list(&devs, &n)) != CLGAN_OK ||
         (st = clgan_device_resolve(&idx, devs, n, ctx->opts.device)) != CLGAN_OK)
         goto fail;
     ctx->view.dev = devs[idx];
     free(devs);
     devs = NULL;
+    ctx->cpu_shapes = shapes && *shapes ? !strcmp(shapes, "cpu")
+                                        : (ctx->view.dev.type & CL_DEVICE_TYPE_CPU) != 0;
 
     ctx->view.context = clCreateContext(NULL, 1, &ctx->view.dev.id, NULL, NULL, &err);
     if (err != CL_SUCCESS) {
@@ -164,6 +172,8 @@ clgan_status clgan_launch(clgan_ctx *ctx, cl_kernel k, int dims, const size_t *g
     }
     return CLGAN_OK;
 }
+
+int clgan_cpu_shapes(const clgan_ctx *ctx) { return ctx->cpu_shapes; }
 
 clgan_status clgan_finish(clgan_ctx *ctx)
 {

@@ -109,7 +109,7 @@ clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t 
      * NT 500 -> 470; 32 per group was worse again for TN). Other devices choose for
      * themselves; the kernels are correct with any local size. */
     static const size_t one[2] = {1, 1}, panel[2] = {16, 1};
-    const size_t *local = !(ctx->view.dev.type & CL_DEVICE_TYPE_CPU) ? NULL
+    const size_t *local = !clgan_cpu_shapes(ctx) ? NULL
                           : (ta || tb)                              ? panel
                                                                     : one;
     if (tb) /* gemm_nt has no epilogue */

@@ -20,6 +20,7 @@ struct clgan_ctx {
     clgan_gemm_impl gemm_impl;   /* CLBLAST or NATIVE; AUTO (runs as CLBLAST) until
                                     clgan_gemm_autoselect resolves it */
     double gemm_flops;
+    int cpu_shapes;              /* clgan_cpu_shapes() */
     /* Profiling (opts.profile): one event per launch, summed by clgan_profile_collect. */
     cl_event *prof_events;
     int *prof_kernel;            /* index into kernels, or -1 for a CLBlast GEMM */
