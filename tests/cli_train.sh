@@ -34,9 +34,15 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 kill -INT $pid
+for _ in $(seq 1 120); do # a run that ignored it would train 100000 iterations: cap the wait
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.5
+done
+kill -0 $pid 2>/dev/null && kill -9 $pid
 wait $pid
 rc=$?
 check "Ctrl-C exits 130 (got $rc)" test $rc = 130
+check "Ctrl-C leaves no temp files" test -z "$(find "$tmp/int" -name '*.tmp*' -o -name '*.partial')"
 check "Ctrl-C says where it stopped" grep -q "stopped at iteration" "$tmp/int.log"
 for f in discriminator_loss.npy generator.safetensors training.gif metrics.jsonl; do
   check "Ctrl-C still writes $f" test -s "$tmp/int/$f"

@@ -214,7 +214,7 @@ def main():
         print("# torch %s, BLAS %s, default threads: torch %d, BLAS %s%s"
               % (torch.__version__, blas, default_threads, default_blas_threads,
                  ", device " + torch.cuda.get_device_name(0) if args.device == "cuda" else ""))
-    if "/blas/libblas.so" in blas:
+    if "/blas/libblas.so" in blas and args.device == "cpu":
         print("# warning: this is the reference (netlib) BLAS, ~15-25x slower than OpenBLAS here; "
               "install libopenblas0-pthread for a fair peer", file=sys.stderr)
 

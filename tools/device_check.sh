@@ -6,7 +6,8 @@
 #   tools/device_check.sh pack         # here: copy build/clgan's shared libraries
 #                                      # (except glibc's) into build/devlibs
 #   tools/device_check.sh run [OUTDIR] # there: find libnvidia-opencl, write an
-#                                      # nvidia.icd, run devices / bench / bench_torch
+#                                      # nvidia.icd, run devices / bench (with the
+#                                      # profile and per-shape GEMM times) / bench_torch
 #
 # `run` prints every step; it does not stop at the first failure (a partial answer is
 # still an answer), and exits 1 if any step failed. Carry build/clgan and
@@ -31,19 +32,24 @@ run)
     out=${2:-${OUT:-/tmp}}
     fail=0
     step() { echo "== $*"; "$@" || { echo "== failed (rc $?): $*"; fail=1; }; }
-    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
-    # The NVIDIA OpenCL driver: wherever the image keeps the driver libraries.
-    icdlib=$( (ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so/ {print $NF}';
-               find /usr /lib /lib64 /opt -name 'libnvidia-opencl.so*' 2>/dev/null) | head -n 1)
+    step nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+    export LD_LIBRARY_PATH="$PWD/$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    # built against the other machine's glibc: a missing symbol shows here first
+    step ldd "$exe"
+    # The NVIDIA OpenCL driver: from the loader cache (x86-64 entries), else a search
+    # of the usual library trees (slow on a big image, so only as a fallback).
+    icdlib=$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so/ && /x86-64/ {print $NF; exit}')
+    [ -n "$icdlib" ] ||
+        icdlib=$(find /usr/lib /usr/lib64 /lib /lib64 /usr/local/nvidia /opt \
+                     -name 'libnvidia-opencl.so*' 2>/dev/null | head -n 1)
     echo "libnvidia-opencl: ${icdlib:-not found}"
+    [ -n "$icdlib" ] || fail=1
     mkdir -p "$out/icd"
     [ -n "$icdlib" ] && echo "$icdlib" > "$out/icd/nvidia.icd"
     export OCL_ICD_VENDORS="$out/icd"
-    export LD_LIBRARY_PATH="$PWD/$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export XDG_CACHE_HOME="$out/cache"
     step "$exe" devices
-    step "$exe" bench --device gpu --batch 32,128 --iterations 500 --profile
-    step "$exe" bench --device all --batch 32,128 --iterations 300
+    step "$exe" bench --device gpu --batch 32,128 --iterations 500 --profile --gemm-shapes
     step python3 tools/bench_torch.py --device cuda --batch 32,128 --iterations 500 \
         --item-every 1,100
     exit $fail

@@ -30,7 +30,9 @@ clgan_status cmd_train(int argc, char **argv)
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C aborts at once (files land atomically) */
+    /* A second Ctrl-C aborts at once (files land atomically); system calls interrupted
+     * by the first one restart instead of failing with EINTR. */
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     clgan_run_opts o = {.progress = isatty(STDERR_FILENO), .stop = &stop_requested};

@@ -54,7 +54,10 @@ static void remedies(clgan_diagnosis *d, const char *const *r)
  * overlapping; it must hold in three of them, not necessarily in a row (G can escape
  * for a few hundred iterations and be pinned again: with D's learning rate 100x G's,
  * one seed in six did that between two spells of two windows each); onset: the first
- * of them. A healthy run never has one such window (its D loss stays near 0.5-0.7). */
+ * of them, last: the end of the last (the span may include stretches where G got
+ * away; the evidence is the last dominated window's). Any three windows cover at least
+ * the 2w iterations that three in a row do. A healthy
+ * run never has one such window (its D loss stays near 0.5-0.7). */
 static void d_too_strong(const clgan_diag_input *in, clgan_diagnosis *out, int *n)
 {
     long w = window(in), hits = 0, onset = -1, last = -1;
