@@ -25,7 +25,7 @@
  * without -D overrides). GEMM_TM x (GEMM_VW*GEMM_TNV) for nn/tn, GEMM_DM x GEMM_DN
  * for nt. A host value larger than the kernel's would leave parts of C unwritten,
  * which tests/test_gemm.c catches. */
-enum { TILE_M = 8, TILE_N = 32, DOT_M = 4, DOT_N = 4 };
+enum { TILE_M = 8, TILE_N = 32, DOT_M = 2, DOT_N = 8 };
 
 /* Elements spanned by a row-major (rows, cols) view with row stride ld. */
 static size_t span(size_t rows, size_t cols, size_t ld)
