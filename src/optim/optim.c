@@ -12,7 +12,7 @@
 #define OPT_WG 256           /* must match OPT_WG in cl/optim.cl */
 #define OPT_MAX_GROUPS 256   /* partial sums of the norm reduction */
 #define OPT_VW 16            /* must match OPT_VW in cl/optim.cl (floats per vector) */
-#define OPT_CPU_RUN 4096     /* floats one work-item updates on a CPU device: 2048-8192
+#define OPT_CPU_RUN 4096     /* floats one work-item updates with CPU shapes: 2048-8192
                                 measured alike on PoCL (2 cores, 0.5M and 1.5M floats) */
 #define OPT_MIN_PER_ITEM 128 /* floats per work-item before another group is added:
                                 on PoCL (2 cores) 46-64 groups for 1.5M floats run 2x
@@ -212,8 +212,8 @@ clgan_status clgan_opt_step(clgan_opt *o, cl_mem params, cl_mem grads, long t, c
     float keep = (float)(1.0 - (double)c->lr * c->weight_decay);
     /* Unused state arguments get a placeholder buffer the kernel never touches. */
     cl_mem s0 = o->state[0] ? o->state[0] : o->scal, s1 = o->state[1] ? o->state[1] : o->scal;
-    /* A CPU device streams OPT_CPU_RUN floats per work-item, one work-item per group;
-     * others take one vector per work-item in groups of OPT_WG (cl/optim.cl). */
+    /* CPU shapes (clgan_cpu_shapes): OPT_CPU_RUN floats per work-item, one work-item per
+     * group; GPU shapes: one vector per work-item in groups of OPT_WG (cl/optim.cl). */
     const int cpu = clgan_cpu_shapes(o->ctx);
     const size_t nv = o->n / OPT_VW, per = cpu ? OPT_CPU_RUN / OPT_VW : 1;
     size_t wg = cpu ? 1 : OPT_WG, gn = nv ? (nv + per - 1) / per : 1;
