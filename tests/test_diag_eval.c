@@ -17,7 +17,7 @@
 #include "common/rng.h"
 #include "testutil.h"
 
-/* What the shipped classifiers reached (README.md quotes the same figures). */
+/* What the shipped classifiers reached (docs/diagnostics.md quotes the same figures). */
 #define MNIST_HELDOUT_MIN 0.98
 #define MNIST_PATH "samples/classifier/mnist.safetensors"
 #define FASHION_PATH "samples/classifier/fashion.safetensors"

@@ -1,7 +1,7 @@
 /* detect.c - the detectors that name training failures, over a run's measurements
  * (clgan_diag_input): D too strong, D too weak, vanishing gradients, exploding
  * gradients, mode collapse, equilibrium. Each reports an onset iteration, the numbers
- * it saw, and flags to try. Pure host code; thresholds are documented in README.md and
+ * it saw, and flags to try. Pure host code; thresholds are documented in docs/diagnostics.md and
  * in the comment of each detector. Does not read files (see rundata.c). */
 #include <math.h>
 #include <stdio.h>
