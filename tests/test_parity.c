@@ -93,7 +93,9 @@ static void weights(clgan_net *net, const clgan_tensor_set *fx, const char *pref
         CHECK(t != NULL);
         if (!t)
             continue;
-        size_t cnt = t->ndim == 2 ? t->shape[0] * t->shape[1] : t->shape[0];
+        size_t cnt = 1;
+        for (int d = 0; d < t->ndim; d++)
+            cnt *= t->shape[d];
         CHECK(cnt == ti->count && (!ts || ts->shape[0] == t->shape[0]));
         if (cnt != ti->count)
             continue;

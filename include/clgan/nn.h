@@ -39,8 +39,8 @@ typedef enum { CLGAN_MODE_EVAL = 0, CLGAN_MODE_TRAIN = 1 } clgan_mode;
 /* One named parameter or state tensor of a network, for checkpoints and tests. */
 typedef struct {
     char name[48];   /* "dense0.kernel", "bn0.moving_mean" */
-    int ndim;        /* 1 or 2 */
-    size_t shape[2]; /* (in, out) for kernels, (C) for vectors */
+    int ndim;        /* 1..4 */
+    size_t shape[4]; /* (in, out) for dense kernels, (C) for vectors; rank <= 4 */
     size_t offset;   /* in floats, into the params (trained) or state buffer */
     size_t count;
     int trained;     /* 1: in params/grads; 0: in state (running statistics) */
@@ -132,6 +132,9 @@ cl_mem clgan_net_dout(const clgan_net *net);
 clgan_status clgan_net_read_params(clgan_net *net, float *host_params, float *host_state);
 clgan_status clgan_net_write_params(clgan_net *net, const float *host_params,
                                     const float *host_state);
+
+/* 1 when `ti` has exactly this rank and shape (e.g. a checkpoint tensor's). */
+int clgan_tensor_shape_eq(const clgan_tensor_info *ti, int ndim, const size_t *shape);
 
 /* The tensor called `name`, or NULL. */
 const clgan_tensor_info *clgan_net_find(const clgan_net *net, const char *name);

@@ -410,8 +410,7 @@ clgan_status clgan_classifier_save(clgan_classifier *c, const char *path)
             const clgan_tensor_info *ti = &v->tensors[i];
             snprintf(tv[n].name, sizeof tv[n].name, "%s.%s", prefix[k], ti->name);
             tv[n].ndim = ti->ndim;
-            tv[n].shape[0] = ti->shape[0];
-            tv[n].shape[1] = ti->shape[1];
+            memcpy(tv[n].shape, ti->shape, sizeof ti->shape);
             tv[n].data = host[k] + ti->offset;
         }
     }
@@ -480,8 +479,7 @@ static clgan_status fill(clgan_net *net, const clgan_tensor_set *s, const char *
         char name[96];
         snprintf(name, sizeof name, "%s.%s", prefix, ti->name);
         const clgan_tensor_view *t = clgan_safetensors_find(s, name);
-        if (!t || t->ndim != ti->ndim || t->shape[0] != ti->shape[0] ||
-            (ti->ndim == 2 && t->shape[1] != ti->shape[1])) {
+        if (!t || !clgan_tensor_shape_eq(ti, t->ndim, t->shape)) {
             free(hp);
             return clgan_error(CLGAN_EFORMAT, "%s: tensor %s is missing or has the wrong shape",
                                path, name);

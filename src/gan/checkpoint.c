@@ -30,8 +30,7 @@ clgan_status clgan_checkpoint_save_generator(const char *path, clgan_net *g,
         const clgan_tensor_info *ti = &v->tensors[i];
         snprintf(tv[i].name, sizeof tv[i].name, "%s", ti->name);
         tv[i].ndim = ti->ndim;
-        tv[i].shape[0] = ti->shape[0];
-        tv[i].shape[1] = ti->shape[1];
+        memcpy(tv[i].shape, ti->shape, sizeof ti->shape);
         tv[i].data = (ti->trained ? hp : hs) + ti->offset;
     }
     snprintf(h, sizeof h, "%d", img_h);
@@ -90,8 +89,7 @@ clgan_status clgan_checkpoint_load_generator(clgan_net **out, clgan_ctx *ctx, co
     for (int i = 0; i < v->n_tensors; i++) {
         const clgan_tensor_info *ti = &v->tensors[i];
         const clgan_tensor_view *tv = clgan_safetensors_find(&set, ti->name);
-        if (!tv || tv->ndim != ti->ndim || tv->shape[0] != ti->shape[0] ||
-            (ti->ndim == 2 && tv->shape[1] != ti->shape[1])) {
+        if (!tv || !clgan_tensor_shape_eq(ti, tv->ndim, tv->shape)) {
             st = clgan_error(CLGAN_EFORMAT, "%s: tensor %s is missing or has the wrong shape", path,
                              ti->name);
             goto done;

@@ -160,7 +160,9 @@ static clgan_status layout(clgan_net *n, int *first_tensor)
             clgan_tensor_info *ti = &n->tensors[t];
             *ti = tmp[j];
             snprintf(ti->name, sizeof ti->name, "%.23s.%.23s", n->layers[i].name, tmp[j].name);
-            ti->count = ti->ndim == 2 ? ti->shape[0] * ti->shape[1] : ti->shape[0];
+            ti->count = 1;
+            for (int d = 0; d < ti->ndim; d++)
+                ti->count *= ti->shape[d];
             size_t *cur = ti->trained ? &np : &ns;
             ti->offset = *cur;
             *cur += (ti->count + align - 1) / align * align;
@@ -291,6 +293,16 @@ clgan_status clgan_net_write_params(clgan_net *n, const float *hp, const float *
     if (st == CLGAN_OK && hs && n->view.n_state)
         st = clgan_buf_write(n->ctx, n->view.state, 0, hs, n->view.n_state * 4);
     return st;
+}
+
+int clgan_tensor_shape_eq(const clgan_tensor_info *ti, int ndim, const size_t *shape)
+{
+    if (ti->ndim != ndim)
+        return 0;
+    for (int d = 0; d < ndim; d++)
+        if (ti->shape[d] != shape[d])
+            return 0;
+    return 1;
 }
 
 const clgan_tensor_info *clgan_net_find(const clgan_net *n, const char *name)
