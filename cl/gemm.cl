@@ -32,35 +32,17 @@
  *
  * Launch (see gemm_native.c): 2-D, global = (ceil(M/rows per item), ceil(N/cols per
  * item)), dimension 0 over row tiles so consecutive work-groups share a panel of B.
- * Any local size is correct; the host uses (GEMM_LOCAL0, 1).
+ * Any local size is correct (gemm_native.c picks it per device class).
  */
 
-#ifndef GEMM_VW
-#define GEMM_VW 16 /* floats per vector: 2, 4, 8 or 16 */
-#endif
-#ifndef GEMM_TM
-#define GEMM_TM 8 /* nn/tn: rows of C per work-item */
-#endif
-#ifndef GEMM_TNV
-#define GEMM_TNV 2 /* nn/tn: vectors of columns of C per work-item */
-#endif
-#ifndef GEMM_DM
-#define GEMM_DM 2 /* nt: rows of C per work-item (2 x 8 beat 4 x 4 by 5-8% over the
-                     trainer's shapes on PoCL: clgan bench --gemm-shapes) */
-#endif
-#ifndef GEMM_DN
-#define GEMM_DN 8 /* nt: columns of C per work-item */
-#endif
 #define GEMM_TN (GEMM_VW * GEMM_TNV)
 
-#define GEMM_CAT_(a, b) a##b
-#define GEMM_CAT(a, b) GEMM_CAT_(a, b)
-typedef GEMM_CAT(float, GEMM_VW) gemm_vec;
-#define gemm_vload GEMM_CAT(vload, GEMM_VW)
-#define gemm_vstore GEMM_CAT(vstore, GEMM_VW)
+typedef CLGAN_CAT(float, GEMM_VW) gemm_vec;
+#define gemm_vload CLGAN_CAT(vload, GEMM_VW)
+#define gemm_vstore CLGAN_CAT(vstore, GEMM_VW)
 
 /* Sum of the lanes of v. */
-float gemm_hsum(gemm_vec v)
+static inline float gemm_hsum(gemm_vec v)
 {
 #if GEMM_VW == 16
     float8 v8 = v.lo + v.hi;
@@ -81,7 +63,7 @@ float gemm_hsum(gemm_vec v)
 }
 
 /* The epilogue of gemm_nn_bias_act: act(v + bias) per lane, ACT_* codes of common.h. */
-gemm_vec gemm_act(gemm_vec v, int act, float a)
+static inline gemm_vec gemm_act(gemm_vec v, int act, float a)
 {
     switch (act) {
     case ACT_LEAKYRELU: return select(a * v, v, isgreater(v, 0.0f));
@@ -95,7 +77,7 @@ gemm_vec gemm_act(gemm_vec v, int act, float a)
 
 /* Stores lanes l of `v` with lo <= n0 + l < hi into c[n0 + l] as alpha*v + beta*c
  * (beta == 0: c not read). */
-void gemm_store_lanes(__global float *c, int n0, int lo, int hi, gemm_vec v, float alpha,
+static inline void gemm_store_lanes(__global float *c, int n0, int lo, int hi, gemm_vec v, float alpha,
                       float beta, __global const float *bias, int act, float slope)
 {
     float t[GEMM_VW];
@@ -128,7 +110,7 @@ void gemm_store_lanes(__global float *c, int n0, int lo, int hi, gemm_vec v, flo
 #define GEMM_LOADB_GATHER(j) gemm_gather(B + k * ldb, n0 + (j) * GEMM_VW, N - 1)
 
 /* Lanes p[min(n0 + l, nmax)]. */
-gemm_vec gemm_gather(__global const float *p, int n0, int nmax)
+static inline gemm_vec gemm_gather(__global const float *p, int n0, int nmax)
 {
     float t[GEMM_VW];
     for (int l = 0; l < GEMM_VW; l++)

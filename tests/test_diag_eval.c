@@ -455,7 +455,7 @@ static void test_cli(void)
 int main(void)
 {
     clgan_dataset d;
-    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"});
+    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()});
     if (st != CLGAN_OK) {
         fprintf(stderr, "test_diag_eval: %s\n", clgan_error_msg());
         return 1;

@@ -261,7 +261,7 @@ int main(void)
 {
     clgan_ctx *ctx = NULL;
     const char *cache = tu_tmpdir("gemm-cache");
-    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu", .cache_dir = cache});
+    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device(), .cache_dir = cache});
     if (st != CLGAN_OK) {
         fprintf(stderr, "test_gemm: %s\n", clgan_error_msg());
         return 1;

@@ -234,17 +234,16 @@ static void test_vector_kernels(void)
     CHECK_OK(clgan_buf_write(ctx, gam, 0, g, cols * 4));
     CHECK_OK(clgan_buf_write(ctx, bet, 0, bt, cols * 4));
     for (int act = 0; act < CLGAN_ACT_COUNT; act++) {
-        char k1[64], k8[64];
-        snprintf(k1, sizeof k1, "act_bwd_bias_%s", clgan_act_str((clgan_act)act));
-        snprintf(k8, sizeof k8, "act_bwd_bias8_%s", clgan_act_str((clgan_act)act));
+        clgan_kernel_id k1 = (clgan_kernel_id)(CLGAN_K_act_bwd_bias_none + act);
+        clgan_kernel_id k8 = (clgan_kernel_id)(CLGAN_K_act_bwd_bias8_none + act);
         size_t g1 = cols, g8 = cols / 8;
         CHECK_OK(clgan_buf_zero(ctx, p1, 0, cols * 4));
         CHECK_OK(clgan_buf_zero(ctx, p2, 0, cols * 4));
-        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, k1), 1, &g1, NULL,
+        CHECK_OK(clgan_launch(ctx, k1, 1, &g1, NULL,
                               CLGAN_ARGS(CLGAN_ARG_MEM(dz1), CLGAN_ARG_MEM(p1), CLGAN_ARG_MEM(x),
                                          CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
                                          CLGAN_ARG_INT(1), CLGAN_ARG_F32(0.2f))));
-        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, k8), 1, &g8, NULL,
+        CHECK_OK(clgan_launch(ctx, k8, 1, &g8, NULL,
                               CLGAN_ARGS(CLGAN_ARG_MEM(dz2), CLGAN_ARG_MEM(p2), CLGAN_ARG_MEM(x),
                                          CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
                                          CLGAN_ARG_INT(1), CLGAN_ARG_F32(0.2f))));
@@ -252,7 +251,7 @@ static void test_vector_kernels(void)
         CHECK_OK(clgan_buf_read(ctx, dz2, 0, o2, n * 4));
         CHECK_OK(clgan_buf_read(ctx, p1, 0, s1, cols * 4));
         CHECK_OK(clgan_buf_read(ctx, p2, 0, s2, cols * 4));
-        tu_close(k8, o2, o1, n, 1e-6, 1e-6);
+        tu_close(clgan_kernel_name(k8), o2, o1, n, 1e-6, 1e-6);
         tu_close("  its bias gradient", s2, s1, cols, 1e-5, 1e-5);
     }
     /* BatchNorm: forward (training) and backward, scalar vs float8. */
@@ -260,10 +259,10 @@ static void test_vector_kernels(void)
     cl_mem rm1, rv1;
     CHECK_OK(clgan_buf_alloc(ctx, &rm1, cols * 4, "rm"));
     CHECK_OK(clgan_buf_alloc(ctx, &rv1, cols * 4, "rv"));
-    const char *fk[2] = {"batchnorm_fwd_train", "batchnorm_fwd_train8"};
+    const clgan_kernel_id fk[2] = {CLGAN_K_batchnorm_fwd_train, CLGAN_K_batchnorm_fwd_train8};
     cl_mem outs[2] = {dz1, dz2}, caches[2] = {c1, c2};
     for (int v = 0; v < 2; v++)
-        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, fk[v]), 1, v ? &g8 : &g1, NULL,
+        CHECK_OK(clgan_launch(ctx, fk[v], 1, v ? &g8 : &g1, NULL,
                               CLGAN_ARGS(CLGAN_ARG_MEM(outs[v]), CLGAN_ARG_MEM(caches[v]),
                                          CLGAN_ARG_MEM(rm1), CLGAN_ARG_MEM(rv1), CLGAN_ARG_MEM(x),
                                          CLGAN_ARG_MEM(gam), CLGAN_ARG_MEM(bet), CLGAN_ARG_INT(rows),
@@ -272,7 +271,7 @@ static void test_vector_kernels(void)
     CHECK_OK(clgan_buf_read(ctx, dz1, 0, o1, n * 4));
     CHECK_OK(clgan_buf_read(ctx, dz2, 0, o2, n * 4));
     tu_close("batchnorm_fwd_train8", o2, o1, n, 1e-5, 1e-5);
-    const char *bk[2] = {"batchnorm_bwd", "batchnorm_bwd8"};
+    const clgan_kernel_id bk[2] = {CLGAN_K_batchnorm_bwd, CLGAN_K_batchnorm_bwd8};
     cl_mem dxs[2] = {x, y}; /* reuse as outputs after copying inputs aside */
     cl_mem dy, xin;
     CHECK_OK(clgan_buf_alloc(ctx, &dy, n * 4, "dy"));
@@ -280,7 +279,7 @@ static void test_vector_kernels(void)
     CHECK_OK(clgan_buf_write(ctx, dy, 0, b, n * 4));
     CHECK_OK(clgan_buf_write(ctx, xin, 0, a, n * 4));
     for (int v = 0; v < 2; v++)
-        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, bk[v]), 1, v ? &g8 : &g1, NULL,
+        CHECK_OK(clgan_launch(ctx, bk[v], 1, v ? &g8 : &g1, NULL,
                               CLGAN_ARGS(CLGAN_ARG_MEM(dxs[v]), CLGAN_ARG_MEM(v ? p2 : p1),
                                          CLGAN_ARG_MEM(v ? c2 : c1), CLGAN_ARG_MEM(dy),
                                          CLGAN_ARG_MEM(xin), CLGAN_ARG_MEM(caches[v]),
@@ -495,7 +494,7 @@ static void test_batchnorm_running(void)
 
 int main(void)
 {
-    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"});
+    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()});
     if (st != CLGAN_OK) {
         fprintf(stderr, "test_nn: %s\n", clgan_error_msg());
         return 1;

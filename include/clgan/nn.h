@@ -19,14 +19,14 @@
 
 #include "clgan/runtime.h"
 
-/* Activations; the codes are shared with cl/common.h. */
+/* Activations; the codes are the kernels' ACT_* (kernels.h CLGAN_CODE_LIST). */
 typedef enum {
-    CLGAN_ACT_NONE = 0,
-    CLGAN_ACT_LEAKYRELU = 1,
-    CLGAN_ACT_RELU = 2,
-    CLGAN_ACT_TANH = 3,
-    CLGAN_ACT_SIGMOID = 4,
-    CLGAN_ACT_ELU = 5,
+    CLGAN_ACT_NONE = CLGAN_CODE_ACT_NONE,
+    CLGAN_ACT_LEAKYRELU = CLGAN_CODE_ACT_LEAKYRELU,
+    CLGAN_ACT_RELU = CLGAN_CODE_ACT_RELU,
+    CLGAN_ACT_TANH = CLGAN_CODE_ACT_TANH,
+    CLGAN_ACT_SIGMOID = CLGAN_CODE_ACT_SIGMOID,
+    CLGAN_ACT_ELU = CLGAN_CODE_ACT_ELU,
     CLGAN_ACT_COUNT
 } clgan_act;
 
@@ -141,18 +141,23 @@ const clgan_tensor_info *clgan_net_find(const clgan_net *net, const char *name);
 
 /* ---- losses ---------------------------------------------------------------------- */
 
-/* Loss kinds; the codes are shared with cl/loss.cl (its banner has the formulas). */
+/* Loss kinds; the codes are cl/loss.cl's LOSS_* (kernels.h CLGAN_CODE_LIST; the
+ * kernel's banner has the formulas). */
 typedef enum {
-    CLGAN_LOSS_BCE = 0,         /* on probabilities (sigmoid output), clipped (Keras) */
-    CLGAN_LOSS_BCE_LOGITS = 1,  /* on logits, numerically stable (PyTorch) */
-    CLGAN_LOSS_LSGAN = 2,       /* least squares, 0.5 (o - t)^2 */
-    CLGAN_LOSS_HINGE = 3,       /* relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)) */
-    CLGAN_LOSS_WASSERSTEIN = 4, /* D(G(z)) - D(x); G: -D(G(z)) (WGAN, WGAN-GP) */
+    CLGAN_LOSS_BCE = CLGAN_CODE_LOSS_BCE,       /* on probabilities (sigmoid output), clipped (Keras) */
+    CLGAN_LOSS_BCE_LOGITS = CLGAN_CODE_LOSS_BCE_LOGITS, /* on logits, stable (PyTorch) */
+    CLGAN_LOSS_LSGAN = CLGAN_CODE_LOSS_LSGAN,   /* least squares, 0.5 (o - t)^2 */
+    CLGAN_LOSS_HINGE = CLGAN_CODE_LOSS_HINGE,   /* relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)) */
+    CLGAN_LOSS_WASSERSTEIN = CLGAN_CODE_LOSS_WASSERSTEIN, /* D(G(z)) - D(x); G: -D(G(z)) */
     CLGAN_LOSS_COUNT
 } clgan_loss;
 
 /* Who the loss is for. */
-typedef enum { CLGAN_ROLE_D_REAL = 0, CLGAN_ROLE_D_FAKE = 1, CLGAN_ROLE_G = 2 } clgan_role;
+typedef enum {
+    CLGAN_ROLE_D_REAL = CLGAN_CODE_ROLE_D_REAL,
+    CLGAN_ROLE_D_FAKE = CLGAN_CODE_ROLE_D_FAKE,
+    CLGAN_ROLE_G = CLGAN_CODE_ROLE_G
+} clgan_role;
 
 const char *clgan_loss_str(clgan_loss l);
 int clgan_loss_parse(const char *s);

@@ -54,16 +54,16 @@ static clgan_status bn_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem 
     int v8 = clgan_use_vec8(ctx, c); /* the float8 kernels (cl/norm.cl) */
     if (mode == CLGAN_MODE_EVAL) {
         size_t g[2] = {(size_t)c, (size_t)batch};
-        return clgan_launch(ctx, clgan_kernel(ctx, "batchnorm_fwd_eval"), 2, g, NULL,
+        return clgan_launch(ctx, CLGAN_K_batchnorm_fwd_eval, 2, g, NULL,
                             CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(b->run_mean),
                                        CLGAN_ARG_MEM(b->run_var), CLGAN_ARG_MEM(x),
                                        CLGAN_ARG_MEM(b->gamma), CLGAN_ARG_MEM(b->beta),
                                        CLGAN_ARG_INT(batch), CLGAN_ARG_INT(c),
                                        CLGAN_ARG_F32(b->eps)));
     }
-    size_t g = v8 ? (size_t)c / 8 : (size_t)c, lo = v8 ? 4 : 16;
-    return clgan_launch(ctx, clgan_kernel(ctx, v8 ? "batchnorm_fwd_train8" : "batchnorm_fwd_train"), 1,
-                        &g, &lo,
+    clgan_kernel_id k = v8 ? CLGAN_K_batchnorm_fwd_train8 : CLGAN_K_batchnorm_fwd_train;
+    size_t g = v8 ? (size_t)c / 8 : (size_t)c, lo = clgan_local_size(ctx, k, v8 ? 4 : 16);
+    return clgan_launch(ctx, k, 1, &g, &lo,
                         CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(b->cache),
                                    CLGAN_ARG_MEM(b->run_mean), CLGAN_ARG_MEM(b->run_var),
                                    CLGAN_ARG_MEM(x), CLGAN_ARG_MEM(b->gamma),
@@ -78,11 +78,12 @@ static clgan_status bn_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_me
 {
     bn_layer *b = l->priv;
     int v8 = clgan_use_vec8(ctx, l->out); /* the float8 kernel (cl/norm.cl) */
-    size_t g = v8 ? (size_t)l->out / 8 : (size_t)l->out, lo = v8 ? 4 : 16;
+    clgan_kernel_id k = v8 ? CLGAN_K_batchnorm_bwd8 : CLGAN_K_batchnorm_bwd;
+    size_t g = v8 ? (size_t)l->out / 8 : (size_t)l->out, lo = clgan_local_size(ctx, k, v8 ? 4 : 16);
     (void)y;
     if (!dx && !param_grads)
         return CLGAN_OK;
-    return clgan_launch(ctx, clgan_kernel(ctx, v8 ? "batchnorm_bwd8" : "batchnorm_bwd"), 1, &g, &lo,
+    return clgan_launch(ctx, k, 1, &g, &lo,
                         CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(b->dgamma),
                                    CLGAN_ARG_MEM(b->dbeta), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(x),
                                    CLGAN_ARG_MEM(b->cache), CLGAN_ARG_MEM(b->gamma),

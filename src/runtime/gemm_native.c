@@ -21,12 +21,6 @@
 
 #include "clgan/io.h"
 
-/* Work per work-item; must equal the defaults in cl/gemm.cl (the program is built
- * without -D overrides). GEMM_TM x (GEMM_VW*GEMM_TNV) for nn/tn, GEMM_DM x GEMM_DN
- * for nt. A host value larger than the kernel's would leave parts of C unwritten,
- * which tests/test_gemm.c catches. */
-enum { TILE_M = 8, TILE_N = 32, DOT_M = 2, DOT_N = 8 };
-
 /* Elements spanned by a row-major (rows, cols) view with row stride ld. */
 static size_t span(size_t rows, size_t cols, size_t ld)
 {
@@ -96,10 +90,13 @@ clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t 
         return clgan_gemm_native(ctx, 0, 0, 1, M, K, alpha, B, K, A, lda, beta, C, M, NULL, 0,
                                  0.0f);
 
-    cl_kernel k = clgan_kernel(ctx, tb ? "gemm_nt" : ta ? "gemm_tn" : "gemm_nn");
-    if (!k)
-        return CLGAN_ECL;
-    size_t tm = tb ? DOT_M : TILE_M, tn = tb ? DOT_N : TILE_N;
+    clgan_kernel_id k = tb ? CLGAN_K_gemm_nt : ta ? CLGAN_K_gemm_tn : CLGAN_K_gemm_nn;
+    /* Work per work-item, as cl/gemm.cl was compiled (kernels.h tunables):
+     * GEMM_TM x (GEMM_VW * GEMM_TNV) for nn/tn, GEMM_DM x GEMM_DN for nt. */
+    size_t tm = (size_t)clgan_tunable(ctx, tb ? CLGAN_T_GEMM_DM : CLGAN_T_GEMM_TM);
+    size_t tn = tb ? (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_DN)
+                   : (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_VW) *
+                         (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_TNV);
     size_t global[2] = {(M + tm - 1) / tm, (N + tn - 1) / tn};
     /* CPU devices: PoCL runs a work-group as one task, its work-items in a loop, on one
      * thread. gemm_nn: one tile per group (1, 2, 4, 8, 16, 32 per group measured alike).
