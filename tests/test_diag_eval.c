@@ -418,8 +418,8 @@ static void test_cli(void)
     exe[n] = '\0';
     *strrchr(exe, '/') = '\0';
     snprintf(out, sizeof out, "%s/tiny.safetensors", tmp);
-    snprintf(cmd, sizeof cmd, "'%s/clgan' train-classifier --device cpu --epochs 2 --limit 512 "
-             "--holdout 300 --out '%s' > '%s/log' 2>&1", exe, out, tmp);
+    snprintf(cmd, sizeof cmd, "'%s/clgan' train-classifier --device '%s' --epochs 2 --limit 512 "
+             "--holdout 300 --out '%s' > '%s/log' 2>&1", exe, tu_device(), out, tmp);
     int rc = run(cmd);
     printf("  tiny run (2 epochs on 512 digits): exit %d\n", rc);
     CHECK(rc == 0);

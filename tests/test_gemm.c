@@ -219,6 +219,14 @@ static void autoselect_cache(clgan_ctx *ctx)
     clgan_gemm_impl first = clgan_gemm_get_impl(ctx);
     CHECK(first == CLGAN_GEMM_CLBLAST || first == CLGAN_GEMM_NATIVE);
     printf("  measured: %s\n", clgan_gemm_impl_str(first));
+    if (!(v->dev.type & CL_DEVICE_TYPE_CPU)) {
+        /* Other devices get CLBlast without a measurement, so no choice file. */
+        CHECK(first == CLGAN_GEMM_CLBLAST);
+        CHECK(clgan_io_read_file(path, &f, &n) != CLGAN_OK);
+        clgan_error_clear();
+        free(f);
+        return;
+    }
     CHECK_OK(clgan_io_read_file(path, &f, &n));
     if (!f)
         return;
