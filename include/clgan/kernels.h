@@ -23,6 +23,9 @@
     X(act_fwd) X(add_fwd) X(dropout_fwd) X(dropout_bwd)                                 \
     /* classify.cl */                                                                   \
     X(gather_augment_u8) X(softmax_xent) X(softmax_rows) X(pairwise_dist_rowsum)        \
+    /* conv.cl */                                                                       \
+    X(im2col_nhwc) X(col2im_nhwc) X(upsample_fwd) X(upsample_bwd) X(zeropad_fwd)        \
+    X(zeropad_bwd)                                                                      \
     /* gemm.cl */                                                                       \
     X(gemm_nn) X(gemm_tn) X(gemm_nt)                                                    \
     /* gradpen.cl */                                                                    \
