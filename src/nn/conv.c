@@ -31,6 +31,8 @@ typedef struct {
     int direct;           /* Conv2d whose column matrix is x (1x1, stride 1, no padding) */
     int chunk;            /* images per workspace chunk */
     cl_mem w, b, dw, db;  /* views into the network's params / grads (b, db NULL: no bias) */
+    clgan_sn *sn;         /* spectral norm of the kernel, or NULL */
+    cl_mem wf;            /* the kernel the last forward used: w, or sn's W / sigma */
 } conv_layer;
 
 /* Workspace per chunk: larger chunks make larger products (better for GPUs), smaller
@@ -47,21 +49,22 @@ static int conv_describe(const clgan_layer *l, clgan_tensor_info *t)
         t[0] = (clgan_tensor_info){.name = "kernel", .ndim = 4, .shape = {ci, kh, kw, f}, .trained = 1};
     else
         t[0] = (clgan_tensor_info){.name = "kernel", .ndim = 4, .shape = {kh, kw, ci, f}, .trained = 1};
-    if (c->o.no_bias)
-        return 1;
-    t[1] = (clgan_tensor_info){.name = "bias", .ndim = 1, .shape = {f}, .trained = 1};
-    return 2;
+    int n = 1;
+    if (!c->o.no_bias)
+        t[n++] = (clgan_tensor_info){.name = "bias", .ndim = 1, .shape = {f}, .trained = 1};
+    return c->sn ? n + clgan_sn_describe(c->sn, t + n) : n;
 }
 
 static clgan_status conv_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem *g, int batch)
 {
     conv_layer *c = l->priv;
-    (void)ctx, (void)batch;
-    c->w = v[0];
+    const int n = c->o.no_bias ? 1 : 2;
+    (void)batch;
+    c->w = c->wf = v[0];
     c->dw = g[0];
     c->b = c->o.no_bias ? NULL : v[1];
     c->db = c->o.no_bias ? NULL : g[1];
-    return CLGAN_OK;
+    return c->sn ? clgan_sn_bind(c->sn, ctx, v[n], v[n + 1]) : CLGAN_OK;
 }
 
 static void conv_init(clgan_layer *l, float *const *host, clgan_rng *rng)
@@ -75,6 +78,8 @@ static void conv_init(clgan_layer *l, float *const *host, clgan_rng *rng)
                          : (float)((2.0 * clgan_rng_uniform(rng) - 1.0) * limit);
     for (int j = 0; !c->o.no_bias && j < c->o.filters; j++)
         host[1][j] = 0.0f;
+    if (c->sn)
+        clgan_sn_init(c->sn, host[c->o.no_bias ? 1 : 2], host[c->o.no_bias ? 2 : 3], rng);
 }
 
 /* The column matrix of images [img0, img0 + nimg) of `img` (image-side tensor). */
@@ -108,15 +113,16 @@ static clgan_status col2im(clgan_ctx *ctx, const conv_layer *c, cl_mem img, cl_m
                                    CLGAN_ARG_INT(img0 * g->H * g->W * g->C), CLGAN_ARG_INT(0)));
 }
 
-static clgan_status conv_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
-                                 clgan_mode mode)
+/* y = A(x) + b, then act (b NULL, act NONE: the plain product A), with the kernel of
+ * the last forward (c->wf). */
+static clgan_status conv_run(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
+                             cl_mem bias, clgan_act act, float slope)
 {
     conv_layer *c = l->priv;
     const conv_geom *g = &c->g;
     const int F = c->o.filters, Cin = l->in_shape.c;
     clgan_status st = CLGAN_OK;
     int fused = 0;
-    (void)mode;
     for (int i0 = 0; i0 < batch && st == CLGAN_OK; i0 += c->chunk) {
         int nimg = batch - i0 < c->chunk ? batch - i0 : c->chunk;
         if (!c->o.transpose) {
@@ -126,77 +132,85 @@ static clgan_status conv_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_me
                                     : CLGAN_MAT(l->ws, 0, (size_t)c->K);
             if (!c->direct && (st = im2col(ctx, c, l->ws, x, i0, nimg)) != CLGAN_OK)
                 break;
-            st = clgan_gemm_bias_act_mat(ctx, rows, F, c->K, a, CLGAN_MAT(c->w, 0, F),
-                                         CLGAN_MAT(y, (size_t)i0 * l->out, F), c->b, c->o.act,
-                                         c->o.slope, &fused);
+            st = clgan_gemm_bias_act_mat(ctx, rows, F, c->K, a, CLGAN_MAT(c->wf, 0, F),
+                                         CLGAN_MAT(y, (size_t)i0 * l->out, F), bias, act, slope,
+                                         &fused);
         } else {
             /* col (nimg*Hi*Wi, K) = x (rows, Cin) W (Cin, K); y = col2im(col) */
             size_t rows = (size_t)nimg * l->in_shape.h * l->in_shape.w;
             if ((st = clgan_gemm_mat(ctx, 0, 0, rows, c->K, Cin, 1.0f,
                                      CLGAN_MAT(x, (size_t)i0 * l->in, Cin),
-                                     CLGAN_MAT(c->w, 0, c->K), 0.0f,
+                                     CLGAN_MAT(c->wf, 0, c->K), 0.0f,
                                      CLGAN_MAT(l->ws, 0, c->K))) == CLGAN_OK)
                 st = col2im(ctx, c, y, l->ws, i0, nimg);
         }
     }
     if (st != CLGAN_OK || fused)
         return st;
-    return clgan_bias_act_fwd(ctx, y, c->b, batch * l->out_shape.h * l->out_shape.w, F, c->o.act,
-                              c->o.slope);
+    return clgan_bias_act_fwd(ctx, y, bias, batch * l->out_shape.h * l->out_shape.w, F, act,
+                              slope);
 }
 
-static clgan_status conv_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
-                                  cl_mem y, int batch, int param_grads)
+static clgan_status conv_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
+                                 clgan_mode mode)
+{
+    conv_layer *c = l->priv;
+    clgan_status st;
+    if (c->sn && (st = clgan_sn_forward(c->sn, ctx, c->w, mode, &c->wf)) != CLGAN_OK)
+        return st;
+    return conv_run(l, ctx, y, x, batch, c->b, c->o.act, c->o.slope);
+}
+
+/* The adjoint of the product and its weight gradient, from dz (the gradient at
+ * A(x) + b; not modified): dx = A^T(dz) when dx is set, and the weight gradient of
+ * <A(x; W), dz> into wacc when it is set (wmode CLGAN_GRAD_SET or _ADD), sharing the
+ * column matrix where both need it. */
+static clgan_status conv_lin_bwd(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                                 cl_mem wacc, int wmode, int batch)
 {
     conv_layer *c = l->priv;
     const conv_geom *g = &c->g;
     const int F = c->o.filters, Cin = l->in_shape.c;
     const size_t K = (size_t)c->K;
-    clgan_status st;
-    /* dz = dy * act'(y) in place; db (+)= its sums over every output pixel */
-    st = clgan_act_bwd_bias(ctx, dy, param_grads ? c->db : NULL, dy, y,
-                            batch * l->out_shape.h * l->out_shape.w, F, c->o.act, c->o.slope,
-                            param_grads == CLGAN_GRAD_SET);
-    for (int i0 = 0; i0 < batch && st == CLGAN_OK; i0 += c->chunk) {
+    clgan_status st = CLGAN_OK;
+    for (int i0 = 0; i0 < batch && st == CLGAN_OK && (dx || wacc); i0 += c->chunk) {
         int nimg = batch - i0 < c->chunk ? batch - i0 : c->chunk;
-        float beta = param_grads == CLGAN_GRAD_SET && i0 == 0 ? 0.0f : 1.0f;
+        float beta = wmode == CLGAN_GRAD_SET && i0 == 0 ? 0.0f : 1.0f;
         if (!c->o.transpose) {
             size_t rows = (size_t)nimg * g->OH * g->OW;
             clgan_mat dz = CLGAN_MAT(dy, (size_t)i0 * l->out, F);
             clgan_mat col = c->direct ? CLGAN_MAT(x, (size_t)i0 * l->in, K)
                                       : CLGAN_MAT(l->ws, 0, K);
             /* dW (K, F) += col^T (K, rows) dz (rows, F) */
-            if (param_grads &&
+            if (wacc &&
                 ((!c->direct && (st = im2col(ctx, c, l->ws, x, i0, nimg)) != CLGAN_OK) ||
                  (st = clgan_gemm_mat(ctx, 1, 0, K, F, rows, 1.0f, col, dz, beta,
-                                      CLGAN_MAT(c->dw, 0, F))) != CLGAN_OK))
+                                      CLGAN_MAT(wacc, 0, F))) != CLGAN_OK))
                 break;
             /* dx = col2im(dz (rows, F) W^T (F, K)) */
             if (dx) {
                 clgan_mat dcol = c->direct ? CLGAN_MAT(dx, (size_t)i0 * l->in, K)
                                            : CLGAN_MAT(l->ws, 0, K);
-                if ((st = clgan_gemm_mat(ctx, 0, 1, rows, K, F, 1.0f, dz, CLGAN_MAT(c->w, 0, F),
+                if ((st = clgan_gemm_mat(ctx, 0, 1, rows, K, F, 1.0f, dz, CLGAN_MAT(c->wf, 0, F),
                                          0.0f, dcol)) != CLGAN_OK ||
                     (!c->direct && (st = col2im(ctx, c, dx, l->ws, i0, nimg)) != CLGAN_OK))
                     break;
             }
         } else {
             size_t rows = (size_t)nimg * l->in_shape.h * l->in_shape.w;
-            if (!param_grads && !dx)
-                break;
             /* col (rows, K) = im2col(dz) */
             if ((st = im2col(ctx, c, l->ws, dy, i0, nimg)) != CLGAN_OK)
                 break;
             /* dW (Cin, K) += x^T (Cin, rows) col (rows, K) */
-            if (param_grads &&
+            if (wacc &&
                 (st = clgan_gemm_mat(ctx, 1, 0, Cin, K, rows, 1.0f,
                                      CLGAN_MAT(x, (size_t)i0 * l->in, Cin),
                                      CLGAN_MAT(l->ws, 0, K), beta,
-                                     CLGAN_MAT(c->dw, 0, K))) != CLGAN_OK)
+                                     CLGAN_MAT(wacc, 0, K))) != CLGAN_OK)
                 break;
             /* dx (rows, Cin) = col (rows, K) W^T (K, Cin) */
             if (dx && (st = clgan_gemm_mat(ctx, 0, 1, rows, Cin, K, 1.0f, CLGAN_MAT(l->ws, 0, K),
-                                           CLGAN_MAT(c->w, 0, K), 0.0f,
+                                           CLGAN_MAT(c->wf, 0, K), 0.0f,
                                            CLGAN_MAT(dx, (size_t)i0 * l->in, Cin))) != CLGAN_OK)
                 break;
         }
@@ -204,7 +218,66 @@ static clgan_status conv_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_
     return st;
 }
 
-static void conv_free(clgan_layer *l) { free(l->priv); }
+static clgan_status conv_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                                  cl_mem y, int batch, int param_grads)
+{
+    conv_layer *c = l->priv;
+    clgan_status st;
+    /* dz = dy * act'(y) in place; db (+)= its sums over every output pixel */
+    st = clgan_act_bwd_bias(ctx, dy, param_grads ? c->db : NULL, dy, y,
+                            batch * l->out_shape.h * l->out_shape.w, c->o.filters, c->o.act,
+                            c->o.slope, param_grads == CLGAN_GRAD_SET);
+    /* with spectral norm: dL/dW_sn first, then through sigma into dw */
+    cl_mem wacc = !param_grads ? NULL : c->sn ? clgan_sn_grad(c->sn) : c->dw;
+    if (st == CLGAN_OK)
+        st = conv_lin_bwd(l, ctx, dx, dy, x, wacc, c->sn ? CLGAN_GRAD_SET : param_grads, batch);
+    if (st == CLGAN_OK && c->sn && param_grads)
+        st = clgan_sn_backward(c->sn, ctx, c->dw, param_grads);
+    return st;
+}
+
+/* The gradient-penalty view's operations (gradpen.c). */
+static clgan_status conv_apply(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch)
+{
+    return conv_run(l, ctx, y, x, batch, NULL, CLGAN_ACT_NONE, 0.0f);
+}
+
+static clgan_status conv_adjoint(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, int batch)
+{
+    return conv_lin_bwd(l, ctx, dx, dy, NULL, NULL, 0, batch);
+}
+
+static clgan_status conv_wgrad(clgan_layer *l, clgan_ctx *ctx, cl_mem x, cl_mem dy, int batch,
+                               int mode)
+{
+    conv_layer *c = l->priv;
+    return conv_lin_bwd(l, ctx, NULL, dy, x, c->sn ? clgan_sn_grad(c->sn) : c->dw, mode, batch);
+}
+
+static clgan_status conv_wgrad_done(clgan_layer *l, clgan_ctx *ctx)
+{
+    conv_layer *c = l->priv;
+    return clgan_sn_backward(c->sn, ctx, c->dw, CLGAN_GRAD_ADD);
+}
+
+static const clgan_linear_ops conv_lin = {conv_apply, conv_adjoint, conv_wgrad, NULL};
+static const clgan_linear_ops conv_lin_sn = {conv_apply, conv_adjoint, conv_wgrad,
+                                             conv_wgrad_done};
+
+static void conv_linear_view(const clgan_layer *l, clgan_layer_linear *out)
+{
+    const conv_layer *c = l->priv;
+    *out = (clgan_layer_linear){.ops = c->sn ? &conv_lin_sn : &conv_lin, .db = c->db,
+                                .act = c->o.act, .slope = c->o.slope};
+}
+
+static void conv_free(clgan_layer *l)
+{
+    conv_layer *c = l->priv;
+    if (c)
+        clgan_sn_free(c->sn);
+    free(c);
+}
 
 static const clgan_layer_ops conv_ops = {"conv2d", conv_describe, conv_bind, conv_init,
                                          conv_forward, conv_backward, conv_free};
@@ -279,7 +352,14 @@ clgan_status clgan_conv_make(clgan_layer *l, const clgan_conv_opts *opts)
     }
     c->o = o;
     c->K = o.kh * o.kw * g->C;
+    clgan_status st;
+    if (l->spectral_norm &&
+        (st = clgan_sn_make(&c->sn, o.kh * o.kw * in.c, o.filters)) != CLGAN_OK) {
+        free(c);
+        return st;
+    }
     l->ops = o.transpose ? &convt_ops : &conv_ops;
+    l->linear_view = conv_linear_view;
     l->priv = c;
     l->out_shape = out;
     l->out = clgan_shape_size(out);
@@ -295,6 +375,7 @@ clgan_status clgan_conv_make(clgan_layer *l, const clgan_conv_opts *opts)
     l->workspace = c->direct ? 0 : (size_t)c->chunk * per_image;
     if ((double)c->chunk * g->OH * g->OW * c->K > 2147483647.0 ||
         (double)l->batch * (l->in > l->out ? l->in : l->out) > 2147483647.0) {
+        clgan_sn_free(c->sn);
         free(c);
         l->priv = NULL;
         return clgan_error(CLGAN_EINVAL, "%s: a %dx%dx%d input at batch %d is too large for "

@@ -55,6 +55,25 @@ static clgan_status pad_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
     return pad_launch(l, ctx, CLGAN_K_zeropad_bwd, dx, dy, batch, (size_t)batch * l->in);
 }
 
+/* Gradient-penalty view (gradpen.c): A is the padding itself. */
+static clgan_status pad_apply(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch)
+{
+    return pad_launch(l, ctx, CLGAN_K_zeropad_fwd, y, x, batch, (size_t)batch * l->out);
+}
+
+static clgan_status pad_adjoint(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, int batch)
+{
+    return pad_launch(l, ctx, CLGAN_K_zeropad_bwd, dx, dy, batch, (size_t)batch * l->in);
+}
+
+static const clgan_linear_ops pad_lin = {pad_apply, pad_adjoint, NULL, NULL};
+
+static void pad_linear_view(const clgan_layer *l, clgan_layer_linear *out)
+{
+    (void)l;
+    *out = (clgan_layer_linear){.ops = &pad_lin, .act = CLGAN_ACT_NONE};
+}
+
 static void pad_free(clgan_layer *l) { free(l->priv); }
 
 static const clgan_layer_ops pad_ops = {"zeropad", pad_describe, pad_bind, pad_init,
@@ -73,6 +92,7 @@ clgan_status clgan_zeropad_make(clgan_layer *l, int top, int bottom, int left, i
     p->top = top;
     p->left = left;
     l->ops = &pad_ops;
+    l->linear_view = pad_linear_view;
     l->priv = p;
     l->out_shape = CLGAN_SHAPE(in.h + top + bottom, in.w + left + right, in.c);
     l->out = clgan_shape_size(l->out_shape);
