@@ -235,3 +235,58 @@ __kernel void layernorm_bwd_params(__global float *dgamma, __global float *dbeta
     dgamma[j] = (mode == 1 ? dgamma[j] : 0.0f) + sg;
     dbeta[j] = (mode == 1 ? dbeta[j] : 0.0f) + sb;
 }
+
+/* The WGAN-GP double backward through LayerNorm (src/nn/gradpen.c, src/nn/layernorm.c).
+ * Per sample, with n = (x - mean) * inv, inv = 1/sigma, the input Jacobian is
+ *   J = diag(gamma) Jn,   Jn = inv (I - 1 1^T / D - n n^T / D)   (symmetric),
+ * and for Q = <w, J^T u> = <Jn w, a>, a = gamma * u, b = <w, n>, c = <a, n>,
+ * K = <w, a> - sum(w) sum(a) / D - b c / D:
+ *   dQ/du = gamma * Jn w,   dQ/dgamma = u * Jn w,
+ *   dQ/dx = -n K inv^2 / D - inv (c Jn w + b Jn a) / D.
+ * layernorm_gp_rev writes jw = Jn w and sx = dQ/dx (one work-group per sample);
+ * layernorm_gp_params then adds sum_n u * jw into dgamma and scales jw by gamma in
+ * place (jw becomes dQ/du; one work-item per element, samples in order). */
+__kernel __attribute__((reqd_work_group_size(LN_WG, 1, 1)))
+void layernorm_gp_rev(__global float *jw, __global float *sx, __global const float *w,
+                      __global const float *u, __global const float *x,
+                      __global const float *cache, __global const float *gamma, int D)
+{
+    __local float red[2 * LN_WG];
+    const int lid = get_local_id(0), s = get_group_id(0);
+    const size_t o = (size_t)s * D;
+    const float mean = cache[2 * s], inv = cache[2 * s + 1];
+    float sw = 0.0f, sa = 0.0f, swa = 0.0f, swn = 0.0f, san = 0.0f;
+    for (int i = lid; i < D; i += LN_WG) {
+        const float n = (x[o + i] - mean) * inv, a = gamma[i] * u[o + i], wi = w[o + i];
+        sw += wi;
+        sa += a;
+        swa += wi * a;
+        swn += wi * n;
+        san += a * n;
+    }
+    const float2 t1 = ln_group_sum2(red, sw, sa), t2 = ln_group_sum2(red, swa, swn);
+    const float c = ln_group_sum2(red, san, 0.0f).x, b = t2.y, invD = 1.0f / (float)D;
+    const float K = t2.x - t1.x * t1.y * invD - b * c * invD;
+    for (int i = lid; i < D; i += LN_WG) {
+        const float n = (x[o + i] - mean) * inv, a = gamma[i] * u[o + i];
+        const float jwi = inv * (w[o + i] - t1.x * invD - n * b * invD);
+        const float jai = inv * (a - t1.y * invD - n * c * invD);
+        sx[o + i] = -n * K * inv * inv * invD - inv * (c * jwi + b * jai) * invD;
+        jw[o + i] = jwi;
+    }
+}
+
+__kernel void layernorm_gp_params(__global float *jw, __global float *dgamma,
+                                  __global const float *u, __global const float *gamma, int N,
+                                  int D)
+{
+    const int j = get_global_id(0);
+    if (j >= D) return;
+    float s = 0.0f;
+    for (int n = 0; n < N; n++) {
+        const size_t k = (size_t)n * D + j;
+        s += u[k] * jw[k];
+        jw[k] *= gamma[j];
+    }
+    dgamma[j] += s;
+}

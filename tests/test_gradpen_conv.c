@@ -9,17 +9,19 @@
  *     than h = 5e-3 times any input moves it); a smooth critic with every parameter-free linear layer
  *     (upsample, zero padding, ConvTranspose2d, a standalone activation, reshape) at
  *     odd sizes; a spectrally normalized critic at batch 1 (u, v converged first, so
- *     the iteration inside each difference is stationary).
+ *     the iteration inside each difference is stationary); the WGAN-GP paper's critic
+ *     (conv, LayerNorm, LeakyReLU twice) in miniature.
  *  2. Dropout and Dropout2d at batch 1: the penalty equals that of the same critic with
  *     each dropout replaced by the fixed linear layer its mask is (a 1x1 convolution /
  *     a dense layer with the mask on the diagonal); masks read back by running prefixes
  *     of the critic with the same seed.
- *  3. LayerNorm is refused, naming it, before any work.
- *  4. PyTorch parity (tools/make_gp_conv_fixture.py: three critics, one under
- *     torch.nn.utils.spectral_norm): P within 1e-5 relative, each gradient within
- *     1e-5 * max |its tensor| + 1e-4 relative, spectral-norm vectors after the forward's
- *     power iteration within 1e-5 (the fixture's own float32-vs-float64 spread is
- *     <= 5.2e-7 of the max gradient). Checks 1, 2 and 4 run for both GEMMs. */
+ *  3. BatchNorm over images is refused, naming it, before any work.
+ *  4. PyTorch parity (tools/make_gp_conv_fixture.py: four critics, one under
+ *     torch.nn.utils.spectral_norm, one with nn.LayerNorm): P within 1e-5 relative,
+ *     each gradient within 1e-5 * max |its tensor| + 1e-4 relative, spectral-norm
+ *     vectors after the forward's power iteration within 1e-5 (the fixture's own
+ *     float32-vs-float64 spread is <= 1.5e-6 of the max gradient). Checks 1, 2 and 4
+ *     run for both GEMMs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,7 @@ static clgan_ctx *ctx;
 
 /* ---- critics as tables, so that prefixes can be built ------------------------------ */
 
-enum { L_CONV, L_DENSE, L_UP, L_PAD, L_FLAT, L_ACT, L_DROP, L_DROP2D, L_LN, L_SN };
+enum { L_CONV, L_DENSE, L_UP, L_PAD, L_FLAT, L_ACT, L_DROP, L_DROP2D, L_LN, L_BN, L_SN };
 
 typedef struct {
     int kind;
@@ -83,6 +85,7 @@ static clgan_status add_spec(clgan_net *net, const lspec *s, int n, int strip_la
         case L_DROP: st = clgan_net_add_dropout(net, s[i].slope); break;
         case L_DROP2D: st = clgan_net_add_dropout2d(net, s[i].slope); break;
         case L_LN: st = clgan_net_add_layernorm(net, 1e-5f); break;
+        case L_BN: st = clgan_net_add_batchnorm(net, 1e-3f, 0.8f, 1.0f); break;
         case L_SN: st = clgan_net_set_spectral_norm(net, s[i].a); break;
         }
     }
@@ -291,6 +294,19 @@ static const lspec sn_critic[] = {
     {.kind = L_DENSE, .a = 1},
 };
 
+/* the WGAN-GP paper's critic in miniature: (conv s2 same, LayerNorm, LeakyReLU) twice,
+ * flatten, dense 1 */
+static const lspec ln_critic[] = {
+    CONV(.filters = 3, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad = CLGAN_PAD_SAME),
+    {.kind = L_LN},
+    {.kind = L_ACT, .act = CLGAN_ACT_LEAKYRELU, .slope = 0.2f},
+    CONV(.filters = 2, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad = CLGAN_PAD_SAME),
+    {.kind = L_LN},
+    {.kind = L_ACT, .act = CLGAN_ACT_LEAKYRELU, .slope = 0.2f},
+    {.kind = L_FLAT},
+    {.kind = L_DENSE, .a = 1},
+};
+
 #define N_OF(a) ((int)(sizeof a / sizeof a[0]))
 
 static void test_finite_differences(void)
@@ -301,6 +317,8 @@ static void test_finite_differences(void)
                  CLGAN_SHAPE(3, 4, 2), 2, 62, 0);
     check_critic("spectral norm conv, convT, dense, batch 1", sn_critic, N_OF(sn_critic),
                  CLGAN_SHAPE(5, 5, 2), 1, 63, 300);
+    check_critic("(conv s2, layernorm, lrelu) x2, dense", ln_critic, N_OF(ln_critic),
+                 CLGAN_SHAPE(5, 6, 2), 2, 64, 0);
 }
 
 /* ---- 2. dropout = the fixed linear layer of its mask ------------------------------- */
@@ -399,26 +417,26 @@ static void test_dropout_as_linear(void)
     clgan_net_free(a), clgan_net_free(e);
 }
 
-/* ---- 3. LayerNorm is refused -------------------------------------------------------- */
+/* ---- 3. BatchNorm over images is refused --------------------------------------------- */
 
 static void test_refusals(void)
 {
-    static const lspec ln_critic[] = {
+    static const lspec bn_critic[] = {
         CONV(.filters = 2, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad = CLGAN_PAD_SAME),
-        {.kind = L_LN},
+        {.kind = L_BN},
         {.kind = L_ACT, .act = CLGAN_ACT_LEAKYRELU, .slope = 0.2f},
         {.kind = L_FLAT},
         {.kind = L_DENSE, .a = 1},
     };
-    clgan_net *net = build(ln_critic, N_OF(ln_critic), CLGAN_SHAPE(4, 4, 1), 2, 1, 0);
+    clgan_net *net = build(bn_critic, N_OF(bn_critic), CLGAN_SHAPE(4, 4, 1), 2, 1, 0);
     float m[2] = {-7, -7};
     cl_mem xb, mb;
     CHECK_OK(clgan_buf_alloc(ctx, &xb, 2 * 16 * 4, "xhat"));
     CHECK_OK(clgan_buf_alloc(ctx, &mb, sizeof m, "metrics"));
     CHECK_OK(clgan_buf_write(ctx, mb, 0, m, sizeof m));
     clgan_status st = clgan_net_gradient_penalty(net, xb, LAMBDA, mb, 0);
-    printf("  layernorm critic: %s: %s\n", clgan_status_str(st), clgan_error_msg());
-    CHECK(st == CLGAN_EINVAL && strstr(clgan_error_msg(), "LayerNorm") != NULL);
+    printf("  batchnorm conv critic: %s: %s\n", clgan_status_str(st), clgan_error_msg());
+    CHECK(st == CLGAN_EINVAL && strstr(clgan_error_msg(), "BatchNorm") != NULL);
     CHECK_OK(clgan_buf_read(ctx, mb, 0, m, sizeof m));
     CHECK(m[0] == -7 && m[1] == -7);
     clgan_buf_release(&xb), clgan_buf_release(&mb);
@@ -456,6 +474,17 @@ static const lspec fx_sn[] = {
          .act = CLGAN_ACT_LEAKYRELU, .slope = 0.2f),
     CONV(.filters = 2, .kh = 2, .kw = 2, .transpose = 1, .pad = CLGAN_PAD_VALID,
          .act = CLGAN_ACT_TANH),
+    {.kind = L_FLAT},
+    {.kind = L_DENSE, .a = 1},
+};
+
+static const lspec fx_ln[] = {
+    CONV(.filters = 4, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad = CLGAN_PAD_SAME),
+    {.kind = L_LN},
+    {.kind = L_ACT, .act = CLGAN_ACT_LEAKYRELU, .slope = 0.2f},
+    CONV(.filters = 3, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad = CLGAN_PAD_SAME),
+    {.kind = L_LN},
+    {.kind = L_ACT, .act = CLGAN_ACT_LEAKYRELU, .slope = 0.2f},
     {.kind = L_FLAT},
     {.kind = L_DENSE, .a = 1},
 };
@@ -541,6 +570,7 @@ static void test_parity(void)
     parity_critic(&fx, "conv", fx_conv, N_OF(fx_conv));
     parity_critic(&fx, "mix", fx_mix, N_OF(fx_mix));
     parity_critic(&fx, "sn", fx_sn, N_OF(fx_sn));
+    parity_critic(&fx, "ln", fx_ln, N_OF(fx_ln));
     clgan_safetensors_free(&fx);
 }
 

@@ -14,14 +14,19 @@ and dP/dtheta; clgan (NHWC) must reproduce them from the same weights and xhat
   sn    6x6x2, every kernel under torch.nn.utils.spectral_norm (one power iteration in
         training mode; ConvTranspose2d with its default dim 1): conv0 3x3 s2 'same'
         LeakyReLU(0.2), convt0 2x2 s1 tanh, flatten, dense0 -> 1.
+  ln    8x8x2, the WGAN-GP paper's critic in miniature: conv0 3x3 s2 'same', ln0
+        nn.LayerNorm([4, 4, 4]) (eps 1e-5), LeakyReLU(0.2), conv1 3x3 s2 'same', ln1
+        LayerNorm([3, 2, 2]), LeakyReLU(0.2), flatten, dense0 -> 1.
 Layouts: clgan's kernels conv (kh, kw, cin, out), convt (cin, kh, kw, out), dense (in,
-out); torch's are (out, cin, kh, kw), (cin, out, kh, kw), (out, in). Spectral norm: our
+out); torch's are (out, cin, kh, kw), (cin, out, kh, kw), (out, in). LayerNorm's gamma
+and beta: clgan (h, w, c), torch (c, h, w). Spectral norm: our
 sn_u is torch's weight_u; our sn_v is torch's weight_v, for Conv2d reordered from
 (cin, kh, kw) to (kh, kw, cin).
 Draws (one torch.Generator seeded with --seed), per critic in the order above: for each
 layer with weights its kernel (uniform, Glorot limit sqrt(6 / (fan_in + fan_out))), its
 bias (uniform(-0.1, 0.1)), then under spectral norm u and v (normal, then normalized);
-then xhat (batch 4) uniform in [-1, 1].
+for LayerNorm gamma (1 + uniform(-0.2, 0.2)) and beta (uniform(-0.1, 0.1)); then xhat
+(batch 4) uniform in [-1, 1].
 
 Tensors per critic C: C/xhat (4, h, w, c) NHWC; C/<tensor> for every parameter and
 initial spectral-norm vector; C/P (1,), C/mean_norm (1,); C/grad/<param>; C/after/<name>
@@ -87,7 +92,16 @@ CRITICS = OrderedDict([
                         L("convt", name="convt0", f=2, k=2, s=1, p=0, op=0, act="tanh", sn=True),
                         L("flatten"),
                         L("dense", name="dense0", out=1, sn=True)])),
+    ("ln", ((8, 8, 2), [L("conv", name="conv0", f=4, k=3, s=2),
+                        L("ln", name="ln0"),
+                        L("act", act="leakyrelu"),
+                        L("conv", name="conv1", f=3, k=3, s=2),
+                        L("ln", name="ln1"),
+                        L("act", act="leakyrelu"),
+                        L("flatten"),
+                        L("dense", name="dense0", out=1)])),
 ])
+LN_EPS = 1e-5
 
 
 def same_pads(n, k, s):
@@ -129,6 +143,10 @@ def draw(in_shape, layers, gen):
     """OrderedDict of clgan-named float32 tensors in clgan's layouts."""
     p = OrderedDict()
     for ly, (i, o) in zip(layers, shapes(in_shape, layers)):
+        if ly["kind"] == "ln":
+            p[ly["name"] + ".gamma"] = 1 + (torch.rand(*i, generator=gen) * 2 - 1) * 0.2
+            p[ly["name"] + ".beta"] = (torch.rand(*i, generator=gen) * 2 - 1) * 0.1
+            continue
         if ly["kind"] not in ("conv", "convt", "dense"):
             continue
         cin, k = i[2], ly.get("k", 1)
@@ -173,6 +191,13 @@ def build(in_shape, layers, p, dtype):
     mods = []
     for ly, (i, o) in zip(layers, shapes(in_shape, layers)):
         kind = ly["kind"]
+        if kind == "ln":
+            m = nn.LayerNorm([i[2], i[0], i[1]], eps=LN_EPS).to(dtype)
+            with torch.no_grad():
+                m.weight.copy_(p[ly["name"] + ".gamma"].permute(2, 0, 1))
+                m.bias.copy_(p[ly["name"] + ".beta"].permute(2, 0, 1))
+            mods.append(m)
+            continue
         if kind not in ("conv", "convt", "dense"):
             mods.append(None)
             continue
@@ -200,7 +225,10 @@ def trainable(layers, mods):
     """[(clgan name, kind, torch parameter)] in clgan's tensor order."""
     out = []
     for ly, m in zip(layers, mods):
-        if m is not None:
+        if ly["kind"] == "ln":
+            out.append((ly["name"] + ".gamma", "ln", m.weight))
+            out.append((ly["name"] + ".beta", "ln", m.bias))
+        elif m is not None:
             w = m.weight_orig if ly["sn"] else m.weight
             out.append((ly["name"] + ".kernel", ly["kind"], w))
             out.append((ly["name"] + ".bias", ly["kind"], m.bias))
@@ -224,7 +252,7 @@ def run(in_shape, layers, mods, x, zs=None):
             h = F.pad(h, (ly["l"], ly["r"], ly["t"], ly["b"]))
         elif kind == "flatten":
             h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)
-        elif kind == "dense":
+        elif kind in ("dense", "ln"):
             h = m(h)
         if zs is not None and ly["act"] in KINKED:
             zs.append(h.detach())
@@ -244,7 +272,8 @@ def penalty(in_shape, layers, mods, xhat):
     gd = OrderedDict()
     for (name, kind, t), gr in zip(tr, grads):
         gr = torch.zeros_like(t) if gr is None else gr.detach()
-        gd[name] = to_clgan_kernel(kind, gr) if name.endswith(".kernel") else gr
+        gd[name] = (to_clgan_kernel(kind, gr) if name.endswith(".kernel") else
+                    gr.permute(1, 2, 0).contiguous() if kind == "ln" else gr)
     return P.detach(), norms.mean().detach(), gd
 
 
@@ -285,7 +314,9 @@ def fd_check(in_shape, layers, p, xhat, gen, n=8, h=1e-6):
             flat[k] = old
             fd = (vals[0] - vals[1]) / (2 * h)
             g = grads[name]
-            an = float((to_torch_kernel(kind, g) if name.endswith(".kernel") else g).reshape(-1)[k])
+            g = (to_torch_kernel(kind, g) if name.endswith(".kernel") else
+                 g.permute(2, 0, 1) if kind == "ln" else g)
+            an = float(g.reshape(-1)[k])
             worst = max(worst, abs(fd - an) / max(1e-3, abs(fd)))
     return worst
 

@@ -39,6 +39,7 @@
     X(batchnorm_fwd_train) X(batchnorm_fwd_train8) X(batchnorm_fwd_eval)                \
     X(batchnorm_bwd) X(batchnorm_bwd8)                                                  \
     X(layernorm_fwd) X(layernorm_bwd_data) X(layernorm_bwd_params)                      \
+    X(layernorm_gp_rev) X(layernorm_gp_params)                                          \
     /* optim.cl */                                                                      \
     X(opt_sumsq_partial) X(opt_norm_finish) X(opt_update_sgd) X(opt_update_momentum)    \
     X(opt_update_adam) X(opt_update_rmsprop) X(weight_clip)                             \

@@ -305,11 +305,14 @@ clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem 
  * xhat in TRAIN mode first, so view->out and the cached activations then belong to
  * xhat: call it after the real/fake backward passes that need theirs. Writes
  * metrics[slot] = P and metrics[slot + 1] = mean_i ||g_i|| on the device; no host sync.
- * D must end in one output per sample and hold only dense and activation layers:
- * anything else, BatchNorm above all (batch statistics couple the samples, so a
- * per-sample input gradient is not defined), is refused with CLGAN_EINVAL before any
- * work. Scratch (about 2 * batch * (in_dim + sum of layer widths) floats) is allocated
- * on the first call, owned by `d`, and reused; later calls allocate nothing. */
+ * D must end in one output per sample and hold only dense, convolution (Conv2d,
+ * ConvTranspose2d, spectrally normalized or not), upsampling, zero-padding, reshape,
+ * dropout (the mask of this forward is held fixed, as autograd does), LayerNorm and
+ * activation layers: anything else, BatchNorm above all (batch statistics couple the
+ * samples, so a per-sample input gradient is not defined), is refused with CLGAN_EINVAL
+ * naming the layer and why, before any work. Scratch (about 2 * batch * (in_dim + sum
+ * of layer widths) floats) is allocated on the first call, owned by `d`, and reused;
+ * later calls allocate nothing. Uses the network's workspace (conv layers). */
 clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda, cl_mem metrics,
                                         int slot);
 

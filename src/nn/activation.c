@@ -115,10 +115,10 @@ static clgan_status act_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
 static void act_free(clgan_layer *l) { free(l->priv); }
 
 /* Gradient-penalty view (gradpen.c): A is the identity. */
-static void act_linear_view(const clgan_layer *l, clgan_layer_linear *out)
+static void act_gp_view(const clgan_layer *l, clgan_layer_gp *out)
 {
     const act_layer *a = l->priv;
-    *out = (clgan_layer_linear){.act = a->act, .slope = a->slope};
+    *out = (clgan_layer_gp){.act = a->act, .slope = a->slope};
 }
 
 static const clgan_layer_ops act_ops = {"activation", act_describe, act_bind, act_init,
@@ -132,7 +132,7 @@ clgan_status clgan_activation_make(clgan_layer *l, int c, clgan_act act, float s
     a->act = act;
     a->slope = slope;
     l->ops = &act_ops;
-    l->linear_view = act_linear_view;
+    l->gp_view = act_gp_view;
     l->in = l->out = c;
     l->priv = a;
     return CLGAN_OK;

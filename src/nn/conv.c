@@ -264,10 +264,10 @@ static const clgan_linear_ops conv_lin = {conv_apply, conv_adjoint, conv_wgrad, 
 static const clgan_linear_ops conv_lin_sn = {conv_apply, conv_adjoint, conv_wgrad,
                                              conv_wgrad_done};
 
-static void conv_linear_view(const clgan_layer *l, clgan_layer_linear *out)
+static void conv_gp_view(const clgan_layer *l, clgan_layer_gp *out)
 {
     const conv_layer *c = l->priv;
-    *out = (clgan_layer_linear){.ops = c->sn ? &conv_lin_sn : &conv_lin, .db = c->db,
+    *out = (clgan_layer_gp){.lin = c->sn ? &conv_lin_sn : &conv_lin, .db = c->db,
                                 .act = c->o.act, .slope = c->o.slope};
 }
 
@@ -359,7 +359,7 @@ clgan_status clgan_conv_make(clgan_layer *l, const clgan_conv_opts *opts)
         return st;
     }
     l->ops = o.transpose ? &convt_ops : &conv_ops;
-    l->linear_view = conv_linear_view;
+    l->gp_view = conv_gp_view;
     l->priv = c;
     l->out_shape = out;
     l->out = clgan_shape_size(out);

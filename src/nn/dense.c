@@ -131,10 +131,10 @@ static const clgan_linear_ops dense_lin_sn = {dense_apply, dense_adjoint, dense_
                                               dense_wgrad_done};
 
 /* Gradient-penalty view (gradpen.c): A(x) = x W, then the bias and fused activation. */
-static void dense_linear_view(const clgan_layer *l, clgan_layer_linear *out)
+static void dense_gp_view(const clgan_layer *l, clgan_layer_gp *out)
 {
     const dense_layer *d = l->priv;
-    *out = (clgan_layer_linear){.ops = d->sn ? &dense_lin_sn : &dense_lin, .db = d->db,
+    *out = (clgan_layer_gp){.lin = d->sn ? &dense_lin_sn : &dense_lin, .db = d->db,
                                 .act = d->act, .slope = d->slope};
 }
 
@@ -154,7 +154,7 @@ clgan_status clgan_dense_make(clgan_layer *l, int in, int out, clgan_act act, fl
     d->act = act;
     d->slope = slope;
     l->ops = &dense_ops;
-    l->linear_view = dense_linear_view;
+    l->gp_view = dense_gp_view;
     l->in = in;
     l->out = out;
     l->flops = 2.0 * in * out;

@@ -107,10 +107,10 @@ static void dropout_free(clgan_layer *l)
 /* Gradient-penalty view (gradpen.c): A multiplies by the last forward's mask. */
 static const clgan_linear_ops dropout_lin = {dropout_mul, dropout_mul, NULL, NULL};
 
-static void dropout_linear_view(const clgan_layer *l, clgan_layer_linear *out)
+static void dropout_gp_view(const clgan_layer *l, clgan_layer_gp *out)
 {
     (void)l;
-    *out = (clgan_layer_linear){.ops = &dropout_lin, .act = CLGAN_ACT_NONE};
+    *out = (clgan_layer_gp){.lin = &dropout_lin, .act = CLGAN_ACT_NONE};
 }
 
 static const clgan_layer_ops dropout_ops = {"dropout", dropout_describe, dropout_bind, dropout_init,
@@ -126,7 +126,7 @@ static clgan_status make(clgan_layer *l, int c, float rate, int per_channel)
     d->hw = l->in_shape.h * l->in_shape.w;
     d->c = l->in_shape.c;
     l->ops = &dropout_ops;
-    l->linear_view = dropout_linear_view;
+    l->gp_view = dropout_gp_view;
     l->in = l->out = c;
     l->priv = d;
     return CLGAN_OK;

@@ -1,9 +1,9 @@
 /* gradpen.c - the WGAN-GP gradient penalty (Gulrajani et al. 2017): the interpolates and
  * a double backward through the critic that adds dP/dtheta into its gradients. Works for
- * every layer of the form y = act(A(x; W) + b) (layer.h clgan_layer_linear): dense and
+ * every layer of the form y = act(A(x; W) + b) (layer.h clgan_layer_gp): dense and
  * convolution layers (spectrally normalized or not), upsampling, zero padding, reshape,
- * dropout (its mask fixed) and standalone activations. Refuses BatchNorm, LayerNorm and
- * residual blocks (each layer says why).
+ * dropout (its mask fixed) and standalone activations; and LayerNorm, whose Jacobian
+ * depends on its input (clgan_nonlinear_ops). Refuses BatchNorm and residual blocks.
  *
  * A critic is a chain of layers z_l = A_l(h_{l-1}; W_l) + b_l, h_l = f_l(z_l), l = 1..L,
  * one output per sample; h_0 = xhat. A_l is linear in h and in W (a standalone
@@ -32,6 +32,12 @@
  * of step 4 while hbar_l is still 0. A spectrally normalized layer's two weight
  * gradients (of W_sn) are summed first, then taken through sigma once (wgrad_done).
  *
+ * A nonlinear layer h_l = F_l(h_{l-1}) with Jacobian J_l(h_{l-1}) (LayerNorm) takes part
+ * as a whole: step 1 u_{l-1} = J_l^T u_l; step 3, with Q = <ubar_{l-1}, J_l^T u_l>,
+ *   ubar_l = dQ/du_l = J_l ubar_{l-1},  dtheta_l += dQ/dtheta_l,  sx_l = dQ/dh_{l-1};
+ * step 4 its ordinary backward from hbar_l (dtheta_l, J_l^T hbar_l) plus sx_l into
+ * hbar_{l-1}. cl/norm.cl derives LayerNorm's terms.
+ *
  * Buffers, per network (struct clgan_gp), allocated on the first call:
  *   u[l] (B, d_l), l = 0..L, with u[L] = 1 written once;
  *   dl[l] (B, d_l): delta_l. Its own buffer for a layer with an activation and an A;
@@ -39,6 +45,7 @@
  *   layer delta_l IS u_l, so dl[l] = u[l] (both borrowed). After step 3 has used delta_l
  *   (dW_l), s_l overwrites dl[l] (not for linear layers, which have no s_l); step 4 then
  *   turns it into zbar_l in place (u[l-1] is dead by then: step 3 read it at layer l-1);
+ *   a nonlinear layer's dl[l] (B, d_{l-1}) holds sx_l from step 3 to step 4;
  *   t[0], t[1] (B, max d_l): ping-pong for ubar/deltabar and hbar.
  * Cost: per dense or conv layer three products with A or A^T and two weight gradients
  * (one fewer of each for the first layer; the forward adds one), about twice an
@@ -55,7 +62,7 @@ struct clgan_gp {
     cl_mem *dl;     /* (n + 1): delta_l / s_l / zbar_l storage */
     char *dl_owned; /* (n + 1) */
     cl_mem t[2];    /* (B, max d_l) */
-    clgan_layer_linear *v; /* (n + 1): v[l] = layer l's view (borrowed buffers); v[0] unused */
+    clgan_layer_gp *v; /* (n + 1): v[l] = layer l's view (borrowed buffers); v[0] unused */
     int *dim;       /* (n + 1): d_l, d_0 = in_dim */
 };
 
@@ -89,7 +96,7 @@ static clgan_status gp_check(const clgan_net_parts *p)
                            p->out_dim);
     for (int i = 0; i < p->n_layers; i++) {
         const clgan_layer *l = &p->layers[i];
-        if (l->linear_view)
+        if (l->gp_view)
             continue;
         if (l->gp_refusal)
             return clgan_error(CLGAN_EINVAL, "gradient penalty: the critic has %s (%s): %s",
@@ -97,17 +104,17 @@ static clgan_status gp_check(const clgan_net_parts *p)
         return clgan_error(CLGAN_EINVAL,
                            "gradient penalty: layer %s (%s) is not supported in a WGAN-GP "
                            "critic; dense, convolution, upsampling, zero-padding, reshape, "
-                           "dropout and activation layers are",
+                           "dropout, layer-norm and activation layers are",
                            l->name, l->ops->kind);
     }
     return CLGAN_OK;
 }
 
 /* Layer l has an activation step: f is not the identity, or A is (a standalone
- * activation, whatever its f). */
-static int has_act(const clgan_layer_linear *v)
+ * activation, whatever its f). Not for a nonlinear layer (y = F(x)). */
+static int has_act(const clgan_layer_gp *v)
 {
-    return !v->ops || v->act != CLGAN_ACT_NONE;
+    return !v->nl && (!v->lin || v->act != CLGAN_ACT_NONE);
 }
 
 static clgan_status gp_setup(const clgan_net_parts *p)
@@ -132,7 +139,7 @@ static clgan_status gp_setup(const clgan_net_parts *p)
         int d = l ? p->layers[l - 1].out : p->in_dim;
         gp->dim[l] = d;
         if (l)
-            p->layers[l - 1].linear_view(&p->layers[l - 1], &gp->v[l]);
+            p->layers[l - 1].gp_view(&p->layers[l - 1], &gp->v[l]);
         if (d > maxd)
             maxd = d;
         if ((st = clgan_buf_alloc(p->ctx, &gp->u[l], (size_t)B * d * 4, "gradient-penalty u")) !=
@@ -140,12 +147,14 @@ static clgan_status gp_setup(const clgan_net_parts *p)
             goto fail;
     }
     for (int l = 1; l <= L; l++) {
-        if (!gp->v[l].ops || !has_act(&gp->v[l])) {
-            gp->dl[l] = gp->v[l].ops ? gp->u[l] : gp->u[l - 1];
+        const clgan_layer_gp *v = &gp->v[l];
+        if (!v->nl && (!v->lin || !has_act(v))) {
+            gp->dl[l] = v->lin ? gp->u[l] : gp->u[l - 1];
             continue;
         }
+        /* delta_l (B, d_l), or a nonlinear layer's sx_l (B, d_{l-1}) */
         gp->dl_owned[l] = 1;
-        if ((st = clgan_buf_alloc(p->ctx, &gp->dl[l], (size_t)B * p->layers[l - 1].out * 4,
+        if ((st = clgan_buf_alloc(p->ctx, &gp->dl[l], (size_t)B * gp->dim[v->nl ? l - 1 : l] * 4,
                                   "gradient-penalty delta")) != CLGAN_OK)
             goto fail;
     }
@@ -177,7 +186,7 @@ static clgan_status gp_penalty(clgan_ctx *ctx, cl_mem gbar, cl_mem metrics, cl_m
 }
 
 static clgan_status gp_act_rev(clgan_ctx *ctx, cl_mem ubar, cl_mem s, cl_mem deltabar, cl_mem u,
-                               cl_mem y, int n, const clgan_layer_linear *v)
+                               cl_mem y, int n, const clgan_layer_gp *v)
 {
     size_t gs = (size_t)n, ls = clgan_local_size(ctx, CLGAN_K_gp_act_rev, 64);
     return clgan_launch(ctx, CLGAN_K_gp_act_rev, 1, &gs, &ls,
@@ -190,7 +199,7 @@ static clgan_status gp_act_rev(clgan_ctx *ctx, cl_mem ubar, cl_mem s, cl_mem del
 /* zbar = s + hbar * f'(y) in place (hbar NULL: 0), db += its per-channel sums: rows =
  * batch * pixels, cols = channels. */
 static clgan_status gp_zbar_bias(clgan_ctx *ctx, cl_mem zbar, cl_mem hbar, cl_mem y, int rows,
-                                 int cols, const clgan_layer_linear *v)
+                                 int cols, const clgan_layer_gp *v)
 {
     size_t gs = (size_t)cols, ls = clgan_local_size(ctx, CLGAN_K_gp_zbar_bias, 16);
     return clgan_launch(ctx, CLGAN_K_gp_zbar_bias, 1, &gs, &ls,
@@ -217,28 +226,39 @@ clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda,
     clgan_gp *gp = *p.gp;
     clgan_ctx *ctx = p.ctx;
     const int L = p.n_layers, B = p.batch;
-    const clgan_layer_linear *v = gp->v;
+    const clgan_layer_gp *v = gp->v;
     const int *dim = gp->dim;
 #define LY(l) (&p.layers[(l) - 1]) /* layer l, 1-based as in the banner */
 #define ROWS(l) (B * LY(l)->out_shape.h * LY(l)->out_shape.w) /* bias rows of layer l */
 #define COLS(l) (LY(l)->out_shape.c)
 
-    /* 1. u_{l-1} = A_l^T(u_l * f'(z_l)), l = L..1 */
+    /* 1. u_{l-1} = A_l^T(u_l * f'(z_l)) (a nonlinear layer: J_l^T u_l), l = L..1 */
     for (int l = L; l >= 1 && st == CLGAN_OK; l--) {
+        if (v[l].nl) {
+            st = v[l].nl->vjp(LY(l), ctx, gp->u[l - 1], gp->u[l], p.acts[l - 1], B);
+            continue;
+        }
         if (has_act(&v[l]))
             st = clgan_act_bwd_bias(ctx, gp->dl[l], NULL, gp->u[l], p.acts[l], ROWS(l), COLS(l),
                                     v[l].act, v[l].slope, 0);
-        if (st == CLGAN_OK && v[l].ops)
-            st = v[l].ops->adjoint(LY(l), ctx, gp->u[l - 1], gp->dl[l], B);
+        if (st == CLGAN_OK && v[l].lin)
+            st = v[l].lin->adjoint(LY(l), ctx, gp->u[l - 1], gp->dl[l], B);
     }
     /* 2. penalty, metrics, gbar = ubar_0 into t[0] */
     int cur = 0; /* t[cur] holds ubar_{l-1} */
     if (st == CLGAN_OK)
         st = gp_penalty(ctx, gp->t[0], metrics, gp->u[0], B, dim[0], lambda, slot);
-    /* 3. l = 1..L: deltabar_l, dW_l += gradW<A(ubar), delta_l>, ubar_l and s_l (into dl[l]) */
+    /* 3. l = 1..L: deltabar_l, dW_l += gradW<A(ubar), delta_l>, ubar_l and s_l (into dl[l]);
+     *    a nonlinear layer: ubar_l = J_l ubar_{l-1}, sx_l into dl[l], its dtheta */
     for (int l = 1; l <= L && st == CLGAN_OK; l++) {
         cl_mem deltabar = gp->t[cur];
-        const clgan_linear_ops *op = v[l].ops;
+        const clgan_linear_ops *op = v[l].lin;
+        if (v[l].nl) {
+            st = v[l].nl->rev(LY(l), ctx, gp->t[!cur], gp->dl[l], gp->t[cur], gp->u[l],
+                              p.acts[l - 1], B);
+            cur = !cur;
+            continue;
+        }
         if (op) {
             deltabar = gp->t[!cur];
             st = op->apply(LY(l), ctx, deltabar, gp->t[cur], B);
@@ -252,11 +272,22 @@ clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda,
             st = gp_act_rev(ctx, l < L ? deltabar : NULL, gp->dl[l], deltabar, gp->u[l],
                             p.acts[l], B * dim[l], &v[l]);
     }
-    /* 4. l = L..1: zbar_l (in place in dl[l], or hbar_l itself), dW_l, db_l, hbar_{l-1} */
+    /* 4. l = L..1: zbar_l (in place in dl[l], or hbar_l itself), dW_l, db_l, hbar_{l-1};
+     *    a nonlinear layer: its own backward from hbar_l, plus sx_l */
     cl_mem hbar = NULL; /* hbar_L = 0 */
     for (int l = L; l >= 1 && st == CLGAN_OK; l--) {
-        const clgan_linear_ops *op = v[l].ops;
+        const clgan_linear_ops *op = v[l].lin;
         cl_mem zbar = gp->dl[l];
+        if (v[l].nl) {
+            cl_mem next = hbar == gp->t[0] ? gp->t[1] : gp->t[0];
+            if (hbar)
+                st = LY(l)->ops->backward(LY(l), ctx, l > 1 ? next : NULL, hbar, p.acts[l - 1],
+                                          p.acts[l], B, CLGAN_GRAD_ADD);
+            if (st == CLGAN_OK && l > 1 && hbar)
+                st = clgan_add(ctx, next, next, zbar, B * dim[l - 1]);
+            hbar = hbar ? next : zbar;
+            continue;
+        }
         if (has_act(&v[l])) {
             st = gp_zbar_bias(ctx, zbar, hbar, p.acts[l], ROWS(l), COLS(l), &v[l]);
         } else {
@@ -281,8 +312,8 @@ clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda,
         }
     }
     for (int l = 1; l <= L && st == CLGAN_OK; l++)
-        if (v[l].ops && v[l].ops->wgrad_done)
-            st = v[l].ops->wgrad_done(LY(l), ctx);
+        if (v[l].lin && v[l].lin->wgrad_done)
+            st = v[l].lin->wgrad_done(LY(l), ctx);
 #undef LY
 #undef ROWS
 #undef COLS

@@ -28,7 +28,7 @@ typedef struct {
     void (*free)(clgan_layer *l);
 } clgan_layer_ops;
 
-typedef struct clgan_layer_linear clgan_layer_linear; /* below, with gradpen.c's interface */
+typedef struct clgan_layer_gp clgan_layer_gp; /* below, with gradpen.c's interface */
 
 struct clgan_layer {
     const clgan_layer_ops *ops;
@@ -46,10 +46,10 @@ struct clgan_layer {
     cl_mem ws;     /* that buffer (borrowed; NULL when no layer needs one), set before bind */
     void *priv;
     /* Gradient-penalty hooks (gradpen.c), fields rather than ops entries so the positional
-     * ops tables need no new member. linear_view: set by every layer of the form
-     * y = act(A(x; W) + b) (see clgan_layer_linear); NULL for one that cannot be in a
-     * WGAN-GP critic, which then sets gp_refusal to the reason (a sentence fragment). */
-    void (*linear_view)(const clgan_layer *l, clgan_layer_linear *out);
+     * ops tables need no new member. gp_view: set by every layer that can be in a
+     * WGAN-GP critic (see clgan_layer_gp); NULL for one that cannot, which then sets
+     * gp_refusal to the reason (a sentence fragment). */
+    void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
     const char *gp_refusal;
 };
 
@@ -113,11 +113,13 @@ cl_mem clgan_sn_grad(const clgan_sn *sn);
 clgan_status clgan_sn_backward(clgan_sn *sn, clgan_ctx *ctx, cl_mem dw, int mode);
 
 /* ---- gradient penalty (gradpen.c) --------------------------------------------------
- * What WGAN-GP's double backward needs from a layer y = act(A(x; W) + b): A linear in x
- * for fixed W and linear in W for fixed x; b (one per output channel) and act optional.
- * Dense and conv layers (A = the product with the kernel, spectrally normalized or
- * not), upsampling, zero padding, reshape and dropout (A = multiplication by the last
- * forward's mask) provide it; a standalone activation is A = identity. */
+ * What WGAN-GP's double backward needs from a layer. Most are y = act(A(x; W) + b): A
+ * linear in x for fixed W and linear in W for fixed x; b (one per output channel) and
+ * act optional. Dense and conv layers (A = the product with the kernel, spectrally
+ * normalized or not), upsampling, zero padding, reshape and dropout (A = multiplication
+ * by the last forward's mask) provide clgan_linear_ops; a standalone activation is
+ * A = identity. A layer whose Jacobian depends on its input (LayerNorm) provides
+ * clgan_nonlinear_ops instead. */
 typedef struct {
     /* y (batch, out) = A(x) (no bias, no activation); x is not modified. */
     clgan_status (*apply)(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch);
@@ -132,8 +134,24 @@ typedef struct {
     clgan_status (*wgrad_done)(clgan_layer *l, clgan_ctx *ctx);
 } clgan_linear_ops;
 
-struct clgan_layer_linear {
-    const clgan_linear_ops *ops; /* NULL: A is the identity (a standalone activation) */
+/* y = F(x; theta) with Jacobian J(x) = dy/dx at x, the last forward's input (batch,
+ * in). The backward of the forward (dx = J^T dy, parameter gradients added) is the
+ * layer's own backward, which must then leave dy unchanged. */
+typedef struct {
+    /* dx (batch, in) = J^T dy (batch, out); dy is not modified. */
+    clgan_status (*vjp)(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                        int batch);
+    /* For w (batch, in) and u (batch, out), with Q = <w, J^T u>: ubar (batch, out) =
+     * dQ/du = J w, sx (batch, in) = dQ/dx, and dQ/dtheta added into the parameter
+     * gradients. w and u are not modified; ubar may be w. */
+    clgan_status (*rev)(clgan_layer *l, clgan_ctx *ctx, cl_mem ubar, cl_mem sx, cl_mem w,
+                        cl_mem u, cl_mem x, int batch);
+} clgan_nonlinear_ops;
+
+struct clgan_layer_gp {
+    const clgan_linear_ops *lin; /* y = act(A(x) + b); NULL: A is the identity (a
+                                    standalone activation) */
+    const clgan_nonlinear_ops *nl; /* instead of lin, act, db: y = F(x) */
     cl_mem db;                   /* bias gradient (out_shape.c), NULL when no bias */
     clgan_act act;
     float slope;

@@ -1,7 +1,8 @@
 /* layernorm.c - LayerNorm (Ba et al. 2016; the WGAN-GP paper's critic normalization):
  * each sample is normalized over all its H*W*C values, then scaled and shifted per
- * element. Same in TRAIN and EVAL mode (no running statistics). Not usable in a WGAN-GP
- * critic (gradpen.c refuses it: its second-order terms are not implemented).
+ * element. Same in TRAIN and EVAL mode (no running statistics). In a WGAN-GP critic it
+ * provides the second-order terms of the penalty's double backward (cl/norm.cl
+ * layernorm_gp_*, derived there).
  *
  *   y[n, i] = gamma[i] * (x[n, i] - mean_n) / sqrt(var_n + eps) + beta[i],
  *   mean_n, var_n (biased) over i = 0..D-1, D = H*W*C,
@@ -63,6 +64,18 @@ static clgan_status ln_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem 
                                    CLGAN_ARG_INT(l->in), CLGAN_ARG_F32(n->eps)));
 }
 
+/* dx = J^T dy (the input gradient of the forward; dy is not modified). */
+static clgan_status ln_vjp(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                           int batch)
+{
+    ln_layer *n = l->priv;
+    size_t wg = (size_t)clgan_tunable(ctx, CLGAN_T_LN_WG), gs = (size_t)batch * wg;
+    return clgan_launch(ctx, CLGAN_K_layernorm_bwd_data, 1, &gs, &wg,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(x),
+                                   CLGAN_ARG_MEM(n->cache), CLGAN_ARG_MEM(n->gamma),
+                                   CLGAN_ARG_INT(l->in)));
+}
+
 static clgan_status ln_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
                                 cl_mem y, int batch, int param_grads)
 {
@@ -77,14 +90,37 @@ static clgan_status ln_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_me
                                      CLGAN_ARG_INT(batch), CLGAN_ARG_INT(l->in),
                                      CLGAN_ARG_INT(param_grads == CLGAN_GRAD_SET ? 2 : 1)));
     }
-    if (st == CLGAN_OK && dx) {
-        size_t wg = (size_t)clgan_tunable(ctx, CLGAN_T_LN_WG), gs = (size_t)batch * wg;
-        st = clgan_launch(ctx, CLGAN_K_layernorm_bwd_data, 1, &gs, &wg,
-                          CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(x),
-                                     CLGAN_ARG_MEM(n->cache), CLGAN_ARG_MEM(n->gamma),
-                                     CLGAN_ARG_INT(l->in)));
-    }
+    if (st == CLGAN_OK && dx)
+        st = ln_vjp(l, ctx, dx, dy, x, batch);
     return st;
+}
+
+/* Gradient-penalty view (gradpen.c). */
+static clgan_status ln_gp_rev(clgan_layer *l, clgan_ctx *ctx, cl_mem ubar, cl_mem sx, cl_mem w,
+                              cl_mem u, cl_mem x, int batch)
+{
+    ln_layer *n = l->priv;
+    size_t wg = (size_t)clgan_tunable(ctx, CLGAN_T_LN_WG), gs = (size_t)batch * wg;
+    clgan_status st = clgan_launch(
+        ctx, CLGAN_K_layernorm_gp_rev, 1, &gs, &wg,
+        CLGAN_ARGS(CLGAN_ARG_MEM(ubar), CLGAN_ARG_MEM(sx), CLGAN_ARG_MEM(w), CLGAN_ARG_MEM(u),
+                   CLGAN_ARG_MEM(x), CLGAN_ARG_MEM(n->cache), CLGAN_ARG_MEM(n->gamma),
+                   CLGAN_ARG_INT(l->in)));
+    if (st != CLGAN_OK)
+        return st;
+    size_t gc = (size_t)l->in, ls = clgan_local_size(ctx, CLGAN_K_layernorm_gp_params, 64);
+    return clgan_launch(ctx, CLGAN_K_layernorm_gp_params, 1, &gc, &ls,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(ubar), CLGAN_ARG_MEM(n->dgamma), CLGAN_ARG_MEM(u),
+                                   CLGAN_ARG_MEM(n->gamma), CLGAN_ARG_INT(batch),
+                                   CLGAN_ARG_INT(l->in)));
+}
+
+static const clgan_nonlinear_ops ln_nl = {ln_vjp, ln_gp_rev};
+
+static void ln_gp_view(const clgan_layer *l, clgan_layer_gp *out)
+{
+    (void)l;
+    *out = (clgan_layer_gp){.nl = &ln_nl};
 }
 
 static void ln_free(clgan_layer *l)
@@ -110,8 +146,7 @@ clgan_status clgan_layernorm_make(clgan_layer *l, float eps)
     l->out = l->in;
     l->out_shape = l->in_shape;
     l->flops = 8.0 * l->in;
-    l->gp_refusal = "LayerNorm's per-sample statistics make its input gradient depend on the "
-                    "input nonlinearly, and those second-order terms are not implemented";
+    l->gp_view = ln_gp_view;
     l->priv = n;
     return CLGAN_OK;
 }

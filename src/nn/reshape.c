@@ -44,10 +44,10 @@ static clgan_status reshape_copy(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_me
 
 static const clgan_linear_ops reshape_lin = {reshape_copy, reshape_copy, NULL, NULL};
 
-static void reshape_linear_view(const clgan_layer *l, clgan_layer_linear *out)
+static void reshape_gp_view(const clgan_layer *l, clgan_layer_gp *out)
 {
     (void)l;
-    *out = (clgan_layer_linear){.ops = &reshape_lin, .act = CLGAN_ACT_NONE};
+    *out = (clgan_layer_gp){.lin = &reshape_lin, .act = CLGAN_ACT_NONE};
 }
 
 static void reshape_free(clgan_layer *l) { (void)l; }
@@ -63,7 +63,7 @@ clgan_status clgan_reshape_make(clgan_layer *l, clgan_shape s)
                            "sizes must match", l->in_shape.h, l->in_shape.w, l->in_shape.c, l->in,
                            s.h, s.w, s.c);
     l->ops = &reshape_ops;
-    l->linear_view = reshape_linear_view;
+    l->gp_view = reshape_gp_view;
     l->out_shape = s;
     l->out = l->in;
     return CLGAN_OK;

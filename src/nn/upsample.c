@@ -68,10 +68,10 @@ static clgan_status up_adjoint(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem
 
 static const clgan_linear_ops up_lin = {up_apply, up_adjoint, NULL, NULL};
 
-static void up_linear_view(const clgan_layer *l, clgan_layer_linear *out)
+static void up_gp_view(const clgan_layer *l, clgan_layer_gp *out)
 {
     (void)l;
-    *out = (clgan_layer_linear){.ops = &up_lin, .act = CLGAN_ACT_NONE};
+    *out = (clgan_layer_gp){.lin = &up_lin, .act = CLGAN_ACT_NONE};
 }
 
 static void up_free(clgan_layer *l) { free(l->priv); }
@@ -91,7 +91,7 @@ clgan_status clgan_upsample_make(clgan_layer *l, int fh, int fw)
     u->fh = fh;
     u->fw = fw;
     l->ops = &up_ops;
-    l->linear_view = up_linear_view;
+    l->gp_view = up_gp_view;
     l->priv = u;
     l->out_shape = CLGAN_SHAPE(in.h * fh, in.w * fw, in.c);
     l->out = clgan_shape_size(l->out_shape);

@@ -68,10 +68,10 @@ static clgan_status pad_adjoint(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_me
 
 static const clgan_linear_ops pad_lin = {pad_apply, pad_adjoint, NULL, NULL};
 
-static void pad_linear_view(const clgan_layer *l, clgan_layer_linear *out)
+static void pad_gp_view(const clgan_layer *l, clgan_layer_gp *out)
 {
     (void)l;
-    *out = (clgan_layer_linear){.ops = &pad_lin, .act = CLGAN_ACT_NONE};
+    *out = (clgan_layer_gp){.lin = &pad_lin, .act = CLGAN_ACT_NONE};
 }
 
 static void pad_free(clgan_layer *l) { free(l->priv); }
@@ -92,7 +92,7 @@ clgan_status clgan_zeropad_make(clgan_layer *l, int top, int bottom, int left, i
     p->top = top;
     p->left = left;
     l->ops = &pad_ops;
-    l->linear_view = pad_linear_view;
+    l->gp_view = pad_gp_view;
     l->priv = p;
     l->out_shape = CLGAN_SHAPE(in.h + top + bottom, in.w + left + right, in.c);
     l->out = clgan_shape_size(l->out_shape);
