@@ -42,6 +42,10 @@ typedef struct {
     float weight_decay; /* decoupled weight decay */
     float clip_value;   /* gradient clipping by value (0 = off) */
     float clip_norm;    /* gradient clipping by global norm (0 = off) */
+    char arch[1024];    /* layer spec (src/gan/arch.c, docs/recipes.md); "" = the MLP of
+                           layers/activation/batchnorm/residual/dropout */
+    int init;           /* clgan_init of dense and conv kernels */
+    float init_std;     /* its std for "normal" */
 } clgan_net_config;
 
 /* Every training setting. Defaults reproduce Keras-GAN's gan/gan.py. */
@@ -125,12 +129,25 @@ clgan_status clgan_config_validate(const clgan_config *c);
 
 /* ---- model ------------------------------------------------------------------------ */
 
-/* Builds G: latent -> [Dense(w), act, BN]* -> Dense(img_dim), tanh. */
+/* Appends the layers of spec `spec` (the --arch-g / --arch-d language: comma-separated
+ * layers such as "dense 6272, act, reshape 7x7x128, up 2, conv 128 k3 same, norm, act")
+ * to `n`, whose input shape is set. Generic tokens take the network's settings nc (act:
+ * its activation, norm: its batchnorm, drop: its dropout); an activation right after a
+ * dense or convolution layer is fused into it. `flag` names the setting in errors
+ * ("arch-g"). `tail` (may be NULL) is appended as if it ended the spec (D's output
+ * activation). A filter count written "c" means img_c, the images' channels. EINVAL
+ * naming the layer and the problem. */
+clgan_status clgan_arch_build(clgan_net *n, const char *spec, const char *tail, int img_c,
+                              const clgan_net_config *nc, const clgan_config *c, const char *flag);
+
+/* Builds G: latent -> its arch spec, or the MLP [Dense(w), act, BN]* -> Dense(img size),
+ * tanh; its output must hold one image of shape img (h, w, c). */
 clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,
-                                   int img_dim, int batch);
-/* Builds D: img_dim -> [Dense(w), act]* -> Dense(1), sigmoid (BCE) or none (logits). */
+                                   clgan_shape img, int batch);
+/* Builds D: an image -> its arch spec, or the MLP [Dense(w), act]* -> Dense(1); then a
+ * sigmoid for the bce loss. One output per sample. */
 clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
-                                       int img_dim, int batch);
+                                       clgan_shape img, int batch);
 
 /* ---- trainer ------------------------------------------------------------------------ */
 
@@ -156,7 +173,8 @@ typedef struct {
     long iteration;       /* iterations completed */
     const float *history; /* (iterations done, CLGAN_M_COUNT), valid up to synced */
     long synced;          /* iterations whose metrics are on the host */
-    int img_dim;
+    clgan_shape img;      /* one image (h, w, c), NHWC */
+    int img_dim;          /* h * w * c */
     int n_g_tensors, n_d_tensors; /* monitored tensors; D's norms follow G's */
     const char *const *tensor_names; /* n_g_tensors + n_d_tensors names, G's first */
     long nonfinite_at;    /* first iteration with a NaN/Inf metric, or -1 */
@@ -164,10 +182,10 @@ typedef struct {
                              the initial weights) */
 } clgan_trainer_view;
 
-/* Builds G, D, optimizers and buffers; uploads `data` (count, dim) uint8 (may be NULL
- * when only step_with is used). Caller owns *out. */
+/* Builds G, D, optimizers and buffers for images of shape img; uploads `data`
+ * (count, h*w*c) uint8 (may be NULL when only step_with is used). Caller owns *out. */
 clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
-                                const uint8_t *data, size_t count, int dim);
+                                const uint8_t *data, size_t count, clgan_shape img);
 void clgan_trainer_free(clgan_trainer *t);
 const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t);
 

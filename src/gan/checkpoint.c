@@ -77,7 +77,7 @@ clgan_status clgan_checkpoint_load_generator(clgan_net **out, clgan_ctx *ctx, co
     }
     clgan_config_defaults(c);
     if ((st = clgan_config_load_ini_text(c, ini, path)) != CLGAN_OK ||
-        (st = clgan_model_generator(&g, ctx, c, *img_h * *img_w, batch)) != CLGAN_OK)
+        (st = clgan_model_generator(&g, ctx, c, CLGAN_SHAPE(*img_h, *img_w, 1), batch)) != CLGAN_OK)
         goto done;
     const clgan_net_view *v = clgan_net_get(g);
     hp = calloc(v->n_params + 1, sizeof *hp);

@@ -38,6 +38,7 @@ static const char *const opt_choices[] = {"sgd", "adam", "rmsprop", NULL};
 static const char *const bn_choices[] = {"off", "on", "all", NULL};
 static const char *const gloss_choices[] = {"nonsat", "minimax", NULL};
 static const char *const dupd_choices[] = {"separate", "joint", NULL};
+static const char *const init_choices[] = {"glorot", "normal", NULL};
 
 #define F(field) offsetof(clgan_config, field)
 #define STR_SIZE(field) sizeof(((clgan_config *)0)->field)
@@ -47,6 +48,7 @@ static const char *const dupd_choices[] = {"separate", "joint", NULL};
     {flag "-d", "discriminator", key, type, F(d.field), aux(d), names, lo, hi, "D: " help}
 #define NOAUX(net) 0
 #define COUNT(net) F(net.n_layers)
+#define ARCHSZ(net) STR_SIZE(net.arch)
 static const setting settings[] = {
     PAIR("layers", "layers", T_LIST, layers, COUNT, NULL, 1, 65536, "hidden widths, comma-separated"),
     PAIR("activation", "activation", T_ENUM, act, NOAUX, act_choices, 0, 0, "hidden activation"),
@@ -72,6 +74,13 @@ static const setting settings[] = {
          "clamp each gradient component to [-t, t] (0 = off)"),
     PAIR("clip-grad-norm", "clip-grad-norm", T_FLOAT, clip_norm, NOAUX, NULL, 0, 1e9,
          "scale the gradient to global L2 norm <= t (0 = off)"),
+    PAIR("arch", "arch", T_STR, arch, ARCHSZ, NULL, 0, 0,
+         "layer spec, e.g. 'conv 64 k3 s2 same, act, norm' (docs/recipes.md); '' = the MLP of "
+         "layers/activation/batchnorm/residual/dropout"),
+    PAIR("init", "init", T_ENUM, init, NOAUX, init_choices, 0, 0,
+         "kernel initialization: glorot (uniform, Keras) or normal (mean 0, --init-std)"),
+    PAIR("init-std", "init-std", T_FLOAT, init_std, NOAUX, NULL, 0, 10,
+         "standard deviation of --init normal (DCGAN: 0.02)"),
     {"latent", "model", "latent", T_INT, F(latent), 0, NULL, 1, 65536, "noise dimension"},
     {"slope", "model", "leaky-slope", T_FLOAT, F(slope), 0, NULL, 0, 1,
      "LeakyReLU negative slope (ELU alpha)"},
@@ -156,6 +165,7 @@ static void net_defaults(clgan_net_config *n)
     n->eps = 1e-7f;
     n->momentum = 0.0f;
     n->alpha = 0.9f;
+    n->init_std = 0.02f;
 }
 
 void clgan_config_defaults(clgan_config *c)
@@ -531,8 +541,9 @@ clgan_status clgan_config_save(const clgan_config *c, const char *path)
     return st;
 }
 
-static const char *const preset_names[] = {"keras-gan", "ttur", "lsgan", "hinge", "wgan",
-                                           "wgan-gp", "residual", "minimax"};
+static const char *const preset_names[] = {"keras-gan", "ttur",     "lsgan",   "hinge",
+                                           "wgan",      "wgan-gp",  "residual", "minimax",
+                                           "dcgan-keras", "dcgan", "dcgan-32", "wgan-gp-conv"};
 
 int clgan_find_sample(char *out, size_t n, const char *rel)
 {

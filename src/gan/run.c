@@ -560,7 +560,8 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     else if ((st = clgan_gemm_autoselect(ctx)) != CLGAN_OK)
         goto done;
     /* Everything that can refuse the inputs runs before the run directory is made. */
-    if ((st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count, data.h * data.w)) != CLGAN_OK ||
+    if ((st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count,
+                                  CLGAN_SHAPE(data.h, data.w, 1))) != CLGAN_OK ||
         (st = eval_open(&r, ctx, &data)) != CLGAN_OK)
         goto done;
     if (!r.o->quiet)
