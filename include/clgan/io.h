@@ -1,6 +1,7 @@
 /* io.h - file formats clgan reads and writes: IDX (MNIST, plain or gzip), NPY,
- * PNG grids (libpng), animated GIF (giflib), safetensors (cJSON header), and the
- * atomic-write helper every writer uses. Depends on nothing else of clgan's but
+ * PNG grids out and PNG images of any kind in, fitted to a training size (libpng),
+ * animated GIF (giflib), safetensors (cJSON header), and the atomic-write helper every
+ * writer uses. Depends on nothing else of clgan's but
  * status.h; touches no OpenCL.
  *
  * Contracts: every reader checks every read, the magic/header, and multiplies sizes
