@@ -3,9 +3,10 @@
  * CPUs only; clgan_gemm picks it over CLBlast by measurement (src/runtime/gemm_native.c).
  *
  * Every kernel computes C(M,N) = alpha * op(A) * op(B) + beta * C, all row-major with
- * row strides lda/ldb/ldc and no offsets (callers pass sub-buffers). When beta == 0, C
- * is never read (it may hold NaN). Arguments: C, A, B, alpha, beta, M, N, K, lda, ldb,
- * ldc. Every index fits in int (the host checks).
+ * row strides lda/ldb/ldc, each matrix starting at its offset (a_off, b_off, c_off, in
+ * floats, the last arguments). When beta == 0, C is never read (it may hold NaN).
+ * Arguments: C, A, B, alpha, beta, M, N, K, lda, ldb, ldc[, bias, act, slope], a_off,
+ * b_off, c_off. Every index fits in int (the host checks).
  *
  *   gemm_nn  A (M,K): A(m,k) = A[m*lda + k]   B (K,N): B(k,n) = B[k*ldb + n]
  *   gemm_tn  A (K,M): A(m,k) = A[k*lda + m]   B (K,N) as above            (C = A^T B)
@@ -125,8 +126,12 @@ static inline gemm_vec gemm_gather(__global const float *p, int n0, int nmax)
                        __global const float *B, const float alpha, const float beta,    \
                        const int M, const int N, const int K, const int lda,            \
                        const int ldb, const int ldc, __global const float *bias,        \
-                       const int act, const float slope)                                \
+                       const int act, const float slope, const int a_off,               \
+                       const int b_off, const int c_off)                                \
     {                                                                                   \
+        A += a_off;                                                                     \
+        B += b_off;                                                                     \
+        C += c_off;                                                                     \
         const int m0 = (int)get_global_id(0) * GEMM_TM;                                 \
         const int tile_n = (int)get_global_id(1) * GEMM_TN;                             \
         if (m0 >= M || tile_n >= N)                                                     \
@@ -169,8 +174,12 @@ GEMM_BCAST_KERNEL(gemm_tn, GEMM_A_TN)
 
 __kernel void gemm_nt(__global float *C, __global const float *A, __global const float *B,
                       const float alpha, const float beta, const int M, const int N,
-                      const int K, const int lda, const int ldb, const int ldc)
+                      const int K, const int lda, const int ldb, const int ldc,
+                      const int a_off, const int b_off, const int c_off)
 {
+    A += a_off;
+    B += b_off;
+    C += c_off;
     const int m0 = (int)get_global_id(0) * GEMM_DM;
     const int n0 = (int)get_global_id(1) * GEMM_DN;
     if (m0 >= M || n0 >= N)

@@ -220,6 +220,26 @@ clgan_status clgan_gemm_bias_act(clgan_ctx *ctx, size_t M, size_t N, size_t K, c
                                  size_t lda, cl_mem B, size_t ldb, cl_mem C, size_t ldc,
                                  cl_mem bias, int act, float slope, int *fused);
 
+/* A row-major matrix view into a buffer: element (r, c) at float index off + r*ld + c,
+ * as CLBlast addresses its operands (so a layer can point at part of a buffer without
+ * a sub-buffer, whose offsets have alignment rules). */
+typedef struct {
+    cl_mem mem;
+    size_t off; /* in floats */
+    size_t ld;  /* row stride in floats */
+} clgan_mat;
+
+#define CLGAN_MAT(m, o, l) ((clgan_mat){(m), (o), (l)})
+
+/* clgan_gemm over views: C(M,N) = alpha op(A) op(B) + beta C. */
+clgan_status clgan_gemm_mat(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                            float alpha, clgan_mat A, clgan_mat B, float beta, clgan_mat C);
+
+/* clgan_gemm_bias_act over views (bias is a whole buffer of N floats, or NULL). */
+clgan_status clgan_gemm_bias_act_mat(clgan_ctx *ctx, size_t M, size_t N, size_t K, clgan_mat A,
+                                     clgan_mat B, clgan_mat C, cl_mem bias, int act, float slope,
+                                     int *fused);
+
 /* Chooses the GEMM implementation for this context. */
 void clgan_gemm_set_impl(clgan_ctx *ctx, clgan_gemm_impl impl);
 clgan_gemm_impl clgan_gemm_get_impl(const clgan_ctx *ctx);

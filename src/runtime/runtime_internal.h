@@ -48,8 +48,7 @@ const char *clgan_clblast_error_str(int code);
 /* Native GEMM (cl/gemm.cl) for the given shape; same contract as clgan_gemm. With
  * `bias` (NN, beta 0 only), the epilogue applies C = act(C + bias) (ACT_* codes). */
 clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
-                               float alpha, cl_mem A, size_t lda, cl_mem B, size_t ldb,
-                               float beta, cl_mem C, size_t ldc, cl_mem bias, int act,
-                               float slope);
+                               float alpha, clgan_mat A, clgan_mat B, float beta, clgan_mat C,
+                               cl_mem bias, int act, float slope);
 
 #endif
