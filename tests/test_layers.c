@@ -12,6 +12,8 @@
  *     after 300 iterations sigma matches the largest singular value from LAPACK
  *     (1e-4 relative); gradients (u, v frozen) by central differences of the EVAL
  *     forward; CLGAN_GRAD_SET equals ADD onto zeros.
+ *  4. A convolution without bias applies its activation (the implicit products of the
+ *     native GEMM fuse it only with a bias). 
  * Gradient and spectral-norm checks run for both GEMM implementations. */
 #include <lapacke.h>
 #include <math.h>
@@ -502,11 +504,55 @@ static void test_spectral_norm(void)
     clgan_net_free(n);
 }
 
+/* 8 input channels, stride 1: with the native GEMM the implicit weight gradient (into
+ * the spectral norm's accumulator) and the flipped-kernel input gradient */
+static clgan_status b_sn_implicit(clgan_net *n)
+{
+    clgan_conv_opts c = {.filters = 3, .kh = 3, .kw = 3, .pad = CLGAN_PAD_SAME,
+                         .act = CLGAN_ACT_TANH};
+    clgan_status st;
+    if ((st = clgan_net_set_spectral_norm(n, 1)) != CLGAN_OK ||
+        (st = clgan_net_add_conv2d(n, &c)) != CLGAN_OK ||
+        (st = clgan_net_add_reshape(n, CLGAN_SHAPE(1, 1, clgan_net_get(n)->out_dim))) != CLGAN_OK)
+        return st;
+    return clgan_net_add_dense(n, 1, CLGAN_ACT_NONE, 0.0f);
+}
+
 static void test_spectral_norm_grads(void)
 {
     grad_case("spectral norm: conv s2, convT s2, dense (u, v frozen), 5x4x2 b2",
               CLGAN_SHAPE(5, 4, 2), 2, b_sn_on, 31, 1);
     grad_case("spectral norm: the same at batch 1", CLGAN_SHAPE(5, 4, 2), 1, b_sn_on, 32, 1);
+    grad_case("spectral norm: conv 3x3 s1 on 8 channels, 3x4x8 b2", CLGAN_SHAPE(3, 4, 8), 2,
+              b_sn_implicit, 33, 1);
+}
+
+/* A conv without bias applies its activation: the same output as with a zero bias. */
+static void test_conv_no_bias_act(void)
+{
+    clgan_conv_opts o = {.filters = 4, .kh = 3, .kw = 3, .pad = CLGAN_PAD_SAME,
+                         .act = CLGAN_ACT_TANH};
+    clgan_net *a, *b;
+    CHECK_OK(clgan_net_init_shape(&a, ctx, CLGAN_SHAPE(4, 3, 2), 2));
+    CHECK_OK(clgan_net_add_conv2d(a, &o));
+    CHECK_OK(clgan_net_finalize(a, 41));
+    o.no_bias = 1;
+    CHECK_OK(clgan_net_init_shape(&b, ctx, CLGAN_SHAPE(4, 3, 2), 2));
+    CHECK_OK(clgan_net_add_conv2d(b, &o));
+    CHECK_OK(clgan_net_finalize(b, 41)); /* the same kernel; a's bias is 0 */
+    float x[48], ya[96], yb[96];
+    clgan_rng rng = {42};
+    for (int i = 0; i < 48; i++) x[i] = 2.0f * (float)clgan_rng_normal(&rng);
+    cl_mem xb;
+    CHECK_OK(clgan_buf_alloc(ctx, &xb, sizeof x, "x"));
+    CHECK_OK(clgan_buf_write(ctx, xb, 0, x, sizeof x));
+    CHECK_OK(clgan_net_forward(a, xb, CLGAN_MODE_TRAIN));
+    CHECK_OK(clgan_net_forward(b, xb, CLGAN_MODE_TRAIN));
+    CHECK_OK(clgan_buf_read(ctx, clgan_net_get(a)->out, 0, ya, sizeof ya));
+    CHECK_OK(clgan_buf_read(ctx, clgan_net_get(b)->out, 0, yb, sizeof yb));
+    tu_close("conv tanh without bias = with a zero bias", yb, ya, 96, 1e-6, 1e-6);
+    clgan_buf_release(&xb);
+    clgan_net_free(a), clgan_net_free(b);
 }
 
 int main(void)
@@ -524,6 +570,7 @@ int main(void)
         test_layernorm_grads();
         test_spectral_norm();
         test_spectral_norm_grads();
+        test_conv_no_bias_act();
     }
     clgan_ctx_free(ctx);
     return tu_finish("test_layers");

@@ -41,6 +41,8 @@ struct clgan_layer {
     int spectral_norm; /* set by the network before the constructor: dense and conv layers
                           then use W / sigma(W) (specnorm.c); others ignore it */
     double flops;  /* forward flops per sample */
+    clgan_init init; /* kernel initialization (dense, conv), from clgan_net_set_init */
+    float init_std;
     size_t workspace; /* bytes of scratch the layer needs during forward/backward; the
                          network allocates one buffer of the largest need */
     cl_mem ws;     /* that buffer (borrowed; NULL when no layer needs one), set before bind */
@@ -52,6 +54,16 @@ struct clgan_layer {
     void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
     const char *gp_refusal;
 };
+
+/* Launches a cl/conv.cl shape kernel over (channels, rows): dimension 0 over the C
+ * channels in groups of up to 64 (a power of two), dimension 1 over `rows`. */
+clgan_status clgan_launch_chan(clgan_ctx *ctx, clgan_kernel_id k, int channels, size_t rows,
+                               int nargs, const clgan_arg *args);
+
+/* A kernel's initial values: Glorot uniform over fan_in + fan_out, or normal(0, std), as
+ * l->init says; from the network's init RNG. */
+void clgan_init_kernel(const clgan_layer *l, float *w, size_t n, double fan_in, double fan_out,
+                       clgan_rng *rng);
 
 /* Constructors (network.c names them and appends them). The new ones read the input
  * shape from l->in_shape and set l->out_shape. */
