@@ -6,11 +6,12 @@
  *     against central differences of P (tu_grad_ok: ||g - fd|| <= 2e-3 ||fd|| + 1e-4)
  *     for: the WGAN-GP conv critic (conv s2 'same' + LeakyReLU + conv + flatten +
  *     dense; inputs redrawn until every LeakyReLU input is >= 0.05 from the kink, more
- *     than h = 5e-3 times any input moves it); a smooth critic with every parameter-free linear layer
- *     (upsample, zero padding, ConvTranspose2d, a standalone activation, reshape) at
- *     odd sizes; a spectrally normalized critic at batch 1 (u, v converged first, so
- *     the iteration inside each difference is stationary); the WGAN-GP paper's critic
- *     (conv, LayerNorm, LeakyReLU twice) in miniature.
+ *     than h = 5e-3 times any input moves it); a smooth critic with every
+ *     parameter-free linear layer (upsample, zero padding, cropping, ConvTranspose2d, a
+ *     standalone activation, reshape) at odd sizes; a spectrally normalized critic at
+ *     batch 1 (u, v converged first, so the iteration inside each difference is
+ *     stationary); the WGAN-GP paper's critic (conv, LayerNorm, LeakyReLU twice) in
+ *     miniature.
  *  2. Dropout and Dropout2d at batch 1: the penalty equals that of the same critic with
  *     each dropout replaced by the fixed linear layer its mask is (a 1x1 convolution /
  *     a dense layer with the mask on the diagonal); masks read back by running prefixes
@@ -266,8 +267,9 @@ static const lspec wgan_gp_conv[] = {
 };
 
 /* upsample (2, 1), conv 3x2 s(2,1) pad (1, 0) tanh, zero padding (1,0,0,1), convT 3x3
- * s2 p1 op1 tanh, sigmoid, conv 4x4 s4 without bias, flatten, dense 3 tanh, dense 1
- * (smooth: no input needs a margin; ELU's f'' is in the parity critic "mix") */
+ * s2 p1 op1 tanh, sigmoid, cropping 1 on every side, conv 3x3 s3 without bias, flatten,
+ * dense 3 tanh, dense 1 (smooth: no input needs a margin; ELU's f'' is in the parity
+ * critic "mix") */
 static const lspec smooth_mix[] = {
     {.kind = L_UP, .a = 2, .b = 1},
     CONV(.filters = 3, .kh = 3, .kw = 2, .sh = 2, .sw = 1, .pad = CLGAN_PAD_EXPLICIT, .pad_h = 1,
@@ -277,7 +279,8 @@ static const lspec smooth_mix[] = {
          .pad = CLGAN_PAD_EXPLICIT, .pad_h = 1, .pad_w = 1, .out_pad_h = 1, .out_pad_w = 1,
          .act = CLGAN_ACT_TANH),
     {.kind = L_ACT, .act = CLGAN_ACT_SIGMOID},
-    CONV(.filters = 1, .kh = 4, .kw = 4, .sh = 4, .sw = 4, .pad = CLGAN_PAD_VALID, .no_bias = 1),
+    {.kind = L_PAD, .a = -1, .b = -1, .c = -1, .d = -1},
+    CONV(.filters = 1, .kh = 3, .kw = 3, .sh = 3, .sw = 3, .pad = CLGAN_PAD_VALID, .no_bias = 1),
     {.kind = L_FLAT},
     {.kind = L_DENSE, .a = 3, .act = CLGAN_ACT_TANH},
     {.kind = L_DENSE, .a = 1},
@@ -313,7 +316,7 @@ static void test_finite_differences(void)
 {
     check_critic("conv s2 same lrelu + conv + flatten + dense", wgan_gp_conv, N_OF(wgan_gp_conv),
                  CLGAN_SHAPE(6, 6, 2), 2, 61, 0);
-    check_critic("up, conv, pad, convT tanh, sigmoid, conv, dense", smooth_mix, N_OF(smooth_mix),
+    check_critic("up, conv, pad, convT, sigmoid, crop, conv, dense", smooth_mix, N_OF(smooth_mix),
                  CLGAN_SHAPE(3, 4, 2), 2, 62, 0);
     check_critic("spectral norm conv, convT, dense, batch 1", sn_critic, N_OF(sn_critic),
                  CLGAN_SHAPE(5, 5, 2), 1, 63, 300);
