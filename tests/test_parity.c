@@ -8,7 +8,10 @@
  *   parity_mlp       the Keras-GAN recipe (legacy layout: settings as separate metadata)
  *   parity_<name>    any fixture with a "config" key: the clgan configuration as INI
  *                    text, loaded over clgan_config_defaults (wgan, wgan_gp, residual,
- *                    remedies; see the script for what each covers)
+ *                    remedies; conv: --arch-g/--arch-d conv nets with dropout on 12x12
+ *                    images, tools/clgan_arch_ref.py; see the script for what each covers).
+ *                    Fixtures on images give img_h/img_w/img_c; those with "init_from"
+ *                    start from clgan's own initialization, compared here bit for bit.
  * Other parity_* files (parity_gp: test_gradpen's) are skipped.
  *
  * Tolerances, |got - want| <= atol + rtol |want| (+ SPREAD_K spread for weights):
@@ -29,6 +32,11 @@
  * differs by 2.6e-5, 1.7e-6 and 9.4e-7, at most 37% of the widened bound. The
  * per-element spread gives exactly those elements their slack: every other weight is
  * held to ~1e-6, and the output counts the widened elements.
+ * parity_conv: the reference scatters by 2.0e-7 (losses) and 2.4e-7 (weights), its 17
+ * float32 runs by <= 3.6e-7; clgan differs by <= 3.0e-7 (losses) and <= 1.2e-7 (weights
+ * and running statistics), with either GEMM. Its convolutions in front of BatchNorm
+ * have no bias: such a bias's gradient is rounding noise that Adam normalizes, and
+ * float32 runs of the reference then scatter by 4e-5 (make_parity_fixture.py).
  * Accuracies are exact: each fixture records min_acc_margin, the closest D output to
  * the decision threshold (>= 1.8e-4), far above float32 rounding.
  * Also checked: the WGAN-GP interpolation coefficients drawn on the device (Philox)
