@@ -76,7 +76,9 @@ typedef struct {
     uint64_t seed;
     long sample_every;
     long log_every;
-    char data[512];     /* directory with train-images-idx3-ubyte[.gz], or "fashion" */
+    char data[512];     /* directory with train-images-idx3-ubyte[.gz] or PNG images, or "fashion" */
+    int image_size;     /* images fitted to S x S (0: the data's own size) */
+    int channels;       /* 1 gray, 3 RGB (NHWC: channels interleaved per pixel) */
     char out[512];      /* run directory; "" = runs/<timestamp> */
     char device[128];
     int gemm;           /* clgan_gemm_impl */
@@ -221,11 +223,13 @@ clgan_status clgan_trainer_sample_device(clgan_trainer *t, cl_mem out, int n);
 /* ---- checkpoints --------------------------------------------------------------------- */
 
 /* Writes G's parameters and running statistics as safetensors, with the settings needed
- * to rebuild it as metadata. */
+ * to rebuild it as metadata (img_h, img_w, and img_c from c->channels). */
 clgan_status clgan_checkpoint_save_generator(const char *path, clgan_net *g,
                                              const clgan_config *c, int img_h, int img_w);
 
-/* Rebuilds G from a checkpoint for `batch` rows. *c receives its settings. */
+/* Rebuilds G from a checkpoint for `batch` rows. *c receives its settings, with
+ * c->channels set to the images' channels (metadata img_c; 1 when absent, as in
+ * checkpoints from before RGB): G's output is img_h * img_w * c->channels values. */
 clgan_status clgan_checkpoint_load_generator(clgan_net **g, clgan_ctx *ctx, const char *path,
                                              int batch, clgan_config *c, int *img_h,
                                              int *img_w);
@@ -233,16 +237,28 @@ clgan_status clgan_checkpoint_load_generator(clgan_net **g, clgan_ctx *ctx, cons
 /* ---- data ------------------------------------------------------------------------------ */
 
 typedef struct {
-    uint8_t *images; /* (count, h*w), owned */
+    uint8_t *images; /* (count, h, w, c), channels interleaved (NHWC), owned */
     uint8_t *labels; /* (count) or NULL, owned */
     size_t count;
     int h, w;
+    int c;           /* channels per pixel: 1 gray, 3 RGB */
+    int idx;         /* 1: read from IDX files (MNIST format); 0: a directory of PNGs */
+    size_t skipped;  /* PNG directory entries that were not readable images */
+    char *skip_log;  /* the first few of them, "path: reason" per line, or NULL; owned */
+    size_t color_files; /* PNGs stored in colour (converted to gray when c == 1) */
     char source[600];
 } clgan_dataset;
 
 /* Loads `spec`: a directory holding train-images-idx3-ubyte[.gz] (labels optional),
- * "fashion" (Debian's dataset-fashion-mnist), or "" for the shipped samples/data. */
+ * "fashion" (Debian's dataset-fashion-mnist), "" for the shipped samples/data, or any other
+ * directory, read as PNG images (clgan_imagedir_load: odd files skipped and counted), all
+ * at their own size and in gray. */
 clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec);
+
+/* The same, fitted to size x size (0: the data's own size; IDX images are resampled with
+ * the PNGs' rules) with `channels` 1 or 3 (gray replicated to RGB; colour to BT.601 luma).
+ * With size 0 and 1 channel, IDX data is exactly as stored. */
+clgan_status clgan_dataset_load_as(clgan_dataset *d, const char *spec, int size, int channels);
 void clgan_dataset_free(clgan_dataset *d);
 
 /* Device-side draws (cl/random.cl), the same for a (seed, step, stream) on any device;

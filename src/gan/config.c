@@ -125,7 +125,13 @@ static const setting settings[] = {
      "metrics.jsonl record every N iterations (and the progress line; when not a terminal, "
      "a line every max(N, iterations/20))"},
     {"data", "train", "data", T_STR, F(data), STR_SIZE(data), NULL, 0, 0,
-     "directory with train-images-idx3-ubyte[.gz], or 'fashion' ('' = shipped MNIST subset)"},
+     "directory with train-images-idx3-ubyte[.gz] or else PNG images, or 'fashion' ('' = "
+     "shipped MNIST subset)"},
+    {"image-size", "train", "image-size", T_INT, F(image_size), 0, NULL, 0, 4096,
+     "fit images to S x S: center-crop to square, area-average down, bilinear up (0: the "
+     "data's own size; for PNGs the first image's)"},
+    {"channels", "train", "channels", T_INT, F(channels), 0, NULL, 1, 3,
+     "1 gray, 3 RGB (gray replicated; colour to gray by BT.601 luma; alpha over black)"},
     {"out", "train", "out", T_STR, F(out), STR_SIZE(out), NULL, 0, 0,
      "run directory ('' = runs/<timestamp>)"},
     {"device", "train", "device", T_STR, F(device), STR_SIZE(device), NULL, 0, 0,
@@ -192,6 +198,7 @@ void clgan_config_defaults(clgan_config *c)
     c->instance_noise_decay = 10000;
     c->fake_eval = 1;
     c->seed = 0;
+    c->channels = 1;
     c->sample_every = 200;
     c->log_every = 100;
     snprintf(c->device, sizeof c->device, "auto");
@@ -660,5 +667,7 @@ clgan_status clgan_config_validate(const clgan_config *c)
                            "(batch x width must stay below 2^28)", c->batch, widest);
     if (c->log_every < 1)
         return clgan_error(CLGAN_EINVAL, "--log-every must be >= 1");
+    if (c->channels != 1 && c->channels != 3)
+        return clgan_error(CLGAN_EINVAL, "--channels %d: 1 (gray) or 3 (RGB)", c->channels);
     return CLGAN_OK;
 }
