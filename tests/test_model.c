@@ -27,7 +27,7 @@ static void presets(void)
 {
     static const char *const names[] = {"keras-gan", "ttur",  "lsgan",    "hinge",   "wgan",
                                         "wgan-gp",   "residual", "minimax", "dcgan-keras",
-                                        "dcgan",     "wgan-gp-conv"};
+                                        "dcgan",     "wgan-gp-conv", "sngan"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         clgan_config c;
         clgan_net *g = NULL, *d = NULL;
@@ -60,6 +60,28 @@ static void presets(void)
     CHECK(g && clgan_net_get(g)->out_shape.h == 32 && clgan_net_get(g)->out_shape.c == 3);
     CHECK(d && clgan_net_get(d)->out_dim == 1);
     clgan_net_free(g);
+    clgan_net_free(d);
+}
+
+/* Spectral normalization keeps u and v per kernel in the state buffer. */
+static void spectral(void)
+{
+    clgan_config c;
+    clgan_net *d = NULL;
+    clgan_config_defaults(&c);
+    CHECK_OK(clgan_config_load_preset(&c, "sngan"));
+    CHECK_OK(clgan_model_discriminator(&d, ctx, &c, CLGAN_SHAPE(28, 28, 1), 2));
+    CHECK(d && clgan_net_find(d, "conv0.sn_u") && clgan_net_find(d, "dense0.sn_v"));
+    clgan_net_free(d);
+    CHECK_OK(clgan_config_set(&c, "spectral-norm-d", "off"));
+    CHECK_OK(clgan_model_discriminator(&d, ctx, &c, CLGAN_SHAPE(28, 28, 1), 2));
+    CHECK(d && !clgan_net_find(d, "conv0.sn_u"));
+    clgan_net_free(d);
+    /* --batchnorm-d layer turns the generic 'norm' into LayerNorm. */
+    CHECK_OK(clgan_config_load_preset(&c, "wgan-gp-conv"));
+    CHECK_OK(clgan_config_set(&c, "batchnorm-d", "layer"));
+    CHECK_OK(clgan_model_discriminator(&d, ctx, &c, CLGAN_SHAPE(28, 28, 1), 2));
+    CHECK(d && clgan_net_find(d, "ln0.gamma") && clgan_net_find(d, "ln2.gamma"));
     clgan_net_free(d);
 }
 
@@ -156,6 +178,7 @@ int main(void)
     presets();
     printf("generic tokens:\n");
     generic_tokens();
+    spectral();
     printf("dense layers flatten:\n");
     dense_flattens();
     printf("refusals:\n");

@@ -22,7 +22,13 @@
 #define CLGAN_MAX_HIDDEN 8
 
 /* BatchNorm placement. */
-enum { CLGAN_BN_OFF = 0, CLGAN_BN_HIDDEN = 1, CLGAN_BN_ALL = 2 /* refused: see model.c */ };
+/* Normalization of the hidden layers (--batchnorm-X). */
+enum {
+    CLGAN_BN_OFF = 0,
+    CLGAN_BN_HIDDEN = 1, /* BatchNorm */
+    CLGAN_BN_ALL = 2,    /* BatchNorm on the output layer too: refused (config.c says why) */
+    CLGAN_BN_LAYER = 3   /* LayerNorm: per sample, so allowed in WGAN-GP critics */
+};
 
 /* The settings that exist once per network (flags --X-g / --X-d, plain --X for both;
  * INI sections [generator] / [discriminator]). */
@@ -45,6 +51,7 @@ typedef struct {
     char arch[1024];    /* layer spec (src/gan/arch.c, docs/recipes.md); "" = the MLP of
                            layers/activation/batchnorm/residual/dropout */
     int init;           /* clgan_init of dense and conv kernels */
+    int spectral_norm;  /* spectral normalization of dense and conv kernels */
     float init_std;     /* its std for "normal" */
 } clgan_net_config;
 

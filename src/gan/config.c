@@ -35,7 +35,7 @@ static const char *const var_choices[] = {"torch", "keras", NULL};
 static const char *const mode_choices[] = {"train", "eval", NULL};
 static const char *const gemm_choices[] = {"auto", "clblast", "native", NULL};
 static const char *const opt_choices[] = {"sgd", "adam", "rmsprop", NULL};
-static const char *const bn_choices[] = {"off", "on", "all", NULL};
+static const char *const bn_choices[] = {"off", "on", "all", "layer", NULL};
 static const char *const gloss_choices[] = {"nonsat", "minimax", NULL};
 static const char *const dupd_choices[] = {"separate", "joint", NULL};
 static const char *const init_choices[] = {"glorot", "normal", NULL};
@@ -53,7 +53,8 @@ static const setting settings[] = {
     PAIR("layers", "layers", T_LIST, layers, COUNT, NULL, 1, 65536, "hidden widths, comma-separated"),
     PAIR("activation", "activation", T_ENUM, act, NOAUX, act_choices, 0, 0, "hidden activation"),
     PAIR("batchnorm", "batchnorm", T_ENUM, bn, NOAUX, bn_choices, 0, 0,
-         "BatchNorm after each hidden activation ('all' would add it to the output layer: refused)"),
+         "BatchNorm after each hidden activation ('all' would add it to the output layer: refused; "
+         "'layer': LayerNorm instead, per sample)"),
     PAIR("residual", "residual", T_BOOL, residual, NOAUX, NULL, 0, 1,
          "hidden layers as residual blocks (a learned projection when widths differ)"),
     PAIR("dropout", "dropout", T_FLOAT, dropout, NOAUX, NULL, 0, 0.95,
@@ -81,6 +82,8 @@ static const setting settings[] = {
          "kernel initialization: glorot (uniform, Keras) or normal (mean 0, --init-std)"),
     PAIR("init-std", "init-std", T_FLOAT, init_std, NOAUX, NULL, 0, 10,
          "standard deviation of --init normal (DCGAN: 0.02)"),
+    PAIR("spectral-norm", "spectral-norm", T_BOOL, spectral_norm, NOAUX, NULL, 0, 1,
+         "spectral normalization of every dense and conv kernel (one power iteration per step)"),
     {"latent", "model", "latent", T_INT, F(latent), 0, NULL, 1, 65536, "noise dimension"},
     {"slope", "model", "leaky-slope", T_FLOAT, F(slope), 0, NULL, 0, 1,
      "LeakyReLU negative slope (ELU alpha)"},
@@ -550,7 +553,8 @@ clgan_status clgan_config_save(const clgan_config *c, const char *path)
 
 static const char *const preset_names[] = {"keras-gan", "ttur",     "lsgan",   "hinge",
                                            "wgan",      "wgan-gp",  "residual", "minimax",
-                                           "dcgan-keras", "dcgan", "dcgan-32", "wgan-gp-conv"};
+                                           "dcgan-keras", "dcgan", "dcgan-32", "wgan-gp-conv",
+                                           "sngan"};
 
 int clgan_find_sample(char *out, size_t n, const char *rel)
 {
@@ -642,9 +646,10 @@ clgan_status clgan_config_validate(const clgan_config *c)
     if (c->gp_lambda > 0 && !c->d_joint)
         return clgan_error(CLGAN_EINVAL, "--gp-lambda needs --d-update joint (the penalty is part "
                            "of one critic update on real and fake)");
-    if (c->gp_lambda > 0 && c->d.bn != CLGAN_BN_OFF)
-        return clgan_error(CLGAN_EINVAL, "--gp-lambda with --batchnorm-d: the gradient penalty is "
-                           "per sample and BatchNorm couples the samples of a batch; turn one off");
+    if (c->gp_lambda > 0 && (c->d.bn == CLGAN_BN_HIDDEN || c->d.bn == CLGAN_BN_ALL))
+        return clgan_error(CLGAN_EINVAL, "--gp-lambda with --batchnorm-d on: the gradient penalty "
+                           "is per sample and BatchNorm couples the samples of a batch; use "
+                           "--batchnorm-d layer (LayerNorm, as Gulrajani et al.) or off");
     if (!labelled && (c->label_smoothing > 0 || c->label_flip > 0))
         return clgan_error(CLGAN_EINVAL, "--label-smoothing and --label-flip apply to the bce, "
                            "bce-logits and lsgan losses, not %s", clgan_loss_str(c->loss));
@@ -652,10 +657,12 @@ clgan_status clgan_config_validate(const clgan_config *c)
         return clgan_error(CLGAN_EINVAL, "--g-loss minimax applies to the bce losses only");
     if (c->g.dropout > 0)
         return clgan_error(CLGAN_EINVAL, "--dropout-g: dropout is for D; G's noise is its input");
-    if (c->gp_lambda > 0 && (c->d.dropout > 0 || c->d.residual))
+    if (c->gp_lambda > 0 && c->d.residual)
         return clgan_error(CLGAN_EINVAL, "--gp-lambda: the gradient penalty's second-order pass "
-                           "supports critics of dense layers and activations; turn off "
-                           "--dropout-d and --residual-d");
+                           "does not go through residual blocks; turn off --residual-d");
+    if ((c->g.residual && c->g.bn == CLGAN_BN_LAYER) || (c->d.residual && c->d.bn == CLGAN_BN_LAYER))
+        return clgan_error(CLGAN_EINVAL, "--batchnorm-X layer: residual blocks normalize with "
+                           "BatchNorm only; use --batchnorm-X on or turn off --residual-X");
     /* Products the kernels index with int. */
     long long widest = c->latent;
     for (int i = 0; i < c->g.n_layers; i++)
