@@ -70,9 +70,9 @@ clgan_status cmd_sample(int argc, char **argv)
     long n = 64, seed = 0;
     int h, w, help;
     const cli_option opts[] = {
-        {"checkpoint", &ckpt, NULL, 0, 0}, {"out", &out, NULL, 0, 0},
-        {"device", &device, NULL, 0, 0},   {"n", NULL, &n, 1, 100000},
-        {"seed", NULL, &seed, 0, 0x7fffffffL},
+        {"checkpoint", &ckpt, NULL, 0, 0, NULL}, {"out", &out, NULL, 0, 0, NULL},
+        {"device", &device, NULL, 0, 0, NULL},   {"n", NULL, &n, 1, 100000, NULL},
+        {"seed", NULL, &seed, 0, 0x7fffffffL, NULL},
     };
     clgan_status st = cli_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), usage_text, &help);
     if (st != CLGAN_OK || help)
