@@ -77,6 +77,7 @@ typedef struct {
     char device[128];
     int gemm;           /* clgan_gemm_impl */
     int gif_delay_cs;
+    int grid_scale;     /* sample grids and GIF frames enlarged this many times */
     long monitor_every; /* measure gradient norms / update ratios every N iterations (0 = off) */
     long eval_every;    /* score samples with the classifier every N iterations (0 = off) */
     int eval_samples;   /* samples scored per evaluation */

@@ -126,6 +126,8 @@ static const setting settings[] = {
      "matrix product implementation: auto (measured per device), clblast, native"},
     {"gif-delay", "train", "gif-delay", T_INT, F(gif_delay_cs), 0, NULL, 1, 1000,
      "GIF frame delay in 1/100 s"},
+    {"grid-scale", "train", "grid-scale", T_INT, F(grid_scale), 0, NULL, 1, 16,
+     "enlarge the sample grids and GIF frames this many times (nearest neighbour, for slides)"},
     {"monitor-every", "train", "monitor-every", T_LONG, F(monitor_every), 0, NULL, 0, 1e12,
      "measure per-tensor gradient norms and update/weight ratios every N iterations (0 = off; "
      "each metrics.jsonl record carries the first measured iteration of its interval)"},
@@ -188,6 +190,7 @@ void clgan_config_defaults(clgan_config *c)
     snprintf(c->device, sizeof c->device, "auto");
     c->gemm = CLGAN_GEMM_AUTO;
     c->gif_delay_cs = 20;
+    c->grid_scale = 1;
     c->monitor_every = 100;
     c->eval_every = 500;
     c->eval_samples = 1000;

@@ -118,18 +118,28 @@ static void path_in(char *out, size_t n, const run_state *r, const char *name)
     snprintf(out, n, "%s/%s", r->dir, name);
 }
 
-/* Draws the 5x5 grid from the fixed noise and writes images/<it>.png and a GIF frame. */
+/* Draws the 5x5 grid from the fixed noise, captioned with the iteration and enlarged
+ * --grid-scale times, and writes images/<it>.png and a GIF frame. */
 static clgan_status write_grid(run_state *r, long it)
 {
     uint8_t *pix = NULL;
-    int gw, gh;
-    char name[64], path[700];
+    int gw = 0, gh = 0;
+    char name[64], path[700], caption[40];
     clgan_status st = clgan_trainer_sample(r->tr, r->imgs, GRID * GRID);
     if (st == CLGAN_OK)
         st = clgan_grid_make(&pix, &gw, &gh, r->imgs, GRID * GRID, r->h, r->w, GRID, GRID, 2,
                              -1.0f, 1.0f);
-    if (st != CLGAN_OK)
+    snprintf(caption, sizeof caption, "iteration %ld", it);
+    if (clgan_caption_width(caption) > gw) /* small images: the number alone */
+        snprintf(caption, sizeof caption, "%ld", it);
+    if (st == CLGAN_OK)
+        st = clgan_image_caption(&pix, gw, &gh, caption);
+    if (st == CLGAN_OK)
+        st = clgan_image_upscale(&pix, &gw, &gh, r->c->grid_scale);
+    if (st != CLGAN_OK) {
+        free(pix);
         return st;
+    }
     snprintf(name, sizeof name, "images/%ld.png", it);
     path_in(path, sizeof path, r, name);
     st = clgan_png_write_gray(path, pix, gw, gh);
