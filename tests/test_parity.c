@@ -306,7 +306,7 @@ int main(void)
     clgan_ctx *ctx;
     char *names[MAX_FIXTURES];
     int n = list_fixtures(names), ran = 0, legacy = 0;
-    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"}) != CLGAN_OK) {
+    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()}) != CLGAN_OK) {
         fprintf(stderr, "test_parity: %s\n", clgan_error_msg());
         return 1;
     }

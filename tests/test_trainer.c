@@ -16,7 +16,7 @@ int main(void)
     clgan_ctx *ctx;
     clgan_trainer *t;
     clgan_config c;
-    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"}) != CLGAN_OK) {
+    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()}) != CLGAN_OK) {
         fprintf(stderr, "test_trainer: %s\n", clgan_error_msg());
         return 1;
     }

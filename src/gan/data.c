@@ -101,7 +101,7 @@ clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, 
     size_t g = (size_t)(n + 63) / 64, one = 1;
     if (n <= 0)
         return n == 0 ? CLGAN_OK : clgan_error(CLGAN_EINVAL, "randn_fill of %d values", n);
-    return clgan_launch(ctx, clgan_kernel(ctx, "randn_fill"), 1, &g,
+    return clgan_launch(ctx, CLGAN_K_randn_fill, 1, &g,
                         clgan_cpu_shapes(ctx) ? &one : NULL,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n),
                                    CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
@@ -118,7 +118,7 @@ clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows
     size_t g[2] = {(size_t)rows, (size_t)((dim + chunk - 1) / chunk)}, one[2] = {1, 1};
     if (rows <= 0 || dim <= 0 || count == 0 || count > INT_MAX)
         return clgan_error(CLGAN_EINVAL, "gather of %d x %d from %zu rows", rows, dim, count);
-    return clgan_launch(ctx, clgan_kernel(ctx, "gather_batch_u8"), 2, g, cpu ? one : NULL,
+    return clgan_launch(ctx, CLGAN_K_gather_batch_u8, 2, g, cpu ? one : NULL,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(data), CLGAN_ARG_INT(rows),
                                    CLGAN_ARG_INT(dim), CLGAN_ARG_INT((int)count),
                                    CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),

@@ -172,8 +172,8 @@ int clgan_trainer_monitored(const clgan_trainer *t, long it)
 
 static clgan_status norms(clgan_trainer *t, int k, cl_mem a, cl_mem b, int slot)
 {
-    size_t l = 64, g = (size_t)t->seg_n[k] * l;
-    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "tensor_norms"), 1, &g, &l,
+    size_t l = (size_t)clgan_tunable(t->ctx, CLGAN_T_MON_WG), g = (size_t)t->seg_n[k] * l;
+    return clgan_launch(t->ctx, CLGAN_K_tensor_norms, 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(t->ring), CLGAN_ARG_MEM(a), CLGAN_ARG_MEM(b),
                                    CLGAN_ARG_MEM(t->seg_off[k]), CLGAN_ARG_MEM(t->seg_cnt[k]),
                                    CLGAN_ARG_INT(t->seg_n[k]), CLGAN_ARG_INT(b != NULL),
@@ -364,10 +364,10 @@ static clgan_status d_input(clgan_trainer *t, cl_mem *out, cl_mem x, cl_mem nois
     if (sigma <= 0.0f)
         return CLGAN_OK;
     int n = c->batch * t->view.img_dim;
-    size_t g = (size_t)(n + 3) / 4, l = 64;
+    size_t g = (size_t)(n + 3) / 4, l = clgan_local_size(t->ctx, CLGAN_K_add_noise, 64);
     uint64_t s = c->seed;
     *out = noisy;
-    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "add_noise"), 1, &g, &l,
+    return clgan_launch(t->ctx, CLGAN_K_add_noise, 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(noisy), CLGAN_ARG_MEM(x), CLGAN_ARG_INT(n),
                                    CLGAN_ARG_F32(sigma), CLGAN_ARG_UINT((cl_uint)s),
                                    CLGAN_ARG_UINT((cl_uint)(s >> 32)), CLGAN_ARG_UINT((cl_uint)draw),

@@ -33,8 +33,15 @@ typedef struct clgan_layer_gp clgan_layer_gp; /* below, with gradpen.c's interfa
 struct clgan_layer {
     const clgan_layer_ops *ops;
     char name[24]; /* "dense0", "bn1", "act2" */
-    int in, out;   /* features per sample */
+    clgan_shape in_shape, out_shape; /* per sample (NHWC); set by the network before the
+                                        constructor (in_shape) and by it (out_shape) */
+    int in, out;   /* features per sample: h*w*c of the two shapes */
+    int batch;     /* the network's batch, known to the constructor */
+    clgan_ctx *ctx; /* the network's context, for constructors that size by device */
     double flops;  /* forward flops per sample */
+    size_t workspace; /* bytes of scratch the layer needs during forward/backward; the
+                         network allocates one buffer of the largest need */
+    cl_mem ws;     /* that buffer (borrowed; NULL when no layer needs one), set before bind */
     void *priv;
     /* Gradient-penalty hook (gradpen.c): set by dense.c and activation.c; NULL for a
      * layer that cannot be in a WGAN-GP critic (BatchNorm). A field rather than an ops
@@ -42,7 +49,12 @@ struct clgan_layer {
     void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
 };
 
-/* Constructors (network.c names them and appends them). */
+/* Constructors (network.c names them and appends them). The new ones read the input
+ * shape from l->in_shape and set l->out_shape. */
+clgan_status clgan_conv_make(clgan_layer *l, const clgan_conv_opts *o);
+clgan_status clgan_upsample_make(clgan_layer *l, int fh, int fw);
+clgan_status clgan_zeropad_make(clgan_layer *l, int top, int bottom, int left, int right);
+clgan_status clgan_reshape_make(clgan_layer *l, clgan_shape s);
 clgan_status clgan_dense_make(clgan_layer *l, int in, int out, clgan_act act, float slope);
 clgan_status clgan_batchnorm_make(clgan_layer *l, int c, float eps, float momentum,
                                   float var_corr);

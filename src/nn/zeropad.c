@@ -1,0 +1,80 @@
+/* zeropad.c - zero padding of each image (Keras ZeroPadding2D(((top, bottom), (left,
+ * right)))). Backward crops the gradient. No parameters.
+ * Kernels: cl/conv.cl zeropad_fwd / zeropad_bwd. */
+#include <stdlib.h>
+
+#include "layer.h"
+
+typedef struct {
+    int top, left;
+} pad_layer;
+
+static int pad_describe(const clgan_layer *l, clgan_tensor_info *t)
+{
+    (void)l, (void)t;
+    return 0;
+}
+
+static clgan_status pad_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem *g, int batch)
+{
+    (void)l, (void)ctx, (void)v, (void)g, (void)batch;
+    return CLGAN_OK;
+}
+
+static void pad_init(clgan_layer *l, float *const *host, clgan_rng *rng)
+{
+    (void)l, (void)host, (void)rng;
+}
+
+static clgan_status pad_launch(clgan_layer *l, clgan_ctx *ctx, clgan_kernel_id k, cl_mem out,
+                               cl_mem in, int batch, size_t n)
+{
+    const pad_layer *p = l->priv;
+    const clgan_shape s = l->in_shape, o = l->out_shape;
+    size_t ls = clgan_local_size(ctx, k, 64);
+    return clgan_launch(ctx, k, 1, &n, &ls,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(in), CLGAN_ARG_INT(batch),
+                                   CLGAN_ARG_INT(s.h), CLGAN_ARG_INT(s.w), CLGAN_ARG_INT(s.c),
+                                   CLGAN_ARG_INT(o.h), CLGAN_ARG_INT(o.w), CLGAN_ARG_INT(p->top),
+                                   CLGAN_ARG_INT(p->left)));
+}
+
+static clgan_status pad_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
+                                clgan_mode mode)
+{
+    (void)mode;
+    return pad_launch(l, ctx, CLGAN_K_zeropad_fwd, y, x, batch, (size_t)batch * l->out);
+}
+
+static clgan_status pad_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                                 cl_mem y, int batch, int param_grads)
+{
+    (void)x, (void)y, (void)param_grads;
+    if (!dx)
+        return CLGAN_OK;
+    return pad_launch(l, ctx, CLGAN_K_zeropad_bwd, dx, dy, batch, (size_t)batch * l->in);
+}
+
+static void pad_free(clgan_layer *l) { free(l->priv); }
+
+static const clgan_layer_ops pad_ops = {"zeropad", pad_describe, pad_bind, pad_init,
+                                        pad_forward, pad_backward, pad_free};
+
+clgan_status clgan_zeropad_make(clgan_layer *l, int top, int bottom, int left, int right)
+{
+    const clgan_shape in = l->in_shape;
+    if (top < 0 || bottom < 0 || left < 0 || right < 0 || top + bottom > 1024 ||
+        left + right > 1024)
+        return clgan_error(CLGAN_EINVAL, "zero padding (%d, %d, %d, %d): need 0..1024 per axis",
+                           top, bottom, left, right);
+    pad_layer *p = calloc(1, sizeof *p);
+    if (!p)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    p->top = top;
+    p->left = left;
+    l->ops = &pad_ops;
+    l->priv = p;
+    l->out_shape = CLGAN_SHAPE(in.h + top + bottom, in.w + left + right, in.c);
+    l->out = clgan_shape_size(l->out_shape);
+    return CLGAN_OK;
+}
