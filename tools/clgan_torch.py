@@ -21,8 +21,11 @@ From the shell (writes what `clgan sample --out x.npy` writes; --compare checks 
 How a network is rebuilt: generator_plan() turns the configuration into a list of layer
 specs, in the order and with the names src/gan/model.c and src/nn/network.c give them
 (one counter per layer kind: dense0, bn0, res0, ...); LAYER_KINDS maps each kind to the
-module that builds it from (spec, input shape) and loads its tensors. A new clgan layer
-kind is one class and one entry in LAYER_KINDS (and the plan that places it).
+module that builds it from (spec, input shape) and loads its tensors. Activations flow
+as clgan stores them, NHWC: (N, h, w, c) tensors with per-sample shapes (h, w, c), a
+feature vector being (1, 1, c); only the final images are permuted to PyTorch's
+(N, C, H, W). A new clgan layer kind is one class and one entry in LAYER_KINDS (and the
+plan that places it).
 
 Reads safetensors itself (the format is a JSON header and raw little-endian floats), so
 it needs only numpy and torch (Debian: python3-numpy, python3-torch).
@@ -107,33 +110,36 @@ def _tensor(tensors, name, shape):
 
 if nn is not None:
     class Dense(nn.Module):
-        """y = act(x W + b), W (in, out) as clgan and Keras store kernels."""
+        """y = act(x W + b) on the flattened (NHWC) sample, W (in, out) as clgan and Keras
+        store kernels; the output is a feature vector (1, 1, out)."""
         prefix = "dense"
 
         def __init__(self, spec, in_shape):
             super().__init__()
-            (self.n_in,) = in_shape
+            self.n_in = in_shape[0] * in_shape[1] * in_shape[2]
             self.n_out = spec["out"]
             self.act = _activation(spec.get("act", "none"), spec.get("slope", 0.0))
             self.kernel = nn.Parameter(torch.zeros(self.n_in, self.n_out))
             self.bias = nn.Parameter(torch.zeros(self.n_out))
-            self.out_shape = (self.n_out,)
+            self.out_shape = (1, 1, self.n_out)
 
         def load(self, tensors, name):
             self.kernel.data = _tensor(tensors, name + ".kernel", (self.n_in, self.n_out))
             self.bias.data = _tensor(tensors, name + ".bias", (self.n_out,))
 
         def forward(self, x):
-            return self.act(x @ self.kernel + self.bias)
+            y = self.act(x.reshape(x.shape[0], self.n_in) @ self.kernel + self.bias)
+            return y.reshape(x.shape[0], 1, 1, self.n_out)
 
     class BatchNorm(nn.Module):
-        """BatchNorm over features, inference mode: gamma (x - mean) / sqrt(var + eps) + beta
-        with the running statistics (Keras moving_mean / moving_variance)."""
+        """BatchNorm per channel (the last, NHWC axis), inference mode:
+        gamma (x - mean) / sqrt(var + eps) + beta with the running statistics (Keras
+        moving_mean / moving_variance)."""
         prefix = "bn"
 
         def __init__(self, spec, in_shape):
             super().__init__()
-            (self.c,) = in_shape
+            self.c = in_shape[2]
             self.eps = spec["eps"]
             for k in ("gamma", "beta", "moving_mean", "moving_variance"):
                 self.register_buffer(k, torch.zeros(self.c))
@@ -200,9 +206,9 @@ else:
 
 # ---- the generator ----------------------------------------------------------------------
 
-def generator_plan(cfg, img_h, img_w):
+def generator_plan(cfg, img_h, img_w, img_c=1):
     """G's layers as [(kind, spec)], as src/gan/model.c builds it:
-    latent -> [Dense(w), act, BatchNorm | residual block]* -> Dense(H*W), tanh."""
+    latent -> [Dense(w), act, BatchNorm | residual block]* -> Dense(H*W*C), tanh."""
     g, m = cfg.get("generator", {}), cfg.get("model", {})
     widths = [int(w) for w in g.get("layers", "256,512,1024").split(",") if w]
     act = g.get("activation", "leakyrelu")
@@ -218,21 +224,21 @@ def generator_plan(cfg, img_h, img_w):
             plan.append(("dense", {"out": w, "act": act, "slope": slope}))
             if bn:
                 plan.append(("batchnorm", {"eps": eps}))
-    plan.append(("dense", {"out": img_h * img_w, "act": "tanh"}))
+    plan.append(("dense", {"out": img_h * img_w * img_c, "act": "tanh"}))
     return plan
 
 
 if nn is not None:
     class Generator(nn.Module):
-        """A clgan generator: noise (N, latent) -> images (N, 1, H, W) in [-1, 1]."""
+        """A clgan generator: noise (N, latent) -> images (N, C, H, W) in [-1, 1]."""
 
-        def __init__(self, cfg, img_h, img_w):
+        def __init__(self, cfg, img_h, img_w, img_c=1):
             super().__init__()
             self.latent = int(cfg.get("model", {}).get("latent", "100"))
-            self.img_shape = (1, img_h, img_w)
+            self.img_nhwc = (img_h, img_w, img_c)
             self.names = []
-            layers, shape, counts = [], (self.latent,), {}
-            for kind, spec in generator_plan(cfg, img_h, img_w):
+            layers, shape, counts = [], (1, 1, self.latent), {}
+            for kind, spec in generator_plan(cfg, img_h, img_w, img_c):
                 cls = LAYER_KINDS[kind]
                 layer = cls(spec, shape)
                 k = counts.get(cls.prefix, 0)
@@ -248,10 +254,10 @@ if nn is not None:
             return self
 
         def forward(self, z):
-            x = z
+            x = z.reshape(z.shape[0], 1, 1, self.latent)
             for layer in self.layers:
                 x = layer(x)
-            return x.reshape((x.shape[0],) + self.img_shape)
+            return x.reshape((x.shape[0],) + self.img_nhwc).permute(0, 3, 1, 2)
 
 
 def load_generator(path):
@@ -262,7 +268,8 @@ def load_generator(path):
     tensors, meta = read_safetensors(path)
     if meta.get("format") != FORMAT or "config" not in meta:
         raise ValueError("%s: not a clgan generator checkpoint (format %r)" % (path, meta.get("format")))
-    g = Generator(read_config(meta["config"]), int(meta["img_h"]), int(meta["img_w"]))
+    g = Generator(read_config(meta["config"]), int(meta["img_h"]), int(meta["img_w"]),
+                  int(meta.get("img_c", "1")))
     return g.load(tensors).eval()
 
 
@@ -317,7 +324,8 @@ def main(argv=None):
         print("clgan_torch: %s" % e, file=sys.stderr)
         return 2
     with torch.no_grad():
-        x = g(torch.from_numpy(z)).numpy()[:, 0]
+        x = g(torch.from_numpy(z)).numpy()
+    x = x[:, 0] if x.shape[1] == 1 else x.transpose(0, 2, 3, 1)  # clgan sample's (N, H, W[, C])
     if args.out:
         np.save(args.out, x.astype(np.float32))
         print("clgan_torch: wrote %d samples %s to %s" % (x.shape[0], x.shape[1:], args.out))
