@@ -38,7 +38,8 @@ static const char devices_text[] =
     "  3         a global index from `clgan devices`\n"
     "  1:0       platform:device\n"
     "  NAME      a case-insensitive substring of the device or platform name\n"
-    "`clgan devices` lists them; `clgan bench --device all` times each one.\n";
+    "`clgan devices` lists them ('*' marks the one auto picks); `clgan bench --device all`\n"
+    "times each one.\n";
 
 static const char environment_text[] =
     "Environment variables clgan reads:\n"
@@ -150,18 +151,14 @@ clgan_status cmd_help(int argc, char **argv)
     const char *name = argv[0];
     if (!strcmp(name, "topics") || !strcmp(name, "help") || !strcmp(name, "--help") ||
         !strcmp(name, "-h")) {
-        printf("clgan help COMMAND   a command's flags (the same as clgan COMMAND --help)\n"
-               "clgan help TOPIC     one of:\n");
+        printf("clgan help TOPIC     one of the topics below\n"
+               "clgan help COMMAND   a command's flags (the same as clgan COMMAND --help)\n"
+               "Topics:\n");
         for (int i = 0; i < N_TOPICS; i++)
             printf("  %-12s %s\n", topics[i].name, topics[i].summary);
         return CLGAN_OK;
     }
-    const cli_command *c = cli_find_command(name);
-    if (c) {
-        char help[] = "--help", *args[] = {help, NULL};
-        return c->run(1, args);
-    }
-    for (int i = 0; i < N_TOPICS; i++)
+    for (int i = 0; i < N_TOPICS; i++) /* a topic first: "devices" is both */
         if (!strcmp(name, topics[i].name)) {
             if (topics[i].text) {
                 fputs(topics[i].text, stdout);
@@ -169,6 +166,11 @@ clgan_status cmd_help(int argc, char **argv)
             }
             return topics[i].print();
         }
+    const cli_command *c = cli_find_command(name);
+    if (c) {
+        char help[] = "--help", *args[] = {help, NULL};
+        return c->run(1, args);
+    }
     clgan_suggest sg;
     char near[200];
     clgan_suggest_init(&sg, name);
