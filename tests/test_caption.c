@@ -23,7 +23,7 @@ static uint8_t *captioned(int w, int h, const char *text, int *h_out)
 {
     uint8_t *p = picture(w, h);
     *h_out = h;
-    CHECK_OK(clgan_image_caption(&p, w, h_out, text));
+    CHECK_OK(clgan_image_caption(&p, w, h_out, 1, text));
     return p;
 }
 
@@ -57,14 +57,14 @@ int main(void)
     /* Narrower than the text: cut at the edge, nothing written past it. */
     int hn = 5;
     uint8_t *n = picture(7, 5);
-    CHECK_OK(clgan_image_caption(&n, 7, &hn, "12345"));
+    CHECK_OK(clgan_image_caption(&n, 7, &hn, 1, "12345"));
     CHECK(hn == 5 + CLGAN_CAPTION_H);
     free(n);
 
     /* Enlargement. */
     int uw = 3, uh = 2;
     uint8_t *u = picture(3, 2), *orig = picture(3, 2);
-    CHECK_OK(clgan_image_upscale(&u, &uw, &uh, 3));
+    CHECK_OK(clgan_image_upscale(&u, &uw, &uh, 1, 3));
     CHECK(uw == 9 && uh == 6);
     int blocks_ok = 1;
     for (int y = 0; y < uh; y++)
@@ -72,15 +72,39 @@ int main(void)
             blocks_ok &= u[y * uw + x] == orig[(y / 3) * 3 + x / 3];
     CHECK(blocks_ok);
     uint8_t *before = u;
-    CHECK_OK(clgan_image_upscale(&u, &uw, &uh, 1)); /* 1: the same picture */
+    CHECK_OK(clgan_image_upscale(&u, &uw, &uh, 1, 1)); /* 1: the same picture */
     CHECK(u == before && uw == 9 && uh == 6);
 
     /* Refused: the picture and its size stay as they were. */
-    CHECK(clgan_image_upscale(&u, &uw, &uh, 0) == CLGAN_EINVAL && u == before && uw == 9);
-    CHECK(clgan_image_upscale(&u, &uw, &uh, 17) == CLGAN_EINVAL && uh == 6);
+    CHECK(clgan_image_upscale(&u, &uw, &uh, 1, 0) == CLGAN_EINVAL && u == before && uw == 9);
+    CHECK(clgan_image_upscale(&u, &uw, &uh, 1, 17) == CLGAN_EINVAL && uh == 6);
     int hb = 6;
-    CHECK(clgan_image_caption(&u, 0, &hb, "1") == CLGAN_EINVAL && hb == 6 && u == before);
-    CHECK(clgan_image_caption(&u, 9, &hb, NULL) == CLGAN_EINVAL);
+    CHECK(clgan_image_caption(&u, 0, &hb, 1, "1") == CLGAN_EINVAL && hb == 6 && u == before);
+    CHECK(clgan_image_caption(&u, 9, &hb, 1, NULL) == CLGAN_EINVAL);
+
+    /* RGB: the caption is white in every channel; enlargement moves whole triples. */
+    int rh = 4, rw = 20;
+    uint8_t *rgb = picture(rw * 3, rh), *rgb0 = picture(rw * 3, rh);
+    CHECK_OK(clgan_image_caption(&rgb, rw, &rh, 3, "88"));
+    CHECK(rh == 4 + CLGAN_CAPTION_H && memcmp(rgb, rgb0, (size_t)rw * 3 * 4) == 0);
+    int triples_ok = 1, lit3 = 0;
+    for (int i = rw * 4; i < rw * rh; i++) {
+        const uint8_t *px = rgb + (size_t)i * 3;
+        triples_ok &= px[0] == px[1] && px[1] == px[2] && (px[0] == 0 || px[0] == 255);
+        lit3 += px[0] == 255;
+    }
+    CHECK(triples_ok && lit3 > 20);
+    int sw = rw, sh = rh;
+    uint8_t *big = malloc((size_t)rw * rh * 3);
+    memcpy(big, rgb, (size_t)rw * rh * 3);
+    CHECK_OK(clgan_image_upscale(&big, &sw, &sh, 3, 2));
+    int rgb_blocks = sw == 2 * rw && sh == 2 * rh;
+    for (int y = 0; rgb_blocks && y < sh; y++)
+        for (int x = 0; x < sw; x++)
+            rgb_blocks &= !memcmp(big + ((size_t)y * sw + x) * 3, rgb + ((size_t)(y / 2) * rw + x / 2) * 3, 3);
+    CHECK(rgb_blocks);
+    CHECK(clgan_image_upscale(&big, &sw, &sh, 5, 2) == CLGAN_EINVAL);
+    free(big), free(rgb), free(rgb0);
     free(u), free(orig), free(ref), free(a), free(b), free(e);
     return tu_finish("test_caption");
 }

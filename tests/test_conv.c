@@ -239,6 +239,16 @@ static clgan_status b_keras_d(clgan_net *n)
     return clgan_net_add_dense(n, 1, CLGAN_ACT_SIGMOID, 0.0f);
 }
 
+/* WGAN-GP's generator step: a transposed convolution, then a crop of its 8x8 to 7x7. */
+static clgan_status b_convt_crop(clgan_net *n)
+{
+    clgan_conv_opts a = {.filters = 2, .kh = 5, .kw = 5, .sh = 2, .sw = 2, .transpose = 1,
+                         .pad = CLGAN_PAD_EXPLICIT, .pad_h = 2, .pad_w = 2, .out_pad_h = 1,
+                         .out_pad_w = 1, .act = CLGAN_ACT_TANH};
+    clgan_status st = clgan_net_add_conv2d(n, &a);
+    return st != CLGAN_OK ? st : clgan_net_add_zeropad(n, 0, -1, 0, -1);
+}
+
 static void gradient_cases(void)
 {
     grad_case("conv 3x3 same s2 tanh 6x5x2 b2", CLGAN_SHAPE(6, 5, 2), 2, b_conv_same_s2, 1);
@@ -250,6 +260,8 @@ static void gradient_cases(void)
               b_keras_g, 5);
     grad_case("D step: conv s2 zeropad bn flatten dense, 5x5x2 b4", CLGAN_SHAPE(5, 5, 2), 4,
               b_keras_d, 6);
+    grad_case("convT 5x5 s2 p2 op1 then crop 8x8 to 7x7, 4x4x3 b2", CLGAN_SHAPE(4, 4, 3), 2,
+              b_convt_crop, 7);
 }
 
 /* Shapes that do not fit are refused with a message, before anything is allocated. */
@@ -298,6 +310,26 @@ static void shape_layers(void)
     CHECK_OK(clgan_net_forward(n, xb, CLGAN_MODE_TRAIN));
     CHECK_OK(clgan_buf_read(ctx, v->out, 0, y, sizeof y));
     tu_close("upsample 2x3 + zeropad (1,0,2,1)", y, want, sizeof y / 4, 0, 0);
+    clgan_buf_release(&xb);
+    clgan_net_free(n);
+    /* Cropping (negative padding) takes the inner window back out. */
+    CHECK_OK(clgan_net_init_shape(&n, ctx, CLGAN_SHAPE(5, 12, C), B));
+    CHECK_OK(clgan_net_add_zeropad(n, -1, 0, -2, -1));
+    CHECK_OK(clgan_net_finalize(n, 1));
+    v = clgan_net_get(n);
+    CHECK(v->out_shape.h == 4 && v->out_shape.w == 9);
+    float cropped[B * 4 * 9 * C], cwant[B * 4 * 9 * C];
+    for (int b = 0; b < B; b++)
+        for (int oy = 0; oy < 4; oy++)
+            for (int ox = 0; ox < 9; ox++)
+                for (int c = 0; c < C; c++)
+                    cwant[((b * 4 + oy) * 9 + ox) * C + c] =
+                        want[((b * 5 + oy + 1) * 12 + ox + 2) * C + c];
+    CHECK_OK(clgan_buf_alloc(ctx, &xb, sizeof want, "x"));
+    CHECK_OK(clgan_buf_write(ctx, xb, 0, want, sizeof want));
+    CHECK_OK(clgan_net_forward(n, xb, CLGAN_MODE_TRAIN));
+    CHECK_OK(clgan_buf_read(ctx, v->out, 0, cropped, sizeof cropped));
+    tu_close("crop (1,0,2,1)", cropped, cwant, sizeof cropped / 4, 0, 0);
     clgan_buf_release(&xb);
     clgan_net_free(n);
 }

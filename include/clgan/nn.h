@@ -137,7 +137,8 @@ typedef enum {
  * ConvTranspose2d: out = (in - 1) s - 2 pad + k + out_pad (PyTorch's formula; its adjoint
  *                  is the Conv2d of the same k, s, pad); weights "kernel"
  *                  (c_in, kh, kw, filters).
- * Bias "bias" (filters) when bias is set; act is fused as in dense layers. */
+ * Bias "bias" (filters) unless no_bias; act is fused as in dense layers. Weights are
+ * initialized as clgan_net_set_init says. */
 typedef struct {
     int filters;           /* output channels */
     int kh, kw;            /* kernel size */
@@ -149,10 +150,12 @@ typedef struct {
     int no_bias;           /* 1: no bias term */
     clgan_act act;
     float slope;
-    clgan_init init;
-    float init_std;        /* CLGAN_INIT_NORMAL */
     int max_chunk;         /* images per workspace chunk at most (0: sized by device) */
 } clgan_conv_opts;
+
+/* How the dense and convolution layers added from now on initialize their kernels
+ * (default: Glorot uniform). std: the standard deviation of CLGAN_INIT_NORMAL. */
+clgan_status clgan_net_set_init(clgan_net *net, clgan_init init, float std);
 
 /* Appends a Conv2d or ConvTranspose2d (o->transpose). EINVAL naming the problem when the
  * kernel does not fit the input or a size is out of range. */
@@ -161,7 +164,8 @@ clgan_status clgan_net_add_conv2d(clgan_net *net, const clgan_conv_opts *o);
 /* Nearest-neighbour upsampling by (fh, fw) (Keras UpSampling2D). */
 clgan_status clgan_net_add_upsample(clgan_net *net, int fh, int fw);
 
-/* Zero padding (Keras ZeroPadding2D(((top, bottom), (left, right)))). */
+/* Zero padding (Keras ZeroPadding2D(((top, bottom), (left, right)))); negative sizes
+ * crop instead (Keras Cropping2D with the sizes negated). */
 clgan_status clgan_net_add_zeropad(clgan_net *net, int top, int bottom, int left, int right);
 
 /* Reinterprets each sample as shape `s` (same size; NHWC order is kept, as Keras'

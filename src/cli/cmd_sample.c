@@ -18,8 +18,9 @@ static const char usage_text[] =
     "                    [--noise z.npy] [--save-noise z.npy] [--interpolate A,B[,C...]]\n"
     "                    [--steps 8] [--grid-scale 1] [--device auto]\n"
     "Draws samples from a generator saved by 'clgan train' (RUN/generator.safetensors).\n"
-    "  --out FILE.png     a grid image (values -1..1 shown as black..white)\n"
-    "  --out FILE.npy     a float32 array (N, H, W) in [-1, 1]\n"
+    "  --out FILE.png     a grid image (values -1..1 shown as black..white; RGB for a\n"
+    "                     generator trained with --channels 3)\n"
+    "  --out FILE.npy     a float32 array (N, H, W) in [-1, 1], (N, H, W, 3) for RGB\n"
     "  --n N              how many samples, from standard-normal noise drawn with --seed\n"
     "  --noise z.npy      use this noise instead: float32 (N, latent) (or (latent)); N samples\n"
     "  --save-noise z.npy write the noise that was used, (N, latent) float32, so the same\n"
@@ -119,20 +120,22 @@ static clgan_status interpolate(float **z, long *rows, int latent, const long *a
     return CLGAN_OK;
 }
 
-static clgan_status write_images(const char *out, const float *imgs, long n, int h, int w,
+/* imgs (n, h, w, ch) NHWC. */
+static clgan_status write_images(const char *out, const float *imgs, long n, int h, int w, int ch,
                                  int rows, int cols, long scale)
 {
     if (ends_with(out, ".npy")) {
-        size_t shape[3] = {(size_t)n, (size_t)h, (size_t)w};
-        return clgan_npy_write_f32(out, imgs, 3, shape);
+        size_t shape[4] = {(size_t)n, (size_t)h, (size_t)w, (size_t)ch};
+        return clgan_npy_write_f32(out, imgs, ch == 1 ? 3 : 4, shape);
     }
     int gw, gh;
     uint8_t *pix = NULL;
-    clgan_status st = clgan_grid_make(&pix, &gw, &gh, imgs, (int)n, h, w, rows, cols, 2, -1.0f, 1.0f);
+    clgan_status st = clgan_grid_make_nhwc(&pix, &gw, &gh, imgs, (int)n, h, w, ch, rows, cols, 2,
+                                           -1.0f, 1.0f);
     if (st == CLGAN_OK)
-        st = clgan_image_upscale(&pix, &gw, &gh, (int)scale);
+        st = clgan_image_upscale(&pix, &gw, &gh, ch, (int)scale);
     if (st == CLGAN_OK)
-        st = clgan_png_write_gray(out, pix, gw, gh);
+        st = ch == 3 ? clgan_png_write_rgb(out, pix, gw, gh) : clgan_png_write_gray(out, pix, gw, gh);
     free(pix);
     return st;
 }
@@ -183,21 +186,22 @@ clgan_status cmd_sample(int argc, char **argv)
         goto done;
     if (lerp && (st = interpolate(&z, &n, c.latent, anchors, n_anchors, steps)) != CLGAN_OK)
         goto done;
-    if (!(imgs = malloc((size_t)n * h * w * sizeof *imgs))) {
+    int ch = c.channels;
+    if (!(imgs = malloc((size_t)n * h * w * ch * sizeof *imgs))) {
         st = clgan_error(CLGAN_ENOMEM, "out of memory for %ld samples", n);
         goto done;
     }
     if ((st = clgan_generator_run(ctx, g, z, n, imgs)) != CLGAN_OK)
         goto done;
     int cols = lerp ? (int)steps : (int)ceil(sqrt((double)n)), rows = (int)((n + cols - 1) / cols);
-    if ((st = write_images(out, imgs, n, h, w, rows, cols, scale)) != CLGAN_OK)
+    if ((st = write_images(out, imgs, n, h, w, ch, rows, cols, scale)) != CLGAN_OK)
         goto done;
     if (noise_out) {
         size_t shape[2] = {(size_t)n, (size_t)c.latent};
         if ((st = clgan_npy_write_f32(noise_out, z, 2, shape)) != CLGAN_OK)
             goto done;
     }
-    printf("clgan: wrote %ld samples (%dx%d) to %s%s%s\n", n, h, w, out,
+    printf("clgan: wrote %ld samples (%dx%d%s) to %s%s%s\n", n, h, w, ch == 3 ? " RGB" : "", out,
            noise_out ? "; their noise to " : "", noise_out ? noise_out : "");
 done:
     free(imgs);

@@ -234,7 +234,7 @@ static clgan_status upload(clgan_trainer *t, cl_mem m, const float *src, size_t 
 }
 
 clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
-                                const uint8_t *data, size_t count, int dim)
+                                const uint8_t *data, size_t count, clgan_shape img)
 {
     clgan_status st;
     *out = NULL;
@@ -243,7 +243,9 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     t->ctx = ctx;
     t->cfg = *c;
+    const int dim = clgan_shape_size(img);
     t->view.img_dim = dim;
+    t->view.img = img;
     t->count = count;
     t->history_cap = c->iterations + 1;
     t->history = calloc((size_t)t->history_cap * CLGAN_M_COUNT, sizeof(float));
@@ -259,8 +261,8 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
         return clgan_error(CLGAN_EINVAL, "at most %d D and %d G steps per iteration", MAX_STEPS,
                            MAX_STEPS);
     }
-    if ((st = clgan_model_generator(&t->view.g, ctx, c, dim, c->batch)) != CLGAN_OK ||
-        (st = clgan_model_discriminator(&t->view.d, ctx, c, dim, c->batch)) != CLGAN_OK ||
+    if ((st = clgan_model_generator(&t->view.g, ctx, c, img, c->batch)) != CLGAN_OK ||
+        (st = clgan_model_discriminator(&t->view.d, ctx, c, img, c->batch)) != CLGAN_OK ||
         (st = clgan_opt_init(&t->opt_g, ctx, clgan_net_get(t->view.g)->n_params, og)) != CLGAN_OK ||
         (st = clgan_opt_init(&t->opt_d, ctx, clgan_net_get(t->view.d)->n_params, od)) != CLGAN_OK ||
         (st = clgan_buf_alloc(ctx, &t->real, b * dim * 4, "real batch")) != CLGAN_OK ||

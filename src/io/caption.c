@@ -1,4 +1,4 @@
-/* caption.c - decorations for 8-bit grayscale pictures such as sample grids: a caption
+/* caption.c - decorations for 8-bit gray or RGB pictures such as sample grids: a caption
  * strip under the picture written in a small built-in 5x7 bitmap font (digits, space
  * and the letters of "iteration"), and nearest-neighbour enlargement. Encodes nothing. */
 #include "clgan/io.h"
@@ -54,14 +54,15 @@ int clgan_caption_width(const char *text)
 }
 
 /* *pix replaced on success (the old picture freed); untouched on error. */
-clgan_status clgan_image_caption(uint8_t **pix, int w, int *h, const char *text)
+clgan_status clgan_image_caption(uint8_t **pix, int w, int *h, int c, const char *text)
 {
-    if (!pix || !*pix || w < 1 || !h || *h < 1 || !text)
-        return clgan_error(CLGAN_EINVAL, "caption: bad picture or text");
-    if (*h > INT_MAX - CLGAN_CAPTION_H || (size_t)(*h + CLGAN_CAPTION_H) > SIZE_MAX / (size_t)w)
+    if (!pix || !*pix || w < 1 || !h || *h < 1 || c < 1 || c > 4 || !text)
+        return clgan_error(CLGAN_EINVAL, "caption: bad picture (%d channels) or text", c);
+    size_t row = (size_t)w * (size_t)c;
+    if (*h > INT_MAX - CLGAN_CAPTION_H || (size_t)(*h + CLGAN_CAPTION_H) > SIZE_MAX / row)
         return clgan_error(CLGAN_EINVAL, "caption: %dx%d picture is too large", w, *h);
-    size_t old = (size_t)w * (size_t)*h;
-    uint8_t *out = calloc(old + (size_t)w * CLGAN_CAPTION_H, 1);
+    size_t old = row * (size_t)*h;
+    uint8_t *out = calloc(old + row * CLGAN_CAPTION_H, 1);
     if (!out)
         return clgan_error(CLGAN_ENOMEM, "caption: out of memory");
     memcpy(out, *pix, old);
@@ -72,7 +73,8 @@ clgan_status clgan_image_caption(uint8_t **pix, int w, int *h, const char *text)
         for (int y = 0; g && y < GLYPH_H; y++)
             for (int x = 0; x < GLYPH_W && x0 + x < w; x++)
                 if (g->rows[y] & (0x10 >> x))
-                    strip[(size_t)(MARGIN + y) * (size_t)w + (size_t)(x0 + x)] = 255;
+                    memset(strip + (size_t)(MARGIN + y) * row + (size_t)(x0 + x) * (size_t)c, 255,
+                           (size_t)c);
     }
     free(*pix);
     *pix = out;
@@ -81,24 +83,25 @@ clgan_status clgan_image_caption(uint8_t **pix, int w, int *h, const char *text)
 }
 
 /* *pix replaced on success (the old picture freed); untouched on error. */
-clgan_status clgan_image_upscale(uint8_t **pix, int *w, int *h, int k)
+clgan_status clgan_image_upscale(uint8_t **pix, int *w, int *h, int c, int k)
 {
-    if (!pix || !*pix || !w || !h || *w < 1 || *h < 1 || k < 1 || k > 16)
-        return clgan_error(CLGAN_EINVAL, "upscale: bad picture or factor %d (1 to 16)", k);
+    if (!pix || !*pix || !w || !h || *w < 1 || *h < 1 || c < 1 || c > 4 || k < 1 || k > 16)
+        return clgan_error(CLGAN_EINVAL, "upscale: bad picture (%d channels) or factor %d (1 to 16)",
+                           c, k);
     if (k == 1)
         return CLGAN_OK;
     if (*w > INT_MAX / k || *h > INT_MAX / k ||
-        (size_t)(*h * k) > SIZE_MAX / (size_t)(*w * k))
+        (size_t)(*h * k) > SIZE_MAX / ((size_t)*w * k * c))
         return clgan_error(CLGAN_EINVAL, "upscale: %dx%d times %d is too large", *w, *h, k);
-    size_t W = (size_t)*w * (size_t)k, H = (size_t)*h * (size_t)k;
-    uint8_t *out = malloc(W * H);
+    size_t W = (size_t)*w * (size_t)k, H = (size_t)*h * (size_t)k, C = (size_t)c;
+    uint8_t *out = malloc(W * H * C);
     if (!out)
         return clgan_error(CLGAN_ENOMEM, "upscale: out of memory for %zux%zu pixels", W, H);
     for (size_t y = 0; y < H; y++) {
-        const uint8_t *src = *pix + (y / (size_t)k) * (size_t)*w;
-        uint8_t *dst = out + y * W;
+        const uint8_t *src = *pix + (y / (size_t)k) * (size_t)*w * C;
+        uint8_t *dst = out + y * W * C;
         for (size_t x = 0; x < W; x++)
-            dst[x] = src[x / (size_t)k];
+            memcpy(dst + x * C, src + (x / (size_t)k) * C, C);
     }
     free(*pix);
     *pix = out;

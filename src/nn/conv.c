@@ -68,11 +68,8 @@ static void conv_init(clgan_layer *l, float *const *host, clgan_rng *rng)
 {
     const conv_layer *c = l->priv;
     size_t kk = (size_t)c->o.kh * c->o.kw, n = kk * l->in_shape.c * c->o.filters;
-    double limit = sqrt(6.0 / ((double)kk * (l->in_shape.c + c->o.filters)));
-    for (size_t i = 0; i < n; i++)
-        host[0][i] = c->o.init == CLGAN_INIT_NORMAL
-                         ? (float)(c->o.init_std * clgan_rng_normal(rng))
-                         : (float)((2.0 * clgan_rng_uniform(rng) - 1.0) * limit);
+    /* Keras' fans for a kernel: receptive field times input and output channels. */
+    clgan_init_kernel(l, host[0], n, (double)kk * l->in_shape.c, (double)kk * c->o.filters, rng);
     for (int j = 0; !c->o.no_bias && j < c->o.filters; j++)
         host[1][j] = 0.0f;
 }

@@ -39,6 +39,8 @@ struct clgan_layer {
     int batch;     /* the network's batch, known to the constructor */
     clgan_ctx *ctx; /* the network's context, for constructors that size by device */
     double flops;  /* forward flops per sample */
+    clgan_init init; /* kernel initialization (dense, conv), from clgan_net_set_init */
+    float init_std;
     size_t workspace; /* bytes of scratch the layer needs during forward/backward; the
                          network allocates one buffer of the largest need */
     cl_mem ws;     /* that buffer (borrowed; NULL when no layer needs one), set before bind */
@@ -48,6 +50,11 @@ struct clgan_layer {
      * entry so the positional ops tables need no new member. */
     void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
 };
+
+/* A kernel's initial values: Glorot uniform over fan_in + fan_out, or normal(0, std), as
+ * l->init says; from the network's init RNG. */
+void clgan_init_kernel(const clgan_layer *l, float *w, size_t n, double fan_in, double fan_out,
+                       clgan_rng *rng);
 
 /* Constructors (network.c names them and appends them). The new ones read the input
  * shape from l->in_shape and set l->out_shape. */

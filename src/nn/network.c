@@ -3,6 +3,7 @@
  * fixed batch and one scratch workspace. Shapes propagate: each layer is told its input
  * shape and reports its output shape. Runs forward and backward; never waits on the
  * device. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ struct clgan_net {
     cl_mem dacts[MAX_LAYERS + 1]; /* gradients of acts; dacts[0] = view.dinput */
     clgan_gp *gp;                 /* gradient-penalty scratch (gradpen.c), on first use */
     cl_mem ws;                    /* the layers' shared workspace (largest need) */
+    clgan_init init;              /* for the kernels of layers added next */
+    float init_std;
 };
 
 clgan_status clgan_net_init_shape(clgan_net **out, clgan_ctx *ctx, clgan_shape in, int batch)
@@ -106,7 +109,28 @@ static clgan_layer *next_layer(clgan_net *n)
     l->in = n->view.out_dim;
     l->batch = n->view.batch;
     l->ctx = n->ctx;
+    l->init = n->init;
+    l->init_std = n->init_std;
     return l;
+}
+
+clgan_status clgan_net_set_init(clgan_net *n, clgan_init init, float std)
+{
+    if ((unsigned)init > CLGAN_INIT_NORMAL || !(std >= 0.0f && std <= 10.0f))
+        return clgan_error(CLGAN_EINVAL, "weight initialization %d with std %g: unknown", (int)init,
+                           std);
+    n->init = init;
+    n->init_std = std;
+    return CLGAN_OK;
+}
+
+void clgan_init_kernel(const clgan_layer *l, float *w, size_t n, double fan_in, double fan_out,
+                       clgan_rng *rng)
+{
+    double limit = sqrt(6.0 / (fan_in + fan_out));
+    for (size_t i = 0; i < n; i++)
+        w[i] = l->init == CLGAN_INIT_NORMAL ? (float)(l->init_std * clgan_rng_normal(rng))
+                                            : (float)((2.0 * clgan_rng_uniform(rng) - 1.0) * limit);
 }
 
 /* Appends the layer its constructor just made (status st). A constructor that sets no
