@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # cli_torch.sh CLGAN TMPDIR - tools/clgan_torch.py rebuilds clgan generators in PyTorch:
-# for three architectures (the Keras-GAN MLP with BatchNorm; residual blocks with
-# BatchNorm, ELU and a projection; plain ReLU layers) trained a few iterations, the
-# module draws clgan sample's images for the same noise (--save-noise) within 1e-5,
+# for five architectures trained a few iterations (the Keras-GAN MLP with BatchNorm;
+# residual blocks with BatchNorm, ELU and a projection; plain ReLU layers; an --arch-g
+# spec with every layer kind: dense, reshape, Conv2d with "same" padding split unevenly,
+# ConvTranspose2d with output padding and no bias, BatchNorm over images, standalone and
+# fused activations, padding, cropping, upsampling, flatten; a DCGAN-style RGB
+# generator), the module draws clgan sample's images for the same noise within 1e-5,
 # clgan_torch.noise() gives clgan's seeded noise, the command line's --compare agrees,
 # and a file that is not a generator is refused. Exit 77 (ctest: skipped) when
 # /usr/bin/python3 has no torch (tools/install-deps.sh --extras installs it).
@@ -17,10 +20,12 @@ if ! "$py" -c "import torch" 2>/dev/null; then
 fi
 fail=0
 common=(--iterations 5 --batch 16 --latent 12 --sample-every 0 --eval-every 0 --seed 3)
-runs=(mlp residual relu)
+runs=(mlp residual relu conv rgb)
 args_mlp=(--layers-g 32,64)
 args_residual=(--layers-g 32,32,48 --residual-g on --activation-g elu --slope 0.7)
 args_relu=(--layers-g 24 --batchnorm-g off --activation-g relu)
+args_conv=(--activation-g elu --arch-g "dense 392, act, reshape 14x14x2, conv 8 k3 s2 same, norm, act, convt 8 k3 s2 p1 op1 nobias, pad 1, crop 1, up 2, conv 4 k3 same, lrelu, conv 2 k3 s2 p1, flatten, dense 784, tanh")
+args_rgb=(--channels 3 --activation-g relu --arch-g "convt 16 k7, norm, act, convt 8 k4 s2 p1, norm, act, convt c k4 s2 p1, tanh" --arch-d "conv 8 k4 s2 p1, act, flatten, dense 1")
 for r in "${runs[@]}"; do
   eval "extra=(\"\${args_$r[@]}\")"
   if ! "$clgan" train "${common[@]}" "${extra[@]}" --out "$tmp/$r" >"$tmp/$r.log" 2>&1 ||
@@ -41,15 +46,21 @@ for r in runs:
     z, x = np.load("%s/%s.z.npy" % (tmp, r)), np.load("%s/%s.x.npy" % (tmp, r))
     with torch.no_grad():
         y = g(torch.from_numpy(z)).numpy()
-    diff = float(np.abs(y[:, 0] - x).max())
+    c = 3 if r == "rgb" else 1
+    ref = x if c == 3 else x[..., None]  # clgan: (N, H, W[, 3]) NHWC; PyTorch: (N, C, H, W)
+    diff = float(np.abs(y.transpose(0, 2, 3, 1) - ref).max())
     znoise = float(np.abs(clgan_torch.noise(40, g.latent, 9) - z).max())
     kinds = sorted(set(type(l).__name__ for l in g.layers))
-    ok = y.shape == (40, 1, 28, 28) and diff <= 1e-5 and znoise <= 1e-6 and x.std() > 0.01
+    ok = y.shape == (40, c, 28, 28) and diff <= 1e-5 and znoise <= 1e-6 and x.std() > 0.01
     print("%s %s: layers %s, largest difference %.2g, noise %.2g" % ("ok" if ok else "FAIL", r, kinds, diff, znoise))
     bad += not ok
 res = clgan_torch.load_generator("%s/residual/generator.safetensors" % tmp)
 if not any(l.proj is not None for l in res.layers if hasattr(l, "proj")):
     print("FAIL: the residual run has no projection block"); bad += 1
+conv = clgan_torch.load_generator("%s/conv/generator.safetensors" % tmp)
+want = {"Dense", "Reshape", "Conv2d", "BatchNorm", "Activation", "ConvTranspose2d", "ZeroPadding2D", "UpSampling2D"}
+if not want <= set(type(l).__name__ for l in conv.layers) or conv.layers[2].pads[0] != (0, 1):
+    print("FAIL: the conv run does not exercise every layer kind and the uneven 'same' padding"); bad += 1
 try:
     clgan_torch.load_generator("%s/mlp/discriminator_loss.npy" % tmp)
     print("FAIL: a .npy loaded as a generator"); bad += 1
