@@ -49,7 +49,8 @@
  *   clgan_config_set(&cfg, "layers-g", "128,256");          // any `clgan train` flag
  *   if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "auto"}) != CLGAN_OK ||
  *       clgan_dataset_load(&data, "") != CLGAN_OK ||         // "": the shipped MNIST subset
- *       clgan_trainer_init(&tr, ctx, &cfg, data.images, data.count, data.h * data.w) != CLGAN_OK)
+ *       clgan_trainer_init(&tr, ctx, &cfg, data.images, data.count,
+ *                          CLGAN_SHAPE(data.h, data.w, data.c)) != CLGAN_OK)
  *       goto fail;
  *   for (int i = 0; i < 1000; i++)                           // 1000 iterations on the device
  *       if (clgan_trainer_step(tr) != CLGAN_OK) goto fail;

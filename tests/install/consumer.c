@@ -62,7 +62,8 @@ int main(int argc, char **argv)
           "an unknown setting is refused with a message");
     if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"}) != CLGAN_OK ||
         clgan_dataset_load(&data, "") != CLGAN_OK ||
-        clgan_trainer_init(&tr, ctx, &cfg, data.images, data.count, data.h * data.w) != CLGAN_OK)
+        clgan_trainer_init(&tr, ctx, &cfg, data.images, data.count,
+                           CLGAN_SHAPE(data.h, data.w, data.c)) != CLGAN_OK)
         goto fail;
     check(any || strstr(data.source, prefix) != NULL, "the shipped MNIST subset is read (from the prefix)");
     for (int i = 0; i < 20; i++)
