@@ -142,6 +142,8 @@ static void forward_cases(void)
     clgan_conv_opts expl = {.filters = 2, .kh = 5, .kw = 5, .pad = CLGAN_PAD_EXPLICIT, .pad_h = 2,
                             .pad_w = 1, .no_bias = 1};
     conv_forward_case("conv 5x5 pad (2,1) 4x6x3 b2, no bias", CLGAN_SHAPE(4, 6, 3), 2, expl, 4, 4);
+    clgan_conv_opts wide = {.filters = 40, .kh = 3, .kw = 3, .pad = CLGAN_PAD_SAME};
+    conv_forward_case("conv 3x3 same 40 filters 5x6x8 b2", CLGAN_SHAPE(5, 6, 8), 2, wide, 5, 6);
     clgan_conv_opts one = {.filters = 5, .kh = 1, .kw = 1, .pad = CLGAN_PAD_VALID};
     conv_forward_case("conv 1x1 (no im2col) 3x4x6 b2", CLGAN_SHAPE(3, 4, 6), 2, one, 3, 4);
     clgan_conv_opts t1 = {.filters = 3, .kh = 4, .kw = 4, .sh = 2, .sw = 2, .transpose = 1,
@@ -239,6 +241,21 @@ static clgan_status b_keras_d(clgan_net *n)
     return clgan_net_add_dense(n, 1, CLGAN_ACT_SIGMOID, 0.0f);
 }
 
+/* Channel counts that are multiples of the native tile's rows take the implicit weight
+ * gradient (cl/gemm_conv.cl); F = 40 crosses a 32-wide column tile, F = 8 is gathered. */
+static clgan_status b_conv_c8(clgan_net *n)
+{
+    clgan_conv_opts a = {.filters = 40, .kh = 3, .kw = 3, .pad = CLGAN_PAD_SAME,
+                         .act = CLGAN_ACT_TANH};
+    clgan_conv_opts b = {.filters = 8, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad = CLGAN_PAD_SAME,
+                         .act = CLGAN_ACT_SIGMOID};
+    clgan_conv_opts c = {.filters = 3, .kh = 2, .kw = 3, .pad = CLGAN_PAD_VALID};
+    clgan_status st = clgan_net_add_conv2d(n, &a);
+    if (st == CLGAN_OK)
+        st = clgan_net_add_conv2d(n, &b);
+    return st != CLGAN_OK ? st : clgan_net_add_conv2d(n, &c);
+}
+
 /* WGAN-GP's generator step: a transposed convolution, then a crop of its 8x8 to 7x7. */
 static clgan_status b_convt_crop(clgan_net *n)
 {
@@ -262,6 +279,8 @@ static void gradient_cases(void)
               b_keras_d, 6);
     grad_case("convT 5x5 s2 p2 op1 then crop 8x8 to 7x7, 4x4x3 b2", CLGAN_SHAPE(4, 4, 3), 2,
               b_convt_crop, 7);
+    grad_case("conv 3x3 same 40 tanh + conv s2 8 + conv 2x3 valid, 5x6x8 b2", CLGAN_SHAPE(5, 6, 8),
+              2, b_conv_c8, 8);
 }
 
 /* Shapes that do not fit are refused with a message, before anything is allocated. */

@@ -19,14 +19,16 @@ From the shell (writes what `clgan sample --out x.npy` writes; --compare checks 
     tools/clgan_torch.py runs/x/generator.safetensors --noise z.npy --out x.npy
     tools/clgan_torch.py runs/x/generator.safetensors --n 16 --seed 3 --compare x.npy
 
-How a network is rebuilt: generator_plan() turns the configuration into a list of layer
-specs, in the order and with the names src/gan/model.c and src/nn/network.c give them
-(one counter per layer kind: dense0, bn0, res0, ...); LAYER_KINDS maps each kind to the
-module that builds it from (spec, input shape) and loads its tensors. Activations flow
-as clgan stores them, NHWC: (N, h, w, c) tensors with per-sample shapes (h, w, c), a
-feature vector being (1, 1, c); only the final images are permuted to PyTorch's
-(N, C, H, W). A new clgan layer kind is one class and one entry in LAYER_KINDS (and the
-plan that places it).
+How a network is rebuilt. A generator written as an --arch-g layer spec (conv, convt,
+up, pad, crop, reshape, flatten, bn, ... ) is built by tools/clgan_arch.py, the spec
+language's one Python implementation (shared with the parity fixtures; a new layer kind
+is added there). clgan's MLP generators, residual blocks included, are built here:
+generator_plan() lists their layers in the order and with the names src/gan/model.c and
+src/nn/network.c give them (one counter per kind: dense0, bn0, res0, ...), and
+LAYER_KINDS maps each kind to the module that builds it from (spec, input shape) and
+loads its tensors: a new kind is one class and one table entry. Either way activations
+flow as clgan stores them, NHWC, and only the final images are permuted to PyTorch's
+(N, C, H, W).
 
 Reads safetensors itself (the format is a JSON header and raw little-endian floats), so
 it needs only numpy and torch (Debian: python3-numpy, python3-torch).
@@ -36,6 +38,7 @@ import argparse
 import configparser
 import json
 import math
+import os
 import struct
 import sys
 
@@ -193,133 +196,6 @@ if nn is not None:
         def forward(self, x):
             return self.act(x)
 
-    def _nchw(x):
-        return x.permute(0, 3, 1, 2)
-
-    def _nhwc(x):
-        return x.permute(0, 2, 3, 1)
-
-    class Conv2d(nn.Module):
-        """Conv2d over NHWC activations (src/nn/conv.c): kernel (kh, kw, c_in, filters) as
-        Keras stores it, padding valid, explicit (pN on both sides) or TensorFlow's same
-        (out = ceil(in / s), the smaller half of the padding first); act fused."""
-        prefix = "conv"
-
-        def __init__(self, spec, in_shape):
-            super().__init__()
-            h, w, self.ci = in_shape
-            self.k, self.s, self.f = spec["k"], spec["s"], spec["filters"]
-            self.pads = [self._pad(n, k, s, spec, axis) for axis, (n, k, s) in enumerate(zip((h, w), self.k, self.s))]
-            out = [(n + a + b - k) // s + 1 for n, (a, b), k, s in zip((h, w), self.pads, self.k, self.s)]
-            self.out_shape = (out[0], out[1], self.f)
-            self.has_bias = not spec.get("nobias")
-            self.act = _activation(spec.get("act", "none"), spec.get("slope", 0.0))
-            self.kernel = nn.Parameter(torch.zeros(self.k[0], self.k[1], self.ci, self.f))
-            self.bias = nn.Parameter(torch.zeros(self.f)) if self.has_bias else None
-
-        @staticmethod
-        def _pad(n, k, s, spec, axis):
-            """(before, after) zeros along one axis."""
-            if spec["pad"] == "same":
-                out = (n + s - 1) // s
-                total = max((out - 1) * s + k - n, 0)
-                return (total // 2, total - total // 2)
-            p = spec["p"][axis] if spec["pad"] == "explicit" else 0
-            return (p, p)
-
-        def load(self, tensors, name):
-            self.kernel.data = _tensor(tensors, name + ".kernel", tuple(self.kernel.shape))
-            if self.has_bias:
-                self.bias.data = _tensor(tensors, name + ".bias", (self.f,))
-
-        def forward(self, x):
-            (t, b), (l, r) = self.pads
-            x = torch.nn.functional.pad(_nchw(x), (l, r, t, b))
-            y = torch.nn.functional.conv2d(x, self.kernel.permute(3, 2, 0, 1), self.bias, stride=self.s)
-            return self.act(_nhwc(y))
-
-    class ConvTranspose2d(nn.Module):
-        """ConvTranspose2d over NHWC activations: kernel (c_in, kh, kw, filters), out =
-        (in - 1) s - 2 p + k + op (PyTorch's formula); act fused."""
-        prefix = "convt"
-
-        def __init__(self, spec, in_shape):
-            super().__init__()
-            h, w, self.ci = in_shape
-            self.k, self.s, self.f = spec["k"], spec["s"], spec["filters"]
-            self.p, self.op = spec.get("p", (0, 0)), spec.get("op", (0, 0))
-            out = [(n - 1) * s - 2 * p + k + o for n, s, p, k, o in zip((h, w), self.s, self.p, self.k, self.op)]
-            self.out_shape = (out[0], out[1], self.f)
-            self.has_bias = not spec.get("nobias")
-            self.act = _activation(spec.get("act", "none"), spec.get("slope", 0.0))
-            self.kernel = nn.Parameter(torch.zeros(self.ci, self.k[0], self.k[1], self.f))
-            self.bias = nn.Parameter(torch.zeros(self.f)) if self.has_bias else None
-
-        load = Conv2d.load
-
-        def forward(self, x):
-            y = torch.nn.functional.conv_transpose2d(_nchw(x), self.kernel.permute(0, 3, 1, 2), self.bias,
-                                                     stride=self.s, padding=self.p, output_padding=self.op)
-            return self.act(_nhwc(y))
-
-    class UpSampling2D(nn.Module):
-        """Nearest-neighbour upsampling by (fh, fw)."""
-        prefix = "up"
-
-        def __init__(self, spec, in_shape):
-            super().__init__()
-            self.f = spec["f"]
-            self.out_shape = (in_shape[0] * self.f[0], in_shape[1] * self.f[1], in_shape[2])
-
-        def load(self, tensors, name):
-            pass
-
-        def forward(self, x):
-            return x.repeat_interleave(self.f[0], dim=1).repeat_interleave(self.f[1], dim=2)
-
-    class ZeroPadding2D(nn.Module):
-        """Zero padding (top, bottom, left, right); negative sizes crop (Cropping2D)."""
-        prefix = "pad"
-
-        def __init__(self, spec, in_shape):
-            super().__init__()
-            self.t, self.b, self.l, self.r = spec["tblr"]
-            self.out_shape = (in_shape[0] + self.t + self.b, in_shape[1] + self.l + self.r, in_shape[2])
-
-        def load(self, tensors, name):
-            pass
-
-        def forward(self, x):
-            return torch.nn.functional.pad(x, (0, 0, self.l, self.r, self.t, self.b))
-
-    class Reshape(nn.Module):
-        """A new per-sample shape (h, w, c), NHWC order kept (Keras Reshape, Flatten)."""
-        prefix = "reshape"
-
-        def __init__(self, spec, in_shape):
-            super().__init__()
-            self.out_shape = tuple(spec["shape"]) if spec.get("shape") else (1, 1, in_shape[0] * in_shape[1] * in_shape[2])
-
-        def load(self, tensors, name):
-            pass
-
-        def forward(self, x):
-            return x.reshape((x.shape[0],) + self.out_shape)
-
-    class Dropout(nn.Module):
-        """Dropout: the identity in inference mode."""
-        prefix = "drop"
-
-        def __init__(self, spec, in_shape):
-            super().__init__()
-            self.out_shape = in_shape
-
-        def load(self, tensors, name):
-            pass
-
-        def forward(self, x):
-            return x
-
     # kind -> module class: each takes (spec, input shape), reports out_shape, and loads
     # its tensors under the name the network gave it.
     LAYER_KINDS = {
@@ -327,12 +203,6 @@ if nn is not None:
         "batchnorm": BatchNorm,
         "residual": Residual,
         "activation": Activation,
-        "conv": Conv2d,
-        "convt": ConvTranspose2d,
-        "up": UpSampling2D,
-        "pad": ZeroPadding2D,
-        "reshape": Reshape,
-        "dropout": Dropout,
     }
 else:
     LAYER_KINDS = {}
@@ -340,91 +210,10 @@ else:
 
 # ---- the generator ----------------------------------------------------------------------
 
-_SPEC_ACTS = {"relu": "relu", "lrelu": "leakyrelu", "leakyrelu": "leakyrelu", "tanh": "tanh",
-              "sigmoid": "sigmoid", "elu": "elu", "linear": "none", "act": None}
-
-
-def _pair(text, what):
-    a, _, b = text.partition("x")
-    try:
-        return (int(a), int(b or a))
-    except ValueError:
-        raise ValueError("layer spec: bad %s %r" % (what, text))
-
-
-def arch_plan(spec, net, model, img_c):
-    """The layers of an --arch-g spec as [(kind, spec)], as src/gan/arch.c builds them:
-    the same grammar, the network's settings for act / norm / drop, an activation right
-    after a dense or convolution layer fused into it."""
-    act_default = net.get("activation", "leakyrelu")
-    slope = float(model.get("leaky-slope", "0.2"))
-    eps = float(model.get("bn-eps", "0.001"))
-    bn_on = net.get("batchnorm", "off") != "off"
-    drop_rate = float(net.get("dropout", "0"))
-    items = []
-    for text in spec.split(","):
-        w = text.split()
-        if not w:
-            raise ValueError("layer spec %r: an empty layer" % spec)
-        items.append(w)
-    plan, i = [], 0
-    while i < len(items):
-        w = items[i]
-        name, args = w[0], w[1:]
-        fused = "none"
-        if name in ("dense", "conv", "convt") and i + 1 < len(items) and items[i + 1][0] in _SPEC_ACTS:
-            fused = _SPEC_ACTS[items[i + 1][0]] or act_default
-            i += 1
-        if name in _SPEC_ACTS:
-            plan.append(("activation", {"act": _SPEC_ACTS[name] or act_default, "slope": slope}))
-        elif name == "dense":
-            plan.append(("dense", {"out": int(args[0]), "act": fused, "slope": slope}))
-        elif name in ("conv", "convt"):
-            o = {"filters": img_c if args[0] == "c" else int(args[0]), "k": (3, 3), "s": (1, 1),
-                 "pad": "valid", "act": fused, "slope": slope}
-            for a in args[1:]:
-                if a in ("same", "valid"):
-                    o["pad"] = a
-                elif a == "nobias":
-                    o["nobias"] = True
-                elif a.startswith("op"):
-                    o["op"] = _pair(a[2:], "output padding")
-                elif a[0] in "ksp":
-                    o[a[0]] = _pair(a[1:], a[0])
-                    if a[0] == "p":
-                        o["pad"] = "explicit"
-                else:
-                    raise ValueError("layer spec: unknown conv option %r" % a)
-            plan.append((name, o))
-        elif name == "up":
-            plan.append(("up", {"f": _pair(args[0], "factor")}))
-        elif name in ("pad", "crop"):
-            v = [int(a) for a in args] * (4 if len(args) == 1 else 1)
-            sign = -1 if name == "crop" else 1
-            plan.append(("pad", {"tblr": [sign * x for x in v]}))
-        elif name == "reshape":
-            plan.append(("reshape", {"shape": [int(x) for x in args[0].split("x")]}))
-        elif name == "flatten":
-            plan.append(("reshape", {}))
-        elif name in ("bn", "norm"):
-            if name == "bn" or bn_on:
-                plan.append(("batchnorm", {"eps": eps}))
-        elif name == "drop":
-            if (float(args[0]) if args else drop_rate) > 0:
-                plan.append(("dropout", {}))
-        else:
-            raise ValueError("layer spec: unknown layer %r" % name)
-        i += 1
-    return plan
-
-
 def generator_plan(cfg, img_h, img_w, img_c=1):
-    """G's layers as [(kind, spec)], as src/gan/model.c builds it: the --arch-g spec when
-    the configuration has one, else the MLP
-    latent -> [Dense(w), act, BatchNorm | residual block]* -> Dense(H*W*C), tanh."""
+    """An MLP G's layers as [(kind, spec)], as src/gan/model.c builds it without a layer
+    spec: latent -> [Dense(w), act, BatchNorm | residual block]* -> Dense(H*W*C), tanh."""
     g, m = cfg.get("generator", {}), cfg.get("model", {})
-    if g.get("arch", "").strip():
-        return arch_plan(g["arch"], g, m, img_c)
     widths = [int(w) for w in g.get("layers", "256,512,1024").split(",") if w]
     act = g.get("activation", "leakyrelu")
     slope = float(m.get("leaky-slope", "0.2"))
@@ -475,16 +264,44 @@ if nn is not None:
             return x.reshape((x.shape[0],) + self.img_nhwc).permute(0, 3, 1, 2)
 
 
+if nn is not None:
+    class ArchGenerator(nn.Module):
+        """A generator written as an --arch-g layer spec, built by tools/clgan_arch.py (the
+        spec language's Python implementation, shared with the parity fixtures): noise
+        (N, latent) -> images (N, C, H, W)."""
+
+        def __init__(self, cfg, img_h, img_w, img_c=1):
+            super().__init__()
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import clgan_arch
+            try:
+                self.net = clgan_arch.generator(cfg, (img_h, img_w, img_c))
+            except clgan_arch.ArchError as e:
+                raise ValueError(str(e)) from None
+            self.latent = self.net.latent
+            self.layers = list(self.net.layer_list())
+            self.names = [l.name for l in self.layers]
+
+        def load(self, tensors):
+            self.net.load_tensors(tensors)
+            return self
+
+        def forward(self, z):
+            return self.net.nchw(self.net(z))
+
+
 def load_generator(path):
-    """The generator saved at `path` (clgan's generator.safetensors) as a Generator in
-    eval mode, float32 on the CPU. ValueError on a file that is not one."""
+    """The generator saved at `path` (clgan's generator.safetensors) as a module in eval
+    mode, float32 on the CPU: Generator for clgan's MLPs, ArchGenerator for --arch-g
+    specs. ValueError on a file that is not one."""
     if torch is None:
         raise ImportError("clgan_torch needs PyTorch (Debian: apt-get install python3-torch)")
     tensors, meta = read_safetensors(path)
     if meta.get("format") != FORMAT or "config" not in meta:
         raise ValueError("%s: not a clgan generator checkpoint (format %r)" % (path, meta.get("format")))
-    g = Generator(read_config(meta["config"]), int(meta["img_h"]), int(meta["img_w"]),
-                  int(meta.get("img_c", "1")))
+    cfg = read_config(meta["config"])
+    kind = ArchGenerator if cfg.get("generator", {}).get("arch", "").strip() else Generator
+    g = kind(cfg, int(meta["img_h"]), int(meta["img_w"]), int(meta.get("img_c", "1")))
     return g.load(tensors).eval()
 
 

@@ -28,6 +28,8 @@
     X(zeropad_bwd)                                                                      \
     /* gemm.cl */                                                                       \
     X(gemm_nn) X(gemm_tn) X(gemm_nt)                                                    \
+    /* gemm_conv.cl */                                                                  \
+    X(conv_fwd) X(conv_wgrad) X(conv_flip)                                              \
     /* gradpen.cl */                                                                    \
     X(gp_interpolate) X(gp_penalty) X(gp_act_rev) X(gp_zbar_bias)                       \
     /* loss.cl */                                                                       \

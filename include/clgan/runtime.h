@@ -260,5 +260,7 @@ clgan_status clgan_gemm_autoselect(clgan_ctx *ctx);
 /* Counts GEMM floating-point operations issued since the last reset (2*M*N*K each). */
 double clgan_gemm_flops(const clgan_ctx *ctx);
 void clgan_gemm_flops_reset(clgan_ctx *ctx);
+/* Adds the flops of a product done outside clgan_gemm (the implicit convolutions). */
+void clgan_gemm_add_flops(clgan_ctx *ctx, double flops);
 
 #endif

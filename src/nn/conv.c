@@ -12,6 +12,12 @@
  *     y = col2im(x W);   dW += x^T im2col(dz);   dx = im2col(dz) W^T.
  * A 1x1, stride-1, unpadded Conv2d skips im2col (its column matrix is x itself).
  * Chunks hold whole images, so each col2im reads only its own chunk's columns.
+ *
+ * With the native GEMM (CPU devices), a Conv2d instead runs as implicit products
+ * (cl/gemm_conv.cl) that read the column matrix straight from x, with no im2col pass:
+ * the forward always, the weight gradient when the input channels are a multiple of the
+ * GEMM tile's rows, and the input gradient of a stride-1 convolution as a convolution of
+ * dz with the flipped kernel. The other cases keep the explicit path.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -31,6 +37,7 @@ typedef struct {
     int direct;           /* Conv2d whose column matrix is x (1x1, stride 1, no padding) */
     int chunk;            /* images per workspace chunk */
     cl_mem w, b, dw, db;  /* views into the network's params / grads (b, db NULL: no bias) */
+    cl_mem zeros;         /* (max(C, F)) zeros: the padding the implicit products read */
 } conv_layer;
 
 /* Workspace per chunk: larger chunks make larger products (better for GPUs), smaller
@@ -61,7 +68,79 @@ static clgan_status conv_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem 
     c->dw = g[0];
     c->b = c->o.no_bias ? NULL : v[1];
     c->db = c->o.no_bias ? NULL : g[1];
-    return CLGAN_OK;
+    if (c->o.transpose)
+        return CLGAN_OK;
+    int zn = l->in_shape.c > c->o.filters ? l->in_shape.c : c->o.filters;
+    return clgan_buf_alloc(ctx, &c->zeros, (size_t)zn * sizeof(float), "convolution padding");
+}
+
+/* 1 when this Conv2d runs as implicit products (cl/gemm_conv.cl): the native GEMM. */
+static int implicit(clgan_ctx *ctx, const conv_layer *c)
+{
+    return !c->o.transpose && clgan_gemm_get_impl(ctx) == CLGAN_GEMM_NATIVE;
+}
+
+/* conv_fwd: out (nimg, OH, OW, F) from in (nimg, H, W, C) with kernel w (KH, KW, C, F),
+ * stride (sh, sw), leading padding (pt, pl); bias NULL: none (act ignored). */
+static clgan_status conv_fwd(clgan_ctx *ctx, cl_mem out, cl_mem in, cl_mem w, cl_mem zeros,
+                             cl_mem bias, clgan_act act, float slope, int nimg, int H, int W,
+                             int C, int OH, int OW, int F, int KH, int KW, int sh, int sw, int pt,
+                             int pl)
+{
+    const size_t tm = (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_TM);
+    const size_t tn = (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_VW) *
+                      (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_TNV);
+    const int M = nimg * OH * OW;
+    size_t g[2] = {((size_t)M + tm - 1) / tm, ((size_t)F + tn - 1) / tn}, one[2] = {1, 1};
+    clgan_gemm_add_flops(ctx, 2.0 * M * F * (double)KH * KW * C);
+    return clgan_launch(ctx, CLGAN_K_conv_fwd, 2, g, clgan_cpu_shapes(ctx) ? one : NULL,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(in), CLGAN_ARG_MEM(w),
+                                   CLGAN_ARG_MEM(zeros), CLGAN_ARG_MEM(bias), CLGAN_ARG_INT(act),
+                                   CLGAN_ARG_F32(slope), CLGAN_ARG_INT(M), CLGAN_ARG_INT(F),
+                                   CLGAN_ARG_INT(H), CLGAN_ARG_INT(W), CLGAN_ARG_INT(C),
+                                   CLGAN_ARG_INT(OH), CLGAN_ARG_INT(OW), CLGAN_ARG_INT(KH),
+                                   CLGAN_ARG_INT(KW), CLGAN_ARG_INT(sh), CLGAN_ARG_INT(sw),
+                                   CLGAN_ARG_INT(pt), CLGAN_ARG_INT(pl), CLGAN_ARG_INT(0),
+                                   CLGAN_ARG_INT(0)));
+}
+
+/* conv_wgrad over the whole batch: dW (K, F) (beta 0: set, 1: add). */
+static clgan_status conv_wgrad(clgan_ctx *ctx, const clgan_layer *l, const conv_layer *c, cl_mem x,
+                               cl_mem dz, float beta)
+{
+    const conv_geom *g = &c->g;
+    const size_t tm = (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_TM);
+    const size_t tn = (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_VW) *
+                      (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_TNV);
+    const int F = c->o.filters;
+    size_t gs[2] = {(size_t)c->K / tm, ((size_t)F + tn - 1) / tn}, panel[2] = {16, 1};
+    clgan_gemm_add_flops(ctx, 2.0 * l->batch * g->OH * g->OW * (double)c->K * F);
+    return clgan_launch(ctx, CLGAN_K_conv_wgrad, 2, gs, clgan_cpu_shapes(ctx) ? panel : NULL,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(c->dw), CLGAN_ARG_MEM(x), CLGAN_ARG_MEM(dz),
+                                   CLGAN_ARG_F32(beta), CLGAN_ARG_INT(l->batch * g->OH * g->OW),
+                                   CLGAN_ARG_INT(F), CLGAN_ARG_INT(g->H), CLGAN_ARG_INT(g->W),
+                                   CLGAN_ARG_INT(g->C), CLGAN_ARG_INT(g->OH), CLGAN_ARG_INT(g->OW),
+                                   CLGAN_ARG_INT(g->KH), CLGAN_ARG_INT(g->KW), CLGAN_ARG_INT(g->SH),
+                                   CLGAN_ARG_INT(g->SW), CLGAN_ARG_INT(g->PT), CLGAN_ARG_INT(g->PL),
+                                   CLGAN_ARG_INT(0), CLGAN_ARG_INT(0)));
+}
+
+/* dx of a stride-1 Conv2d: conv_fwd of dz with the flipped kernel (in the workspace). */
+static clgan_status conv_dx_flipped(clgan_ctx *ctx, const clgan_layer *l, const conv_layer *c,
+                                    cl_mem dx, cl_mem dz)
+{
+    const conv_geom *g = &c->g;
+    const int F = c->o.filters;
+    size_t n = (size_t)c->K * F, ls = clgan_local_size(ctx, CLGAN_K_conv_flip, 64);
+    clgan_status st = clgan_launch(ctx, CLGAN_K_conv_flip, 1, &n, &ls,
+                                   CLGAN_ARGS(CLGAN_ARG_MEM(l->ws), CLGAN_ARG_MEM(c->w),
+                                              CLGAN_ARG_INT(g->KH), CLGAN_ARG_INT(g->KW),
+                                              CLGAN_ARG_INT(g->C), CLGAN_ARG_INT(F)));
+    if (st != CLGAN_OK)
+        return st;
+    return conv_fwd(ctx, dx, dz, l->ws, c->zeros, NULL, CLGAN_ACT_NONE, 0.0f, l->batch, g->OH,
+                    g->OW, F, g->H, g->W, g->C, g->KH, g->KW, 1, 1, g->KH - 1 - g->PT,
+                    g->KW - 1 - g->PL);
 }
 
 static void conv_init(clgan_layer *l, float *const *host, clgan_rng *rng)
@@ -74,18 +153,29 @@ static void conv_init(clgan_layer *l, float *const *host, clgan_rng *rng)
         host[1][j] = 0.0f;
 }
 
+clgan_status clgan_launch_chan(clgan_ctx *ctx, clgan_kernel_id k, int channels, size_t rows,
+                               int nargs, const clgan_arg *args)
+{
+    size_t lc = 1;
+    while (lc < (size_t)channels && lc < 64)
+        lc *= 2;
+    lc = clgan_local_size(ctx, k, lc);
+    size_t g[2] = {(size_t)channels, rows}, l[2] = {lc, 1};
+    return clgan_launch(ctx, k, 2, g, l, nargs, args);
+}
+
 /* The column matrix of images [img0, img0 + nimg) of `img` (image-side tensor). */
 static clgan_status im2col(clgan_ctx *ctx, const conv_layer *c, cl_mem col, cl_mem img, int img0,
                            int nimg)
 {
     const conv_geom *g = &c->g;
-    size_t gs[2] = {(size_t)c->K, (size_t)nimg * g->OH * g->OW};
-    return clgan_launch(ctx, CLGAN_K_im2col_nhwc, 2, gs, NULL,
+    const size_t rows = (size_t)nimg * g->OH * g->OW;
+    return clgan_launch_chan(ctx, CLGAN_K_im2col_nhwc, g->C, rows,
                         CLGAN_ARGS(CLGAN_ARG_MEM(col), CLGAN_ARG_MEM(img), CLGAN_ARG_INT(g->H),
                                    CLGAN_ARG_INT(g->W), CLGAN_ARG_INT(g->C), CLGAN_ARG_INT(g->OH),
                                    CLGAN_ARG_INT(g->OW), CLGAN_ARG_INT(g->KH), CLGAN_ARG_INT(g->KW),
                                    CLGAN_ARG_INT(g->SH), CLGAN_ARG_INT(g->SW), CLGAN_ARG_INT(g->PT),
-                                   CLGAN_ARG_INT(g->PL), CLGAN_ARG_INT((int)gs[1]),
+                                   CLGAN_ARG_INT(g->PL), CLGAN_ARG_INT((int)rows),
                                    CLGAN_ARG_INT(img0 * g->H * g->W * g->C)));
 }
 
@@ -94,9 +184,7 @@ static clgan_status col2im(clgan_ctx *ctx, const conv_layer *c, cl_mem img, cl_m
                            int nimg)
 {
     const conv_geom *g = &c->g;
-    size_t gs = (size_t)nimg * g->H * g->W * g->C;
-    size_t ls = clgan_local_size(ctx, CLGAN_K_col2im_nhwc, 64);
-    return clgan_launch(ctx, CLGAN_K_col2im_nhwc, 1, &gs, &ls,
+    return clgan_launch_chan(ctx, CLGAN_K_col2im_nhwc, g->C, (size_t)nimg * g->H * g->W,
                         CLGAN_ARGS(CLGAN_ARG_MEM(img), CLGAN_ARG_MEM(col), CLGAN_ARG_INT(g->H),
                                    CLGAN_ARG_INT(g->W), CLGAN_ARG_INT(g->C), CLGAN_ARG_INT(g->OH),
                                    CLGAN_ARG_INT(g->OW), CLGAN_ARG_INT(g->KH), CLGAN_ARG_INT(g->KW),
@@ -114,6 +202,9 @@ static clgan_status conv_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_me
     clgan_status st = CLGAN_OK;
     int fused = 0;
     (void)mode;
+    if (implicit(ctx, c))
+        return conv_fwd(ctx, y, x, c->w, c->zeros, c->b, c->o.act, c->o.slope, batch, g->H, g->W,
+                        g->C, g->OH, g->OW, F, g->KH, g->KW, g->SH, g->SW, g->PT, g->PL);
     for (int i0 = 0; i0 < batch && st == CLGAN_OK; i0 += c->chunk) {
         int nimg = batch - i0 < c->chunk ? batch - i0 : c->chunk;
         if (!c->o.transpose) {
@@ -154,6 +245,21 @@ static clgan_status conv_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_
     st = clgan_act_bwd_bias(ctx, dy, param_grads ? c->db : NULL, dy, y,
                             batch * l->out_shape.h * l->out_shape.w, F, c->o.act, c->o.slope,
                             param_grads == CLGAN_GRAD_SET);
+    if (st == CLGAN_OK && implicit(ctx, c)) {
+        int wgrad = param_grads && c->g.C % clgan_tunable(ctx, CLGAN_T_GEMM_TM) == 0;
+        int flipped = dx && g->SH == 1 && g->SW == 1;
+        if (wgrad && (st = conv_wgrad(ctx, l, c, x, dy,
+                                      param_grads == CLGAN_GRAD_SET ? 0.0f : 1.0f)) != CLGAN_OK)
+            return st;
+        if (flipped && (st = conv_dx_flipped(ctx, l, c, dx, dy)) != CLGAN_OK)
+            return st;
+        if (wgrad || !param_grads)
+            param_grads = 0; /* done, or not wanted: the explicit path skips it */
+        if (flipped)
+            dx = NULL;
+        if (!param_grads && !dx)
+            return CLGAN_OK;
+    }
     for (int i0 = 0; i0 < batch && st == CLGAN_OK; i0 += c->chunk) {
         int nimg = batch - i0 < c->chunk ? batch - i0 : c->chunk;
         float beta = param_grads == CLGAN_GRAD_SET && i0 == 0 ? 0.0f : 1.0f;
@@ -201,7 +307,13 @@ static clgan_status conv_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_
     return st;
 }
 
-static void conv_free(clgan_layer *l) { free(l->priv); }
+static void conv_free(clgan_layer *l)
+{
+    conv_layer *c = l->priv;
+    if (c)
+        clgan_buf_release(&c->zeros);
+    free(c);
+}
 
 static const clgan_layer_ops conv_ops = {"conv2d", conv_describe, conv_bind, conv_init,
                                          conv_forward, conv_backward, conv_free};
@@ -290,6 +402,9 @@ clgan_status clgan_conv_make(clgan_layer *l, const clgan_conv_opts *opts)
     if (c->chunk > l->batch) c->chunk = l->batch;
     if (o.max_chunk > 0 && c->chunk > o.max_chunk) c->chunk = o.max_chunk;
     l->workspace = c->direct ? 0 : (size_t)c->chunk * per_image;
+    /* The flipped kernel of the implicit input gradient. */
+    if (!o.transpose && l->workspace < (size_t)c->K * o.filters * sizeof(float))
+        l->workspace = (size_t)c->K * o.filters * sizeof(float);
     if ((double)c->chunk * g->OH * g->OW * c->K > 2147483647.0 ||
         (double)l->batch * (l->in > l->out ? l->in : l->out) > 2147483647.0) {
         free(c);

@@ -103,6 +103,7 @@ clgan_status clgan_dense_make(clgan_layer *l, int in, int out, clgan_act act, fl
     l->gp_view = dense_gp_view;
     l->in = in;
     l->out = out;
+    l->out_shape = CLGAN_SHAPE(1, 1, out); /* a feature vector, even when out == in */
     l->flops = 2.0 * in * out;
     l->priv = d;
     return CLGAN_OK;

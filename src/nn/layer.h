@@ -51,6 +51,11 @@ struct clgan_layer {
     void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
 };
 
+/* Launches a cl/conv.cl shape kernel over (channels, rows): dimension 0 over the C
+ * channels in groups of up to 64 (a power of two), dimension 1 over `rows`. */
+clgan_status clgan_launch_chan(clgan_ctx *ctx, clgan_kernel_id k, int channels, size_t rows,
+                               int nargs, const clgan_arg *args);
+
 /* A kernel's initial values: Glorot uniform over fan_in + fan_out, or normal(0, std), as
  * l->init says; from the network's init RNG. */
 void clgan_init_kernel(const clgan_layer *l, float *w, size_t n, double fan_in, double fan_out,

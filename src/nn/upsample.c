@@ -26,14 +26,13 @@ static void up_init(clgan_layer *l, float *const *host, clgan_rng *rng)
     (void)l, (void)host, (void)rng;
 }
 
-/* One launch of `k` over n elements with the input geometry of layer l. */
+/* One launch of `k` over (channels, `rows` image rows) with the input geometry of l. */
 static clgan_status up_launch(clgan_layer *l, clgan_ctx *ctx, clgan_kernel_id k, cl_mem out,
-                              cl_mem in, int batch, size_t n)
+                              cl_mem in, int batch, size_t rows)
 {
     const up_layer *u = l->priv;
     const clgan_shape s = l->in_shape;
-    size_t ls = clgan_local_size(ctx, k, 64);
-    return clgan_launch(ctx, k, 1, &n, &ls,
+    return clgan_launch_chan(ctx, k, s.c, rows,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(in), CLGAN_ARG_INT(batch),
                                    CLGAN_ARG_INT(s.h), CLGAN_ARG_INT(s.w), CLGAN_ARG_INT(s.c),
                                    CLGAN_ARG_INT(u->fh), CLGAN_ARG_INT(u->fw)));
@@ -43,7 +42,8 @@ static clgan_status up_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem 
                                clgan_mode mode)
 {
     (void)mode;
-    return up_launch(l, ctx, CLGAN_K_upsample_fwd, y, x, batch, (size_t)batch * l->out);
+    return up_launch(l, ctx, CLGAN_K_upsample_fwd, y, x, batch,
+                     (size_t)batch * l->out_shape.h);
 }
 
 static clgan_status up_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
@@ -52,7 +52,8 @@ static clgan_status up_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_me
     (void)x, (void)y, (void)param_grads;
     if (!dx)
         return CLGAN_OK;
-    return up_launch(l, ctx, CLGAN_K_upsample_bwd, dx, dy, batch, (size_t)batch * l->in);
+    return up_launch(l, ctx, CLGAN_K_upsample_bwd, dx, dy, batch,
+                     (size_t)batch * l->in_shape.h);
 }
 
 static void up_free(clgan_layer *l) { free(l->priv); }

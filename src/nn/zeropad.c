@@ -32,14 +32,15 @@ static void pad_init(clgan_layer *l, float *const *host, clgan_rng *rng)
 /* The kernel pair works on a (small, large) image pair: padding maps small to large,
  * cropping large to small. */
 static clgan_status pad_launch(clgan_layer *l, clgan_ctx *ctx, clgan_kernel_id k, cl_mem out,
-                               cl_mem in, int batch, size_t n)
+                               cl_mem in, int batch)
 {
     const pad_layer *p = l->priv;
     const clgan_shape s = p->crop ? l->out_shape : l->in_shape;
     const clgan_shape o = p->crop ? l->in_shape : l->out_shape;
     const int top = p->crop ? -p->top : p->top, left = p->crop ? -p->left : p->left;
-    size_t ls = clgan_local_size(ctx, k, 64);
-    return clgan_launch(ctx, k, 1, &n, &ls,
+    /* zeropad_fwd walks the rows of the large image, zeropad_bwd those of the small. */
+    size_t rows = (size_t)batch * (k == CLGAN_K_zeropad_fwd ? o.h : s.h);
+    return clgan_launch_chan(ctx, k, s.c, rows,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(in), CLGAN_ARG_INT(batch),
                                    CLGAN_ARG_INT(s.h), CLGAN_ARG_INT(s.w), CLGAN_ARG_INT(s.c),
                                    CLGAN_ARG_INT(o.h), CLGAN_ARG_INT(o.w), CLGAN_ARG_INT(top),
@@ -51,7 +52,7 @@ static clgan_status pad_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem
 {
     (void)mode;
     return pad_launch(l, ctx, ((pad_layer *)l->priv)->crop ? CLGAN_K_zeropad_bwd : CLGAN_K_zeropad_fwd,
-                      y, x, batch, (size_t)batch * l->out);
+                      y, x, batch);
 }
 
 static clgan_status pad_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
@@ -61,7 +62,7 @@ static clgan_status pad_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
     if (!dx)
         return CLGAN_OK;
     return pad_launch(l, ctx, ((pad_layer *)l->priv)->crop ? CLGAN_K_zeropad_fwd : CLGAN_K_zeropad_bwd,
-                      dx, dy, batch, (size_t)batch * l->in);
+                      dx, dy, batch);
 }
 
 static void pad_free(clgan_layer *l) { free(l->priv); }

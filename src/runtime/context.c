@@ -404,7 +404,8 @@ clgan_status clgan_profile_collect(clgan_ctx *ctx, clgan_profile_entry **out, in
             continue;
         e[m] = e[k];
         snprintf(e[m].name, sizeof e[m].name, "%s", k == slots - 1 ? "CLBlastSgemm" : kernel_names[k]);
-        e[m].is_gemm = k == slots - 1 || !strncmp(e[m].name, "gemm_", 5);
+        e[m].is_gemm = k == slots - 1 || !strncmp(e[m].name, "gemm_", 5) ||
+                       k == CLGAN_K_conv_fwd || k == CLGAN_K_conv_wgrad;
         m++;
     }
     qsort(e, (size_t)m, sizeof *e, by_time);

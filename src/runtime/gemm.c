@@ -17,6 +17,7 @@ void clgan_gemm_set_impl(clgan_ctx *ctx, clgan_gemm_impl impl) { ctx->gemm_impl 
 clgan_gemm_impl clgan_gemm_get_impl(const clgan_ctx *ctx) { return ctx->gemm_impl; }
 double clgan_gemm_flops(const clgan_ctx *ctx) { return ctx->gemm_flops; }
 void clgan_gemm_flops_reset(clgan_ctx *ctx) { ctx->gemm_flops = 0.0; }
+void clgan_gemm_add_flops(clgan_ctx *ctx, double flops) { ctx->gemm_flops += flops; }
 
 clgan_status clgan_gemm_mat(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
                             float alpha, clgan_mat A, clgan_mat B, float beta, clgan_mat C)
