@@ -13,6 +13,7 @@
 
 #include "clgan/gan.h"
 #include "clgan/io.h"
+#include "common/suggest.h"
 
 typedef enum { T_INT, T_LONG, T_U64, T_FLOAT, T_BOOL, T_ENUM, T_LIST, T_STR } setting_type;
 
@@ -143,6 +144,8 @@ static const setting settings[] = {
      "matrix product implementation: auto (measured per device), clblast, native"},
     {"gif-delay", "train", "gif-delay", T_INT, F(gif_delay_cs), 0, NULL, 1, 1000,
      "GIF frame delay in 1/100 s"},
+    {"grid-scale", "train", "grid-scale", T_INT, F(grid_scale), 0, NULL, 1, 16,
+     "enlarge the sample grids and GIF frames this many times (nearest neighbour, for slides)"},
     {"monitor-every", "train", "monitor-every", T_LONG, F(monitor_every), 0, NULL, 0, 1e12,
      "measure per-tensor gradient norms and update/weight ratios every N iterations (0 = off; "
      "each metrics.jsonl record carries the first measured iteration of its interval)"},
@@ -207,6 +210,7 @@ void clgan_config_defaults(clgan_config *c)
     snprintf(c->device, sizeof c->device, "auto");
     c->gemm = CLGAN_GEMM_AUTO;
     c->gif_delay_cs = 20;
+    c->grid_scale = 1;
     c->monitor_every = 100;
     c->eval_every = 500;
     c->eval_samples = 1000;
@@ -315,6 +319,29 @@ static clgan_status set_value(clgan_config *c, const setting *s, const char *v)
     return clgan_error(CLGAN_EINVAL, "--%s: unsupported setting type", s->flag);
 }
 
+/* "; did you mean --x?" for a mistyped flag, or for a key of INI `section` when set;
+ * "" when nothing is near. */
+static void near_setting(char *out, size_t n, const char *word, const char *section)
+{
+    char stems[N_SETTINGS][64];
+    clgan_suggest sg;
+    clgan_suggest_init(&sg, word);
+    for (int i = 0; i < N_SETTINGS; i++) {
+        const setting *s = &settings[i];
+        size_t len = strlen(s->flag);
+        if (section) {
+            if (!strcmp(s->section, section))
+                clgan_suggest_add(&sg, s->key);
+            continue;
+        }
+        clgan_suggest_add(&sg, s->flag);
+        snprintf(stems[i], sizeof stems[i], "%.*s", (int)(len > 2 ? len - 2 : 0), s->flag);
+        if (len > 2 && !strcmp(s->flag + len - 2, "-g")) /* the plain --X of a pair */
+            clgan_suggest_add(&sg, stems[i]);
+    }
+    clgan_suggest_text(&sg, section ? "" : "--", out, n);
+}
+
 clgan_status clgan_config_set(clgan_config *c, const char *name, const char *value)
 {
     const setting *s = find_flag(name);
@@ -329,7 +356,9 @@ clgan_status clgan_config_set(clgan_config *c, const char *name, const char *val
         clgan_status st = set_value(c, sg, value);
         return st != CLGAN_OK ? st : set_value(c, sd, value);
     }
-    return clgan_error(CLGAN_EINVAL, "unknown setting --%s (see --help)", name);
+    char near[200];
+    near_setting(near, sizeof near, name, NULL);
+    return clgan_error(CLGAN_EINVAL, "unknown setting --%s%s (see --help)", name, near);
 }
 
 typedef struct {
@@ -346,7 +375,9 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
             is->st = set_value(is->c, &settings[i], value);
             return is->st == CLGAN_OK;
         }
-    is->st = clgan_error(CLGAN_EINVAL, "unknown key '%s' in section [%s]", name, section);
+    char near[200];
+    near_setting(near, sizeof near, name, section);
+    is->st = clgan_error(CLGAN_EINVAL, "unknown key '%s' in section [%s]%s", name, section, near);
     return 0;
 }
 
@@ -556,30 +587,6 @@ static const char *const preset_names[] = {"keras-gan", "ttur",     "lsgan",   "
                                            "dcgan-keras", "dcgan", "dcgan-32", "wgan-gp-conv",
                                            "sngan"};
 
-int clgan_find_sample(char *out, size_t n, const char *rel)
-{
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    static const char *const roots[] = {"/../samples/", "/../share/clgan/", "/samples/"};
-    if (len > 0) {
-        exe[len] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        for (int i = 0; i < 3; i++) {
-            char found[PATH_MAX + 300];
-            snprintf(found, sizeof found, "%s%s%s", exe, roots[i], rel);
-            if (access(found, R_OK) == 0) {
-                char canon[PATH_MAX];
-                snprintf(out, n, "%s", realpath(found, canon) ? canon : found);
-                return 1;
-            }
-        }
-    }
-    snprintf(out, n, "%s/samples/%s", CLGAN_SOURCE_DIR, rel);
-    return access(out, R_OK) == 0;
-}
-
 clgan_status clgan_config_load_preset(clgan_config *c, const char *name)
 {
     char rel[160], path[PATH_MAX + 200];
@@ -591,7 +598,13 @@ clgan_status clgan_config_load_preset(clgan_config *c, const char *name)
         for (i = 0; i < sizeof preset_names / sizeof preset_names[0]; i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                      preset_names[i]);
-        return clgan_error(CLGAN_EINVAL, "unknown preset '%s' (presets: %s)", name, list);
+        clgan_suggest sg;
+        char near[200];
+        clgan_suggest_init(&sg, name);
+        for (i = 0; i < sizeof preset_names / sizeof preset_names[0]; i++)
+            clgan_suggest_add(&sg, preset_names[i]);
+        clgan_suggest_text(&sg, "", near, sizeof near);
+        return clgan_error(CLGAN_EINVAL, "unknown preset '%s'%s (presets: %s)", name, near, list);
     }
     snprintf(rel, sizeof rel, "presets/%s.ini", name);
     if (!clgan_find_sample(path, sizeof path, rel))
