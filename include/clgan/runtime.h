@@ -47,6 +47,7 @@ typedef struct {
     size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     size_t max_item[3];  /* CL_DEVICE_MAX_WORK_ITEM_SIZES (first three dimensions) */
     uint64_t local_mem;  /* CL_DEVICE_LOCAL_MEM_SIZE in bytes */
+    unsigned vec_float;  /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT (8 with AVX2, 16 with AVX-512) */
     unsigned base_align; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes */
 } clgan_device_info;
 
