@@ -59,11 +59,30 @@ __kernel void randn_fill(__global float *out, int n, uint seed_lo, uint seed_hi,
         }
 }
 
+/* The GPU shape of randn_fill: work-item i computes counter i alone (elements 4i..4i+3,
+ * the numbers randn_fill's lane for counter i gives) and stores them as one float4, so
+ * neighbouring work-items write neighbouring 16 bytes (coalesced); the tail masks. */
+__kernel void randn_fill4(__global float *out, int n, uint seed_lo, uint seed_hi, uint step_lo,
+                          uint step_hi, uint stream)
+{
+    const int i = get_global_id(0);
+    if (4 * i >= n) return;
+    float4 z = normal4(philox4x32((uint4)((uint)i, step_lo, step_hi, stream),
+                                  (uint2)(seed_lo, seed_hi)));
+    if (4 * i + 4 <= n) {
+        vstore4(z, i, out);
+        return;
+    }
+    float t[4] = {z.x, z.y, z.z, z.w};
+    for (int k = 0; 4 * i + k < n; k++) out[4 * i + k] = t[k];
+}
+
 /* A random batch of rows of a uint8 data set, scaled to [-1, 1]:
  * out(rows, dim)[r, c] = data[idx_r * dim + c] / 127.5 - 1, idx_r uniform in [0, count).
  * 2-D: dimension 0 over rows, dimension 1 over chunks of `chunk` columns; each
- * work-item derives its row's index from the counter once. The host picks chunk: the
- * whole row on CPU devices (one Philox draw and one task per row), 64 on GPUs. */
+ * work-item derives its row's index from the counter once. The CPU shapes take the
+ * whole row (chunk = dim: one Philox draw and one task per row); GPU shapes use
+ * gather_batch_u8_px below. */
 __kernel void gather_batch_u8(__global float *out, __global const uchar *data, int rows, int dim,
                               int count, uint seed_lo, uint seed_hi, uint step_lo, uint step_hi,
                               uint stream, int chunk)
@@ -77,6 +96,26 @@ __kernel void gather_batch_u8(__global float *out, __global const uchar *data, i
     for (; c + 16 <= c1; c += 16) /* 16 pixels per vector, then the row's tail */
         vstore16(convert_float16(vload16(0, src + c)) * (1.0f / 127.5f) - 1.0f, 0, dst + c);
     for (; c < c1; c++)
+        dst[c] = (float)src[c] * (1.0f / 127.5f) - 1.0f;
+}
+
+/* The GPU shape of gather_batch_u8 (the same rows, the same values): 2-D, dimension 0
+ * over 4-pixel groups of a row, so neighbouring work-items store neighbouring float4s
+ * (coalesced), dimension 1 over rows; each work-item draws its row's index itself. */
+__kernel void gather_batch_u8_px(__global float *out, __global const uchar *data, int rows,
+                                 int dim, int count, uint seed_lo, uint seed_hi, uint step_lo,
+                                 uint step_hi, uint stream)
+{
+    int c = 4 * get_global_id(0), r = get_global_id(1);
+    if (r >= rows || c >= dim) return;
+    uint4 h = philox4x32((uint4)((uint)r, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
+    __global const uchar *src = data + (size_t)(h.x % (uint)count) * dim;
+    __global float *dst = out + (size_t)r * dim;
+    if (c + 4 <= dim) {
+        vstore4(convert_float4(vload4(0, src + c)) * (1.0f / 127.5f) - 1.0f, 0, dst + c);
+        return;
+    }
+    for (; c < dim; c++)
         dst[c] = (float)src[c] * (1.0f / 127.5f) - 1.0f;
 }
 

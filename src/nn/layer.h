@@ -66,6 +66,18 @@ clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, in
 clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
                                 int rows, int cols, clgan_act act, float slope, int db_set);
 
+/* BatchNorm's training-mode launches over any (rows, C) (batchnorm.c): rows = N*H*W
+ * makes them BatchNorm2d over NHWC activations. _reserve reserves their scratch at
+ * setup (GPU shapes with more rows than one column-tile block). */
+void clgan_batchnorm_reserve(clgan_ctx *ctx, int rows, int cols);
+clgan_status clgan_batchnorm_train_fwd(clgan_ctx *ctx, cl_mem y, cl_mem cache, cl_mem run_mean,
+                                       cl_mem run_var, cl_mem x, cl_mem gamma, cl_mem beta,
+                                       int rows, int cols, float eps, float momentum,
+                                       float var_corr);
+clgan_status clgan_batchnorm_train_bwd(clgan_ctx *ctx, cl_mem dx, cl_mem dgamma, cl_mem dbeta,
+                                       cl_mem dy, cl_mem x, cl_mem cache, cl_mem gamma, int rows,
+                                       int cols, int param_grads);
+
 /* ---- gradient penalty (gradpen.c) --------------------------------------------------
  * What WGAN-GP's double backward needs from a layer: z = h W + b (w NULL: z = h, a
  * standalone activation), y = act(z). */

@@ -127,6 +127,7 @@ void clgan_ctx_free(clgan_ctx *ctx)
         clReleaseEvent(ctx->prof_events[i]);
     free(ctx->prof_events);
     free(ctx->prof_kernel);
+    clgan_scratch_free(ctx);
     for (int i = 0; i < CLGAN_K_COUNT; i++)
         if (ctx->kernels[i].k)
             clReleaseKernel(ctx->kernels[i].k);

@@ -34,6 +34,7 @@ static const struct {
     [CLGAN_T_GP_WG] = {64, 1},    /* likewise, over the penalty's rows */
     [CLGAN_T_MON_WG] = {64, 1},   /* one group per tensor; up to ~40 tensors */
     [CLGAN_T_XENT_WG] = {64, 1},  /* classifier batch */
+    [CLGAN_T_COL_WG] = {256, 1},  /* column tiles: 32 columns x 8 rows at most (columns.c) */
     [CLGAN_T_OPT_WG] = {256, 1},  /* norm reductions over whole parameter buffers */
     [CLGAN_T_OPT_VW] = {16, 0},   /* float16: 1.2-1.3x float8 on PoCL (memory-bound) */
     [CLGAN_T_GEMM_VW] = {16, 0},  /* native GEMM (CPU devices): one AVX-512 register */
