@@ -14,10 +14,10 @@
  *   loads (cols % 8 == 0); 5-6x faster on the CPU device, where a work-item's row loop
  *   is not vectorized across work-items. The sums are the same per column.
  * act_bwd_bias_cols_<act>: the same result in the GPU shape, for any number of rows
- *   (a batch, or N*H*W positions of an NHWC activation): 2-D column tiles of reduce.h,
- *   dimension 0 over columns (neighbouring work-items, neighbouring addresses),
- *   dimension 1 over row blocks of block_rows rows; work-item row ry takes rows ry,
- *   ry + rh, ... of its block, then the tile's tree sum. With one block the sum goes to
+ *   (a batch, or N*H*W positions of an NHWC activation): column tiles of reduce.h
+ *   (neighbouring work-items, neighbouring columns) over row blocks of block_rows
+ *   rows; work-item row ry takes rows ry, ry + rh, ... of its block, then the tile's
+ *   tree sum. With one block the sum goes to
  *   db as db_mode says; with several, block b's sums go to partial (blocks, cols) and
  *   col_sums_finish (reduce.cl) adds them in order. db_mode 0: dz only, any grid. */
 #define ACT_FAMILY(NAME, ACT)                                                                 \
@@ -63,30 +63,26 @@
     __kernel void act_bwd_bias_cols_##NAME(__global float *dz, __global float *db,            \
                                            __global float *partial, __global const float *dy, \
                                            __global const float *y, int rows, int cols,       \
-                                           int db_mode, float slope, int block_rows)          \
+                                           int db_mode, float slope, int block_rows, int cw)  \
     {                                                                                         \
         __local float s[COL_WG];                                                              \
-        const int cw = get_local_size(0), rh = get_local_size(1);                             \
-        const int cx = get_local_id(0), ry = get_local_id(1);                                 \
-        const int j = get_group_id(0) * cw + cx, blk = get_group_id(1);                       \
-        const int i1 = min(rows, (blk + 1) * block_rows);                                     \
+        const col_tile t = col_tile_get(cw, cols);                                            \
+        const int i1 = min(rows, (t.blk + 1) * block_rows);                                   \
         float sum = 0.0f;                                                                     \
-        if (j < cols)                                                                         \
-            for (int i = blk * block_rows + ry; i < i1; i += rh) {                            \
-                size_t k = (size_t)i * cols + j;                                              \
+        if (t.j < cols)                                                                       \
+            for (int i = t.blk * block_rows + t.ry; i < i1; i += t.rh) {                      \
+                size_t k = (size_t)i * cols + t.j;                                            \
                 float g = dy[k] * act_grad_from_output(y[k], ACT, slope);                     \
                 dz[k] = g;                                                                    \
                 sum += g;                                                                     \
             }                                                                                 \
-        /* No return before the barriers, not even a uniform one on db_mode: PoCL 3.1 then \
-         * ran the stores below on every work-item (the bias sums came out rh times). */     \
-        s[ry * cw + cx] = sum;                                                                \
-        col_tree_sum(s, cx, ry, cw, rh);                                                      \
-        if (!db_mode || ry != 0 || j >= cols) return;                                         \
-        if (get_num_groups(1) == 1)                                                           \
-            db[j] = (db_mode == 1 ? db[j] : 0.0f) + s[cx];                                    \
+        s[t.ry * cw + t.cx] = sum; /* no return before the barriers: reduce.h */              \
+        col_tree_sum(s, t.cx, t.ry, cw, t.rh);                                                \
+        if (!db_mode || t.ry != 0 || t.j >= cols) return;                                     \
+        if (t.blocks == 1)                                                                    \
+            db[t.j] = (db_mode == 1 ? db[t.j] : 0.0f) + s[t.cx];                              \
         else                                                                                  \
-            partial[(size_t)blk * cols + j] = s[cx];                                          \
+            partial[(size_t)t.blk * cols + t.j] = s[t.cx];                                    \
     }
 
 ACT_FAMILY(none, ACT_NONE)

@@ -140,12 +140,11 @@ __kernel void gp_zbar_bias_cols(__global float *zbar, __global float *db,
                                 __global float *partial, __global const float *s,
                                 __global const float *hbar, __global const float *y, int rows,
                                 int cols, int has_hbar, int has_db, int act, float slope,
-                                int block_rows)
+                                int block_rows, int cw)
 {
     __local float sh[COL_WG];
-    const int cw = get_local_size(0), rh = get_local_size(1);
-    const int cx = get_local_id(0), ry = get_local_id(1);
-    const int j = get_group_id(0) * cw + cx, blk = get_group_id(1);
+    const col_tile t = col_tile_get(cw, cols);
+    const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j, blk = t.blk;
     const int i1 = min(rows, (blk + 1) * block_rows);
     float sum = 0.0f;
     if (j < cols)
@@ -156,10 +155,10 @@ __kernel void gp_zbar_bias_cols(__global float *zbar, __global float *db,
             zbar[k] = z;
             sum += z;
         }
-    sh[ry * cw + cx] = sum; /* no return before the barriers (activation.cl says why) */
+    sh[ry * cw + cx] = sum; /* no return before the barriers: reduce.h */
     col_tree_sum(sh, cx, ry, cw, rh);
     if (!has_db || ry != 0 || j >= cols) return;
-    if (get_num_groups(1) == 1)
+    if (t.blocks == 1)
         db[j] += sh[cx];
     else
         partial[(size_t)blk * cols + j] = sh[cx];

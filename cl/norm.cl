@@ -141,9 +141,9 @@ __kernel void batchnorm_bwd8(__global float *dx, __global float *dgamma, __globa
 }
 
 /* ---- GPU shapes: column tiles over row blocks (reduce.h), for any number of rows (a
- * batch, or the N*H*W positions of an NHWC activation: BatchNorm2d is the same sums).
- * Dimension 0 of a launch runs over columns (neighbouring work-items on neighbouring
- * addresses), dimension 1 over blocks of block_rows rows. With one block a kernel
+ * batch, or the N*H*W positions of an NHWC activation: BatchNorm2d is the same sums),
+ * 1-D launches of column tiles over blocks of block_rows rows (reduce.h: neighbouring
+ * work-items on neighbouring columns). With one block a kernel
  * finishes the job itself; with several it leaves per-block partials (partial
  * (2, blocks, cols)) for a finishing launch that adds them in a fixed order. */
 
@@ -174,12 +174,11 @@ __kernel void batchnorm_fwd_train_cols(__global float *y, __global float *cache,
                                        __global float *partial, __global const float *x,
                                        __global const float *gamma, __global const float *beta,
                                        int rows, int cols, float eps, float momentum,
-                                       float var_corr, int update_running, int block_rows)
+                                       float var_corr, int update_running, int block_rows, int cw)
 {
     __local float s[COL_WG];
-    const int cw = get_local_size(0), rh = get_local_size(1);
-    const int cx = get_local_id(0), ry = get_local_id(1);
-    const int j = get_group_id(0) * cw + cx, blk = get_group_id(1), blocks = get_num_groups(1);
+    const col_tile t = col_tile_get(cw, cols);
+    const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j, blk = t.blk, blocks = t.blocks;
     const int i0 = blk * block_rows, i1 = min(rows, i0 + block_rows);
     float sum = 0.0f;
     if (j < cols)
@@ -221,16 +220,15 @@ __kernel void batchnorm_fwd_train_cols(__global float *y, __global float *cache,
 /* Merges the blocks' (mean_b, M2_b) (block b has n_b = min(block_rows, rows - b
  * block_rows) rows) in a fixed order: mean = sum n_b mean_b / rows, then
  * M2 = sum (M2_b + n_b (mean_b - mean)^2), var = M2 / rows; writes the cache and the
- * running statistics (bn_finalize). Column tiles of one tile row, like col_sums_finish. */
+ * running statistics (bn_finalize). One block of column tiles, like col_sums_finish. */
 __kernel void batchnorm_stats_finish(__global float *cache, __global float *run_mean,
                                      __global float *run_var, __global const float *partial,
                                      int rows, int cols, int blocks, int block_rows, float eps,
-                                     float momentum, float var_corr, int update_running)
+                                     float momentum, float var_corr, int update_running, int cw)
 {
     __local float s[COL_WG];
-    const int cw = get_local_size(0), rh = get_local_size(1);
-    const int cx = get_local_id(0), ry = get_local_id(1);
-    const int j = get_group_id(0) * cw + cx;
+    const col_tile tl = col_tile_get(cw, cols);
+    const int cx = tl.cx, ry = tl.ry, rh = tl.rh, j = tl.j;
     float t = 0.0f;
     if (j < cols)
         for (int b = ry; b < blocks; b += rh)
@@ -272,12 +270,12 @@ __kernel void batchnorm_bwd_cols(__global float *dx, __global float *dgamma,
                                  __global float *dbeta, __global float *partial,
                                  __global const float *dy, __global const float *x,
                                  __global const float *cache, __global const float *gamma,
-                                 int rows, int cols, int has_dx, int dparam_mode, int block_rows)
+                                 int rows, int cols, int has_dx, int dparam_mode, int block_rows,
+                                 int cw)
 {
     __local float s_yx[COL_WG], s_y[COL_WG];
-    const int cw = get_local_size(0), rh = get_local_size(1);
-    const int cx = get_local_id(0), ry = get_local_id(1);
-    const int j = get_group_id(0) * cw + cx, blk = get_group_id(1), blocks = get_num_groups(1);
+    const col_tile t = col_tile_get(cw, cols);
+    const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j, blk = t.blk, blocks = t.blocks;
     const int i0 = blk * block_rows, i1 = min(rows, i0 + block_rows);
     float mean = 0.0f, inv = 0.0f, sdy = 0.0f, sdyx = 0.0f;
     if (j < cols) {

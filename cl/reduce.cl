@@ -9,15 +9,15 @@
  *                                            then the col_tree_sum of reduce.h)
  *   sums[sums_off + s * cols + j] = t_s      when has_sums
  *   d_s[j] = (mode == 1 ? d_s[j] : 0) + t_s  when mode (1: add, 2: set; 0: leave)
- * with d_0 = d0, d_1 = d1. 2-D column tiles as in reduce.h, one tile of rows. */
+ * with d_0 = d0, d_1 = d1. Column tiles as in reduce.h, one block (a tile's rows stride
+ * over the blocks of partials). */
 __kernel void col_sums_finish(__global float *sums, __global float *d0, __global float *d1,
                               __global const float *partial, int blocks, int cols, int nsum,
-                              int has_sums, int sums_off, int mode)
+                              int has_sums, int sums_off, int mode, int cw)
 {
     __local float s0[COL_WG], s1[COL_WG];
-    const int cw = get_local_size(0), rh = get_local_size(1);
-    const int cx = get_local_id(0), ry = get_local_id(1);
-    const int j = get_group_id(0) * cw + cx;
+    const col_tile t = col_tile_get(cw, cols);
+    const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j;
     float a = 0.0f, b = 0.0f;
     if (j < cols)
         for (int blk = ry; blk < blocks; blk += rh) {

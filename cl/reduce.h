@@ -2,13 +2,41 @@
  * of the GPU-shaped reductions (column sums in activation.cl, norm.cl, gradpen.cl,
  * reduce.cl; row reductions in loss.cl, gradpen.cl, classify.cl). Static inline only.
  *
- * Column tiles: a work-group is cw x rh work-items (cw = get_local_size(0) neighbouring
- * columns, so neighbouring work-items touch neighbouring addresses; rh =
- * get_local_size(1) rows, a power of two), at most COL_WG in all. Each work-item
- * leaves its own partial sum at s[ry * cw + cx]; the tree adds rows ry and ry + h for
- * h = rh/2, rh/4, ..., 1, so the result (in s[cx]) has the same bits for the same
- * inputs and shape, whatever order the work-items ran in. Every work-item of the group
- * must call these (they hold barriers): work-items past the last column contribute 0. */
+ * Column tiles: a 1-D work-group of cw x rh work-items (at most COL_WG; cw and rh
+ * powers of two) covers cw neighbouring columns and rh rows: work-item lid is column
+ * cx = lid % cw, row ry = lid / cw, so neighbouring work-items touch neighbouring
+ * addresses. The launch is 1-D: group g is column group g % ncg (ncg = ceil(cols /
+ * cw)) of row block g / ncg. (Not 2-D (cw, rh) groups: PoCL 3.1 ran the first
+ * work-item's loop twice when the first dimension was 1, as it is for one column.)
+ * Each work-item leaves its own partial sum at s[ry * cw + cx]; the tree adds rows ry
+ * and ry + h for h = rh/2, rh/4, ..., 1, so the result (in s[cx]) has the same bits
+ * for the same inputs and shape, whatever order the work-items ran in. Every
+ * work-item of the group must call these (they hold barriers; and no work-item may
+ * return before them, not even all at once: PoCL 3.1 then ran the stores after them
+ * on every work-item): work-items past the last column contribute 0. */
+
+/* A work-item's place in a column tile (cw from the host, as clgan_col_shape says). */
+typedef struct {
+    int cw, rh;     /* tile: columns x rows */
+    int cx, ry;     /* this work-item's column and row within the tile */
+    int j;          /* its matrix column (may be >= cols: then it only contributes 0) */
+    int blk;        /* its row block */
+    int blocks;     /* row blocks of the launch */
+} col_tile;
+
+static inline col_tile col_tile_get(int cw, int cols)
+{
+    col_tile t;
+    const int lid = get_local_id(0), ncg = (cols + cw - 1) / cw, g = get_group_id(0);
+    t.cw = cw;
+    t.rh = get_local_size(0) / cw;
+    t.cx = lid % cw;
+    t.ry = lid / cw;
+    t.j = (g % ncg) * cw + t.cx;
+    t.blk = g / ncg;
+    t.blocks = get_num_groups(0) / ncg;
+    return t;
+}
 
 /* s[cx] = sum over ry of s[ry * cw + cx]; visible to the whole group on return. */
 static inline void col_tree_sum(__local float *s, int cx, int ry, int cw, int rh)

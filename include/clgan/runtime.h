@@ -270,13 +270,15 @@ int clgan_clblast_tuning(const clgan_ctx *ctx, char *desc, size_t n);
  * column, rows being a batch or the N*H*W positions of an NHWC activation. Work-groups
  * are column tiles of cw neighbouring columns x rh rows (cw * rh = COL_WG, shrunk to
  * what the kernel and the device allow; cw = min(32, cols rounded up to a power of
- * two)); dimension 1 runs over blocks of block_rows = 16 rh rows. A kernel run with one
- * block writes its results itself; with several it leaves (nsum, blocks, cols) partial
- * sums in the scratch and clgan_col_finish adds them in a fixed order, so results
- * depend on (rows, cols, device limits), never on scheduling. */
+ * two)), launched 1-D: ceil(cols / cw) tiles per block of block_rows = 16 rh rows
+ * (cl/reduce.h). A kernel run with one block writes its results itself; with several
+ * it leaves (nsum, blocks, cols) partial sums in the scratch and clgan_col_finish adds
+ * them in a fixed order, so results depend on (rows, cols, device limits), never on
+ * scheduling. The column kernels take cw as their last argument. */
 typedef struct {
-    size_t local[2];  /* (cw, rh) */
-    size_t global[2]; /* (ceil(cols / cw) cw, blocks rh) */
+    size_t local;  /* cw * rh */
+    size_t global; /* ceil(cols / cw) * blocks * local */
+    int cw;
     int block_rows;
     int blocks;
 } clgan_col_shape;

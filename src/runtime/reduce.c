@@ -25,20 +25,17 @@ void clgan_col_shape_get(const clgan_ctx *ctx, clgan_kernel_id k, int rows, int 
     size_t total = (size_t)clgan_tunable(ctx, CLGAN_T_COL_WG), lim = clgan_kernel_max_wg(ctx, k);
     if (lim && lim < total)
         total = pow2_floor(lim);
+    if (d->max_item[0] && d->max_item[0] < total)
+        total = pow2_floor(d->max_item[0]);
     size_t cw = 1;
     while (cw < (size_t)cols && cw < 32 && cw < total)
         cw *= 2;
-    while (cw > 1 && cw > d->max_item[0])
-        cw /= 2;
     size_t rh = total / cw;
-    while (rh > 1 && rh > d->max_item[1])
-        rh /= 2;
-    s->local[0] = cw;
-    s->local[1] = rh;
+    s->cw = (int)cw;
+    s->local = cw * rh;
     s->block_rows = (int)rh * COL_ROWS_PER_ITEM;
     s->blocks = rows > 0 ? (rows + s->block_rows - 1) / s->block_rows : 1;
-    s->global[0] = ((size_t)cols + cw - 1) / cw * cw;
-    s->global[1] = (size_t)s->blocks * rh;
+    s->global = ((size_t)cols + cw - 1) / cw * (size_t)s->blocks * s->local;
 }
 
 size_t clgan_col_scratch(const clgan_ctx *ctx, clgan_kernel_id k, int rows, int cols, int nsum,
@@ -58,15 +55,14 @@ void clgan_col_reserve(clgan_ctx *ctx, clgan_kernel_id k, int rows, int cols, in
 clgan_status clgan_col_finish(clgan_ctx *ctx, cl_mem sums, int sums_off, cl_mem d0, cl_mem d1,
                               cl_mem partial, int blocks, int cols, int nsum, int mode)
 {
-    clgan_col_shape s;
+    clgan_col_shape s; /* one block: a tile's rows stride over the blocks of partials */
     clgan_col_shape_get(ctx, CLGAN_K_col_sums_finish, 1, cols, &s);
-    s.global[1] = s.local[1]; /* one tile row: its work-items stride over the blocks */
-    return clgan_launch(ctx, CLGAN_K_col_sums_finish, 2, s.global, s.local,
+    return clgan_launch(ctx, CLGAN_K_col_sums_finish, 1, &s.global, &s.local,
                         CLGAN_ARGS(CLGAN_ARG_MEM(sums), CLGAN_ARG_MEM(d0), CLGAN_ARG_MEM(d1),
                                    CLGAN_ARG_MEM(partial), CLGAN_ARG_INT(blocks),
                                    CLGAN_ARG_INT(cols), CLGAN_ARG_INT(nsum),
                                    CLGAN_ARG_INT(sums != NULL), CLGAN_ARG_INT(sums_off),
-                                   CLGAN_ARG_INT(mode)));
+                                   CLGAN_ARG_INT(mode), CLGAN_ARG_INT(s.cw)));
 }
 
 int clgan_rows_per_group(const clgan_ctx *ctx, int n, int wg)
