@@ -66,7 +66,7 @@
                                            int db_mode, float slope, int block_rows, int cw)  \
     {                                                                                         \
         __local float s[COL_WG];                                                              \
-        const col_tile t = col_tile_get(cw, cols);                                            \
+        const col_tile t = col_tile_get(cw);                                            \
         const int i1 = min(rows, (t.blk + 1) * block_rows);                                   \
         float sum = 0.0f;                                                                     \
         if (t.j < cols)                                                                       \

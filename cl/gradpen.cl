@@ -143,7 +143,7 @@ __kernel void gp_zbar_bias_cols(__global float *zbar, __global float *db,
                                 int block_rows, int cw)
 {
     __local float sh[COL_WG];
-    const col_tile t = col_tile_get(cw, cols);
+    const col_tile t = col_tile_get(cw);
     const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j, blk = t.blk;
     const int i1 = min(rows, (blk + 1) * block_rows);
     float sum = 0.0f;

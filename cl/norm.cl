@@ -177,7 +177,7 @@ __kernel void batchnorm_fwd_train_cols(__global float *y, __global float *cache,
                                        float var_corr, int update_running, int block_rows, int cw)
 {
     __local float s[COL_WG];
-    const col_tile t = col_tile_get(cw, cols);
+    const col_tile t = col_tile_get(cw);
     const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j, blk = t.blk, blocks = t.blocks;
     const int i0 = blk * block_rows, i1 = min(rows, i0 + block_rows);
     float sum = 0.0f;
@@ -227,7 +227,7 @@ __kernel void batchnorm_stats_finish(__global float *cache, __global float *run_
                                      float momentum, float var_corr, int update_running, int cw)
 {
     __local float s[COL_WG];
-    const col_tile tl = col_tile_get(cw, cols);
+    const col_tile tl = col_tile_get(cw);
     const int cx = tl.cx, ry = tl.ry, rh = tl.rh, j = tl.j;
     float t = 0.0f;
     if (j < cols)
@@ -274,7 +274,7 @@ __kernel void batchnorm_bwd_cols(__global float *dx, __global float *dgamma,
                                  int cw)
 {
     __local float s_yx[COL_WG], s_y[COL_WG];
-    const col_tile t = col_tile_get(cw, cols);
+    const col_tile t = col_tile_get(cw);
     const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j, blk = t.blk, blocks = t.blocks;
     const int i0 = blk * block_rows, i1 = min(rows, i0 + block_rows);
     float mean = 0.0f, inv = 0.0f, sdy = 0.0f, sdyx = 0.0f;

@@ -1,7 +1,7 @@
 /* reduce.cl - the second launch of the multi-work-group reductions (GPU shapes): the
  * first launch leaves one partial sum per work-group in a scratch buffer, these add the
  * partials in a fixed tree order (deterministic) and write the results. Host:
- * src/nn/columns.c (column sums) and the loss, penalty and cross-entropy wrappers. */
+ * src/runtime/reduce.c. Also the buffer zeroing of clgan_buf_zero. */
 
 /* Column sums over row blocks. partial (nsum, blocks, cols): partial[(s * blocks + b) *
  * cols + j] is block b's sum s of column j. For each column j and s < nsum (1 or 2):
@@ -16,7 +16,7 @@ __kernel void col_sums_finish(__global float *sums, __global float *d0, __global
                               int has_sums, int sums_off, int mode, int cw)
 {
     __local float s0[COL_WG], s1[COL_WG];
-    const col_tile t = col_tile_get(cw, cols);
+    const col_tile t = col_tile_get(cw);
     const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j;
     float a = 0.0f, b = 0.0f;
     if (j < cols)
@@ -59,4 +59,13 @@ void rows_finish(__global float *out, __global const float *partial, int groups,
         for (int k = 0; k < nv; k++)
             out[slot + k] = (accumulate ? out[slot + k] : 0.0f) + scale[k] * s[k * LOSS_WG];
     }
+}
+
+/* p[offset + i] = 0 for i < n (clgan_buf_zero: a kernel rather than clEnqueueFillBuffer,
+ * src/runtime/context.c says why). 1-D over n. */
+__kernel void buf_zero(__global float *p, int offset, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    p[offset + i] = 0.0f;
 }

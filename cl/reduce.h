@@ -2,12 +2,14 @@
  * of the GPU-shaped reductions (column sums in activation.cl, norm.cl, gradpen.cl,
  * reduce.cl; row reductions in loss.cl, gradpen.cl, classify.cl). Static inline only.
  *
- * Column tiles: a 1-D work-group of cw x rh work-items (at most COL_WG; cw and rh
- * powers of two) covers cw neighbouring columns and rh rows: work-item lid is column
- * cx = lid % cw, row ry = lid / cw, so neighbouring work-items touch neighbouring
- * addresses. The launch is 1-D: group g is column group g % ncg (ncg = ceil(cols /
- * cw)) of row block g / ncg. (Not 2-D (cw, rh) groups: PoCL 3.1 ran the first
- * work-item's loop twice when the first dimension was 1, as it is for one column.)
+ * Column tiles: a work-group of cw x rh work-items in dimension 0 (at most COL_WG; cw
+ * and rh powers of two) covers cw neighbouring columns and rh rows: work-item lid is
+ * column cx = lid & (cw - 1), row ry = lid / cw, so neighbouring work-items touch
+ * neighbouring addresses. Dimension 0 of the launch runs over column groups,
+ * dimension 1 (work-groups of 1) over row blocks. (Not (cw, rh) work-groups: PoCL 3.1
+ * ran the first work-item's loop twice when the first dimension was 1, as it is for
+ * one column. And no lid % cw: clang pairs it with lid / cw through a `freeze`, an
+ * instruction oclgrind 21.10's uninitialized-value check cannot run.)
  * Each work-item leaves its own partial sum at s[ry * cw + cx]; the tree adds rows ry
  * and ry + h for h = rh/2, rh/4, ..., 1, so the result (in s[cx]) has the same bits
  * for the same inputs and shape, whatever order the work-items ran in. Every
@@ -24,17 +26,17 @@ typedef struct {
     int blocks;     /* row blocks of the launch */
 } col_tile;
 
-static inline col_tile col_tile_get(int cw, int cols)
+static inline col_tile col_tile_get(int cw)
 {
     col_tile t;
-    const int lid = get_local_id(0), ncg = (cols + cw - 1) / cw, g = get_group_id(0);
+    const int lid = get_local_id(0);
     t.cw = cw;
     t.rh = get_local_size(0) / cw;
-    t.cx = lid % cw;
+    t.cx = lid & (cw - 1);
     t.ry = lid / cw;
-    t.j = (g % ncg) * cw + t.cx;
-    t.blk = g / ncg;
-    t.blocks = get_num_groups(0) / ncg;
+    t.j = get_group_id(0) * cw + t.cx;
+    t.blk = get_group_id(1);
+    t.blocks = get_num_groups(1);
     return t;
 }
 

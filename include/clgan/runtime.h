@@ -72,6 +72,8 @@ typedef struct {
     const char *cache_dir;  /* program binary cache; NULL = $XDG_CACHE_HOME/clgan or
                                ~/.cache/clgan; "" disables the cache */
     int verbose;            /* print start-up timings to stderr */
+    const char *shapes;     /* launch shapes "cpu" or "gpu" (clgan_cpu_shapes); NULL: the
+                               environment's CLGAN_LAUNCH_SHAPES, else the device type */
 } clgan_ctx_opts;
 
 typedef struct clgan_ctx clgan_ctx;
@@ -270,14 +272,14 @@ int clgan_clblast_tuning(const clgan_ctx *ctx, char *desc, size_t n);
  * column, rows being a batch or the N*H*W positions of an NHWC activation. Work-groups
  * are column tiles of cw neighbouring columns x rh rows (cw * rh = COL_WG, shrunk to
  * what the kernel and the device allow; cw = min(32, cols rounded up to a power of
- * two)), launched 1-D: ceil(cols / cw) tiles per block of block_rows = 16 rh rows
- * (cl/reduce.h). A kernel run with one block writes its results itself; with several
+ * two)) in dimension 0 of a 2-D launch whose dimension 1 runs over the blocks of
+ * block_rows = 16 rh rows (cl/reduce.h). A kernel run with one block writes its results itself; with several
  * it leaves (nsum, blocks, cols) partial sums in the scratch and clgan_col_finish adds
  * them in a fixed order, so results depend on (rows, cols, device limits), never on
  * scheduling. The column kernels take cw as their last argument. */
 typedef struct {
-    size_t local;  /* cw * rh */
-    size_t global; /* ceil(cols / cw) * blocks * local */
+    size_t local[2];  /* (cw * rh, 1) */
+    size_t global[2]; /* (ceil(cols / cw) * cw * rh, blocks) */
     int cw;
     int block_rows;
     int blocks;

@@ -56,7 +56,7 @@ static clgan_status act_bwd_bias_cols(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_m
     if (staged &&
         (st = clgan_scratch_get(ctx, (size_t)s.blocks * cols * sizeof(float), &partial)) != CLGAN_OK)
         return st;
-    st = clgan_launch(ctx, k, 1, &s.global, &s.local,
+    st = clgan_launch(ctx, k, 2, s.global, s.local,
                       CLGAN_ARGS(CLGAN_ARG_MEM(dz), CLGAN_ARG_MEM(db), CLGAN_ARG_MEM(partial),
                                  CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows),
                                  CLGAN_ARG_INT(cols), CLGAN_ARG_INT(mode), CLGAN_ARG_F32(slope),

@@ -57,7 +57,7 @@ static clgan_status bn_fwd_cols(clgan_ctx *ctx, cl_mem y, cl_mem cache, cl_mem r
     if (s.blocks > 1 && (st = clgan_scratch_get(ctx, 2 * (size_t)s.blocks * cols * sizeof(float),
                                                 &partial)) != CLGAN_OK)
         return st;
-    st = clgan_launch(ctx, CLGAN_K_batchnorm_fwd_train_cols, 1, &s.global, &s.local,
+    st = clgan_launch(ctx, CLGAN_K_batchnorm_fwd_train_cols, 2, s.global, s.local,
                       CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(cache), CLGAN_ARG_MEM(run_mean),
                                  CLGAN_ARG_MEM(run_var), CLGAN_ARG_MEM(partial), CLGAN_ARG_MEM(x),
                                  CLGAN_ARG_MEM(gamma), CLGAN_ARG_MEM(beta), CLGAN_ARG_INT(rows),
@@ -69,7 +69,7 @@ static clgan_status bn_fwd_cols(clgan_ctx *ctx, cl_mem y, cl_mem cache, cl_mem r
     /* One block of tiles whose rows stride over the blocks of partials. */
     clgan_col_shape_get(ctx, CLGAN_K_batchnorm_stats_finish, 1, cols, &f);
     size_t g[2] = {(size_t)cols, (size_t)rows};
-    if ((st = clgan_launch(ctx, CLGAN_K_batchnorm_stats_finish, 1, &f.global, &f.local,
+    if ((st = clgan_launch(ctx, CLGAN_K_batchnorm_stats_finish, 2, f.global, f.local,
                            CLGAN_ARGS(CLGAN_ARG_MEM(cache), CLGAN_ARG_MEM(run_mean),
                                       CLGAN_ARG_MEM(run_var), CLGAN_ARG_MEM(partial),
                                       CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
@@ -118,7 +118,7 @@ static clgan_status bn_bwd_cols(clgan_ctx *ctx, cl_mem dx, cl_mem dgamma, cl_mem
         (st = clgan_scratch_get(ctx, ((size_t)sums_off + 2 * (size_t)cols) * sizeof(float),
                                 &scratch)) != CLGAN_OK)
         return st;
-    st = clgan_launch(ctx, CLGAN_K_batchnorm_bwd_cols, 1, &s.global, &s.local,
+    st = clgan_launch(ctx, CLGAN_K_batchnorm_bwd_cols, 2, s.global, s.local,
                       CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(dgamma), CLGAN_ARG_MEM(dbeta),
                                  CLGAN_ARG_MEM(scratch), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(x),
                                  CLGAN_ARG_MEM(cache), CLGAN_ARG_MEM(gamma), CLGAN_ARG_INT(rows),

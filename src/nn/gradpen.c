@@ -202,7 +202,7 @@ static clgan_status gp_zbar_bias_cols(clgan_ctx *ctx, cl_mem zbar, cl_mem hbar, 
     if (staged &&
         (st = clgan_scratch_get(ctx, (size_t)s.blocks * cols * sizeof(float), &partial)) != CLGAN_OK)
         return st;
-    st = clgan_launch(ctx, CLGAN_K_gp_zbar_bias_cols, 1, &s.global, &s.local,
+    st = clgan_launch(ctx, CLGAN_K_gp_zbar_bias_cols, 2, s.global, s.local,
                       CLGAN_ARGS(CLGAN_ARG_MEM(zbar), CLGAN_ARG_MEM(v->db), CLGAN_ARG_MEM(partial),
                                  CLGAN_ARG_MEM(zbar), CLGAN_ARG_MEM(hbar), CLGAN_ARG_MEM(y),
                                  CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),

@@ -32,10 +32,12 @@ void clgan_col_shape_get(const clgan_ctx *ctx, clgan_kernel_id k, int rows, int 
         cw *= 2;
     size_t rh = total / cw;
     s->cw = (int)cw;
-    s->local = cw * rh;
     s->block_rows = (int)rh * COL_ROWS_PER_ITEM;
     s->blocks = rows > 0 ? (rows + s->block_rows - 1) / s->block_rows : 1;
-    s->global = ((size_t)cols + cw - 1) / cw * (size_t)s->blocks * s->local;
+    s->local[0] = cw * rh;
+    s->local[1] = 1;
+    s->global[0] = ((size_t)cols + cw - 1) / cw * s->local[0];
+    s->global[1] = (size_t)s->blocks;
 }
 
 size_t clgan_col_scratch(const clgan_ctx *ctx, clgan_kernel_id k, int rows, int cols, int nsum,
@@ -57,7 +59,7 @@ clgan_status clgan_col_finish(clgan_ctx *ctx, cl_mem sums, int sums_off, cl_mem 
 {
     clgan_col_shape s; /* one block: a tile's rows stride over the blocks of partials */
     clgan_col_shape_get(ctx, CLGAN_K_col_sums_finish, 1, cols, &s);
-    return clgan_launch(ctx, CLGAN_K_col_sums_finish, 1, &s.global, &s.local,
+    return clgan_launch(ctx, CLGAN_K_col_sums_finish, 2, s.global, s.local,
                         CLGAN_ARGS(CLGAN_ARG_MEM(sums), CLGAN_ARG_MEM(d0), CLGAN_ARG_MEM(d1),
                                    CLGAN_ARG_MEM(partial), CLGAN_ARG_INT(blocks),
                                    CLGAN_ARG_INT(cols), CLGAN_ARG_INT(nsum),
