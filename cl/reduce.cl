@@ -1,7 +1,8 @@
 /* reduce.cl - the second launch of the multi-work-group reductions (GPU shapes): the
  * first launch leaves one partial sum per work-group in a scratch buffer, these add the
  * partials in a fixed tree order (deterministic) and write the results. Host:
- * src/runtime/reduce.c. Also the buffer zeroing of clgan_buf_zero. */
+ * src/runtime/reduce.c. Also the buffer zeroing and copying of clgan_buf_zero and
+ * clgan_buf_copy. */
 
 /* Column sums over row blocks. partial (nsum, blocks, cols): partial[(s * blocks + b) *
  * cols + j] is block b's sum s of column j. For each column j and s < nsum (1 or 2):
@@ -68,4 +69,14 @@ __kernel void buf_zero(__global float *p, int offset, int n)
     int i = get_global_id(0);
     if (i >= n) return;
     p[offset + i] = 0.0f;
+}
+
+/* dst[dst_off + i] = src[src_off + i] for i < n (clgan_buf_copy; the regions must not
+ * overlap, as for clEnqueueCopyBuffer). 1-D over n. */
+__kernel void buf_copy(__global float *dst, __global const float *src, int dst_off, int src_off,
+                       int n)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    dst[dst_off + i] = src[src_off + i];
 }

@@ -44,7 +44,7 @@
     /* random.cl */                                                                     \
     X(randn_fill) X(gather_batch_u8) X(add_noise) X(randn_fill4) X(gather_batch_u8_px)   \
     /* reduce.cl */                                                                     \
-    X(col_sums_finish) X(rows_finish) X(buf_zero)
+    X(col_sums_finish) X(rows_finish) X(buf_zero) X(buf_copy)
 
 #define CLGAN_KERNEL_ENUM_(name) CLGAN_K_##name,
 typedef enum { CLGAN_KERNEL_LIST(CLGAN_KERNEL_ENUM_) CLGAN_K_COUNT } clgan_kernel_id;

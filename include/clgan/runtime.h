@@ -185,11 +185,12 @@ clgan_status clgan_buf_read(clgan_ctx *ctx, cl_mem m, size_t offset, void *dst,
 /* Non-blocking read; *ev receives the event (caller waits and releases). */
 clgan_status clgan_buf_read_async(clgan_ctx *ctx, cl_mem m, size_t offset, void *dst,
                                   size_t bytes, cl_event *ev);
-/* Copies `bytes` from src+src_off to dst+dst_off on the queue (non-blocking). */
+/* Copies `bytes` from src+src_off to dst+dst_off on the queue (non-blocking); sizes and
+ * offsets in whole floats (multiples of 4), regions not overlapping. */
 clgan_status clgan_buf_copy(clgan_ctx *ctx, cl_mem dst, size_t dst_off, cl_mem src,
                             size_t src_off, size_t bytes);
 
-/* Fills `bytes` at `offset` with zero, on the queue. */
+/* Fills `bytes` at `offset` with zero, on the queue (multiples of 4). */
 clgan_status clgan_buf_zero(clgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes);
 
 /* Releases *m if set and sets it to NULL. */
