@@ -41,6 +41,8 @@
     /* optim.cl */                                                                      \
     X(opt_sumsq_partial) X(opt_norm_finish) X(opt_update_sgd) X(opt_update_momentum)    \
     X(opt_update_adam) X(opt_update_rmsprop) X(weight_clip)                             \
+    /* probe.cl */                                                                      \
+    X(probe_fma) X(probe_copy)                                                          \
     /* random.cl */                                                                     \
     X(randn_fill) X(gather_batch_u8) X(add_noise) X(randn_fill4) X(gather_batch_u8_px)   \
     /* reduce.cl */                                                                     \
