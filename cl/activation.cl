@@ -12,7 +12,14 @@
  *   order: deterministic).
  * act_bwd_bias8_<act>: the same for 8 adjacent columns per work-item with float8
  *   loads (cols % 8 == 0); 5-6x faster on the CPU device, where a work-item's row loop
- *   is not vectorized across work-items. The sums are the same per column. */
+ *   is not vectorized across work-items. The sums are the same per column.
+ * act_bwd_bias_cols_<act>: the same result in the GPU shape, for any number of rows
+ *   (a batch, or N*H*W positions of an NHWC activation): column tiles of reduce.h
+ *   (neighbouring work-items, neighbouring columns) over row blocks of block_rows
+ *   rows; work-item row ry takes rows ry, ry + rh, ... of its block, then the tile's
+ *   tree sum. With one block the sum goes to
+ *   db as db_mode says; with several, block b's sums go to partial (blocks, cols) and
+ *   col_sums_finish (reduce.cl) adds them in order. db_mode 0: dz only, any grid. */
 #define ACT_FAMILY(NAME, ACT)                                                                 \
     __kernel void bias_act_fwd_##NAME(__global float *y, __global const float *b, int rows,   \
                                       int cols, int has_b, float slope)                       \
@@ -52,6 +59,30 @@
             s += g;                                                                           \
         }                                                                                     \
         if (db_mode) vstore8((db_mode == 1 ? vload8(0, db + j) : 0.0f) + s, 0, db + j);       \
+    }                                                                                         \
+    __kernel void act_bwd_bias_cols_##NAME(__global float *dz, __global float *db,            \
+                                           __global float *partial, __global const float *dy, \
+                                           __global const float *y, int rows, int cols,       \
+                                           int db_mode, float slope, int block_rows, int cw)  \
+    {                                                                                         \
+        __local float s[COL_WG];                                                              \
+        const col_tile t = col_tile_get(cw);                                            \
+        const int i1 = min(rows, (t.blk + 1) * block_rows);                                   \
+        float sum = 0.0f;                                                                     \
+        if (t.j < cols)                                                                       \
+            for (int i = t.blk * block_rows + t.ry; i < i1; i += t.rh) {                      \
+                size_t k = (size_t)i * cols + t.j;                                            \
+                float g = dy[k] * act_grad_from_output(y[k], ACT, slope);                     \
+                dz[k] = g;                                                                    \
+                sum += g;                                                                     \
+            }                                                                                 \
+        s[t.ry * cw + t.cx] = sum; /* no return before the barriers: reduce.h */              \
+        col_tree_sum(s, t.cx, t.ry, cw, t.rh);                                                \
+        if (!db_mode || t.ry != 0 || t.j >= cols) return;                                     \
+        if (t.blocks == 1)                                                                    \
+            db[t.j] = (db_mode == 1 ? db[t.j] : 0.0f) + s[t.cx];                              \
+        else                                                                                  \
+            partial[(size_t)t.blk * cols + t.j] = s[t.cx];                                    \
     }
 
 ACT_FAMILY(none, ACT_NONE)

@@ -8,7 +8,8 @@
 
 /* out(batch, h*w)[r, p] for r < rows = image index[first + r], augmented, scaled to [-1, 1];
  * labels_out[r] its label. Rows r in [rows, batch) are padding: -1 pixels, label 0.
- * 2-D: dimension 0 over rows, dimension 1 over pixels p = y*w + x.
+ * 2-D: dimension 0 over pixels p = y*w + x (neighbouring work-items on neighbouring
+ * pixels: coalesced stores on GPUs), dimension 1 over rows.
  * Augmentation (off when shift = rot = scale = 0: an exact copy): one draw per row from
  * Philox (counter (r, step_lo, step_hi, 0xC1A5), key seed) gives u0..u3 in (0, 1):
  *   angle a = rot (2u0 - 1) radians, zoom s = 1 + scale (2u1 - 1),
@@ -21,7 +22,7 @@ __kernel void gather_augment_u8(__global float *out, __global int *labels_out,
                                 int h, int w, float shift, float rot, float scale, uint seed_lo,
                                 uint seed_hi, uint step_lo, uint step_hi)
 {
-    int r = get_global_id(0), p = get_global_id(1), dim = h * w;
+    int p = get_global_id(0), r = get_global_id(1), dim = h * w;
     if (r >= batch || p >= dim) return;
     if (r >= rows) {
         out[r * dim + p] = -1.0f;
@@ -54,20 +55,25 @@ __kernel void gather_augment_u8(__global float *out, __global int *labels_out,
     out[r * dim + p] = v * (1.0f / 127.5f) - 1.0f;
 }
 
-/* Softmax cross-entropy over logits z (n, C) against integer labels y (n), in one
- * work-group of XENT_WG work-items (fixed reduction order: deterministic):
+/* Softmax cross-entropy over logits z (n, C) against integer labels y (n), in
+ * work-groups of XENT_WG work-items (fixed reduction order: deterministic):
  *   L = (1/n) sum_i [lse(z_i) - z_i,y_i],  lse(z) = m + log sum_c exp(z_c - m), m = max z
  *   dL/dz_i,c = (softmax(z_i)_c - [c == y_i]) / n      written into dout (n, C)
  * accuracy = share of rows whose first arg-max is y_i. metrics[slot] and [slot + 1] get
- * weight * (L, accuracy), added to what they hold when accumulate (epoch averages). */
+ * weight * (L, accuracy), added to what they hold when accumulate (epoch averages).
+ * Group g takes rows [g per_group, (g + 1) per_group): one group (CPU shapes) writes the
+ * metrics itself; several (GPU shapes) leave their two sums at partial[2g], [2g + 1]
+ * for rows_finish (reduce.cl). */
 __kernel __attribute__((reqd_work_group_size(XENT_WG, 1, 1)))
-void softmax_xent(__global float *dout, __global float *metrics, __global const float *z,
-                  __global const int *y, int n, int C, int slot, int accumulate, float weight)
+void softmax_xent(__global float *dout, __global float *metrics, __global float *partial,
+                  __global const float *z, __global const int *y, int n, int C, int slot,
+                  int accumulate, float weight, int per_group)
 {
     __local float s_loss[XENT_WG], s_acc[XENT_WG];
-    int lid = get_local_id(0);
+    int lid = get_local_id(0), grp = get_group_id(0);
     float loss = 0.0f, acc = 0.0f, inv_n = 1.0f / (float)n;
-    for (int i = lid; i < n; i += XENT_WG) {
+    int i1 = min(n, (grp + 1) * per_group);
+    for (int i = grp * per_group + lid; i < i1; i += XENT_WG) {
         __global const float *zi = z + (size_t)i * C;
         int label = y[i], arg = 0;
         float m = zi[0], sum = 0.0f;
@@ -91,7 +97,10 @@ void softmax_xent(__global float *dout, __global float *metrics, __global const 
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lid == 0) {
+    if (lid == 0 && get_num_groups(0) > 1) {
+        partial[2 * grp] = s_loss[0];
+        partial[2 * grp + 1] = s_acc[0];
+    } else if (lid == 0) {
         metrics[slot] = (accumulate ? metrics[slot] : 0.0f) + weight * s_loss[0] * inv_n;
         metrics[slot + 1] = (accumulate ? metrics[slot + 1] : 0.0f) + weight * s_acc[0] * inv_n;
     }

@@ -42,25 +42,19 @@ typedef CLGAN_CAT(float, GEMM_VW) gemm_vec;
 #define gemm_vload CLGAN_CAT(vload, GEMM_VW)
 #define gemm_vstore CLGAN_CAT(vstore, GEMM_VW)
 
-/* Sum of the lanes of v. */
+/* Sum of the lanes of v: halves added pairwise (v.lo + v.hi, down to one lane), through a
+ * private array rather than .lo/.hi swizzles: the same additions in the same order, but
+ * oclgrind 21.10's uninitialized-value check took the swizzles of a float16 that was
+ * still the splat 0.0f (an accumulator whose loop did not run, K < GEMM_VW) for
+ * uninitialized. */
 static inline float gemm_hsum(gemm_vec v)
 {
-#if GEMM_VW == 16
-    float8 v8 = v.lo + v.hi;
-#elif GEMM_VW == 8
-    float8 v8 = v;
-#endif
-#if GEMM_VW >= 8
-    float4 v4 = v8.lo + v8.hi;
-#elif GEMM_VW == 4
-    float4 v4 = v;
-#endif
-#if GEMM_VW >= 4
-    float2 v2 = v4.lo + v4.hi;
-#else
-    float2 v2 = v;
-#endif
-    return v2.x + v2.y;
+    float t[GEMM_VW];
+    gemm_vstore(v, 0, t);
+    for (int h = GEMM_VW / 2; h > 0; h >>= 1)
+        for (int i = 0; i < h; i++)
+            t[i] += t[i + h];
+    return t[0];
 }
 
 /* The epilogue of gemm_nn_bias_act: act(v + bias) per lane, ACT_* codes of common.h. */

@@ -104,3 +104,62 @@ __kernel void gp_zbar_bias(__global float *zbar, __global float *db, __global co
     }
     if (has_db) db[j] += sum;
 }
+
+/* ---- GPU shapes ---- */
+
+/* gp_penalty with one work-group of GP_WG work-items per row i: the group strides over
+ * the row's columns (neighbouring work-items on neighbouring addresses), tree-sums
+ * ||g_i||^2, writes gbar_i, and leaves partial[2i] = (n_i - 1)^2, partial[2i + 1] = n_i
+ * for rows_finish (reduce.cl), which writes metrics[slot] = lambda mean (n_i - 1)^2 and
+ * metrics[slot + 1] = mean n_i. gbar may alias g (each work-item rewrites what it read). */
+__kernel __attribute__((reqd_work_group_size(GP_WG, 1, 1)))
+void gp_penalty_rows(__global float *gbar, __global float *partial, __global const float *g,
+                     int rows, int cols, float lambda)
+{
+    __local float s[GP_WG];
+    const int i = get_group_id(0), lid = get_local_id(0);
+    __global const float *gi = g + (size_t)i * cols;
+    __global float *bi = gbar + (size_t)i * cols;
+    float ss = 0.0f;
+    for (int j = lid; j < cols; j += GP_WG) ss += gi[j] * gi[j];
+    s[lid] = ss;
+    group_tree_sum(s, 1, lid, GP_WG);
+    const float n = sqrt(s[0]);
+    const float coef = n > 0.0f ? 2.0f * lambda * (1.0f / (float)rows) * (n - 1.0f) / n : 0.0f;
+    for (int j = lid; j < cols; j += GP_WG) bi[j] = coef * gi[j];
+    if (lid == 0) {
+        partial[2 * i] = (n - 1.0f) * (n - 1.0f);
+        partial[2 * i + 1] = n;
+    }
+}
+
+/* gp_zbar_bias in the GPU shape: column tiles over row blocks (reduce.h), as
+ * act_bwd_bias_cols (activation.cl): one block adds its sums into db; several leave
+ * partial (blocks, cols) for col_sums_finish. */
+__kernel void gp_zbar_bias_cols(__global float *zbar, __global float *db,
+                                __global float *partial, __global const float *s,
+                                __global const float *hbar, __global const float *y, int rows,
+                                int cols, int has_hbar, int has_db, int act, float slope,
+                                int block_rows, int cw)
+{
+    __local float sh[COL_WG];
+    const col_tile t = col_tile_get(cw);
+    const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j, blk = t.blk;
+    const int i1 = min(rows, (blk + 1) * block_rows);
+    float sum = 0.0f;
+    if (j < cols)
+        for (int i = blk * block_rows + ry; i < i1; i += rh) {
+            size_t k = (size_t)i * cols + j;
+            float z = s[k];
+            if (has_hbar) z += hbar[k] * act_grad_from_output(y[k], act, slope);
+            zbar[k] = z;
+            sum += z;
+        }
+    sh[ry * cw + cx] = sum; /* no return before the barriers: reduce.h */
+    col_tree_sum(sh, cx, ry, cw, rh);
+    if (!has_db || ry != 0 || j >= cols) return;
+    if (t.blocks == 1)
+        db[j] += sh[cx];
+    else
+        partial[(size_t)blk * cols + j] = sh[cx];
+}

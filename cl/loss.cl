@@ -16,19 +16,25 @@
  *   4 wasserstein D_REAL -o, D_FAKE o, G -o
  * Label flipping (D roles only): each sample's target becomes 1 - t with probability
  * flip, drawn from Philox with (seed, step, stream).
+ *
+ * Work-groups of LOSS_WG work-items; group g takes samples [g per_group, (g + 1)
+ * per_group). One group (CPU shapes: per_group = n) writes the metrics itself; with
+ * several (GPU shapes, large n: the N*H*W outputs of a patch critic) each leaves its
+ * three sums at partial[3g..3g+2] and rows_finish (reduce.cl) adds them in order.
  */
 
 __kernel __attribute__((reqd_work_group_size(LOSS_WG, 1, 1)))
-void gan_loss(__global float *dout, __global float *metrics, __global const float *out, int n,
-              int kind, int role, float target, float sign, float clip, float flip,
-              uint seed_lo, uint seed_hi, uint step, uint stream, int slot, int accumulate,
-              float weight)
+void gan_loss(__global float *dout, __global float *metrics, __global float *partial,
+              __global const float *out, int n, int kind, int role, float target, float sign,
+              float clip, float flip, uint seed_lo, uint seed_hi, uint step, uint stream,
+              int slot, int accumulate, float weight, int per_group)
 {
     __local float s_loss[LOSS_WG], s_acc[LOSS_WG], s_p[LOSS_WG];
-    int lid = get_local_id(0);
+    int lid = get_local_id(0), grp = get_group_id(0);
     float loss = 0.0f, acc = 0.0f, psum = 0.0f, inv_n = 1.0f / (float)n;
     int want_real = role != ROLE_D_FAKE;
-    for (int i = lid; i < n; i += LOSS_WG) {
+    int i1 = min(n, (grp + 1) * per_group);
+    for (int i = grp * per_group + lid; i < i1; i += LOSS_WG) {
         float o = out[i], t = target, l, g, p;
         if (flip > 0.0f && role != ROLE_G) {
             uint4 r = philox4x32((uint4)((uint)i, step, stream, 0u), (uint2)(seed_lo, seed_hi));
@@ -81,7 +87,11 @@ void gan_loss(__global float *dout, __global float *metrics, __global const floa
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lid == 0) {
+    if (lid == 0 && get_num_groups(0) > 1) {
+        partial[3 * grp] = s_loss[0];
+        partial[3 * grp + 1] = s_acc[0];
+        partial[3 * grp + 2] = s_p[0];
+    } else if (lid == 0) {
         float v[3] = {s_loss[0] * inv_n, s_acc[0] * inv_n, s_p[0] * inv_n};
         for (int k = 0; k < 3; k++)
             metrics[slot + k] = (accumulate ? metrics[slot + k] : 0.0f) + weight * v[k];

@@ -290,3 +290,193 @@ __kernel void layernorm_gp_params(__global float *jw, __global float *dgamma,
     }
     dgamma[j] += s;
 }
+
+/* ---- GPU shapes: column tiles over row blocks (reduce.h), for any number of rows (a
+ * batch, or the N*H*W positions of an NHWC activation: BatchNorm2d is the same sums),
+ * 1-D launches of column tiles over blocks of block_rows rows (reduce.h: neighbouring
+ * work-items on neighbouring columns). With one block a kernel
+ * finishes the job itself; with several it leaves per-block partials (partial
+ * (2, blocks, cols)) for a finishing launch that adds them in a fixed order. */
+
+/* Writes cache (mean, 1/sqrt(var + eps)) and updates the running statistics, as
+ * batchnorm_fwd_train does; returns 1/sqrt(var + eps). */
+static inline float bn_finalize(__global float *cache, __global float *run_mean,
+                                __global float *run_var, int j, int rows, int cols, float mean,
+                                float var, float eps, float momentum, float var_corr,
+                                int update_running)
+{
+    float inv = 1.0f / sqrt(var + eps);
+    cache[j] = mean;
+    cache[cols + j] = inv;
+    if (update_running) {
+        float unbiased = rows > 1 ? var * (float)rows / ((float)rows - var_corr) : var;
+        run_mean[j] = momentum * run_mean[j] + (1.0f - momentum) * mean;
+        run_var[j] = momentum * run_var[j] + (1.0f - momentum) * unbiased;
+    }
+    return inv;
+}
+
+/* Statistics of each block: mean_b and M2_b = sum (x - mean_b)^2 over the block's rows
+ * (two passes over them). One block: also var = M2 / rows, the cache, the running
+ * statistics and y (batchnorm_fwd_train's arithmetic with tree sums). Several:
+ * partial[0, b, j] = mean_b, partial[1, b, j] = M2_b for batchnorm_stats_finish. */
+__kernel void batchnorm_fwd_train_cols(__global float *y, __global float *cache,
+                                       __global float *run_mean, __global float *run_var,
+                                       __global float *partial, __global const float *x,
+                                       __global const float *gamma, __global const float *beta,
+                                       int rows, int cols, float eps, float momentum,
+                                       float var_corr, int update_running, int block_rows, int cw)
+{
+    __local float s[COL_WG];
+    const col_tile t = col_tile_get(cw);
+    const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j, blk = t.blk, blocks = t.blocks;
+    const int i0 = blk * block_rows, i1 = min(rows, i0 + block_rows);
+    float sum = 0.0f;
+    if (j < cols)
+        for (int i = i0 + ry; i < i1; i += rh) sum += x[(size_t)i * cols + j];
+    s[ry * cw + cx] = sum;
+    col_tree_sum(s, cx, ry, cw, rh);
+    const float mean = s[cx] / (float)(i1 - i0);
+    barrier(CLK_LOCAL_MEM_FENCE); /* every work-item has read the mean before s is reused */
+    float m2 = 0.0f;
+    if (j < cols)
+        for (int i = i0 + ry; i < i1; i += rh) {
+            float d = x[(size_t)i * cols + j] - mean;
+            m2 += d * d;
+        }
+    s[ry * cw + cx] = m2;
+    col_tree_sum(s, cx, ry, cw, rh);
+    if (j >= cols) return;
+    if (blocks > 1) {
+        if (ry == 0) {
+            partial[(size_t)blk * cols + j] = mean;
+            partial[((size_t)blocks + blk) * cols + j] = s[cx];
+        }
+        return;
+    }
+    const float var = s[cx] / (float)rows;
+    float inv;
+    if (ry == 0)
+        inv = bn_finalize(cache, run_mean, run_var, j, rows, cols, mean, var, eps, momentum,
+                          var_corr, update_running);
+    else
+        inv = 1.0f / sqrt(var + eps);
+    const float g = gamma[j], b = beta[j];
+    for (int i = i0 + ry; i < i1; i += rh) {
+        size_t k = (size_t)i * cols + j;
+        y[k] = g * (x[k] - mean) * inv + b;
+    }
+}
+
+/* Merges the blocks' (mean_b, M2_b) (block b has n_b = min(block_rows, rows - b
+ * block_rows) rows) in a fixed order: mean = sum n_b mean_b / rows, then
+ * M2 = sum (M2_b + n_b (mean_b - mean)^2), var = M2 / rows; writes the cache and the
+ * running statistics (bn_finalize). One block of column tiles, like col_sums_finish. */
+__kernel void batchnorm_stats_finish(__global float *cache, __global float *run_mean,
+                                     __global float *run_var, __global const float *partial,
+                                     int rows, int cols, int blocks, int block_rows, float eps,
+                                     float momentum, float var_corr, int update_running, int cw)
+{
+    __local float s[COL_WG];
+    const col_tile tl = col_tile_get(cw);
+    const int cx = tl.cx, ry = tl.ry, rh = tl.rh, j = tl.j;
+    float t = 0.0f;
+    if (j < cols)
+        for (int b = ry; b < blocks; b += rh)
+            t += (float)min(block_rows, rows - b * block_rows) * partial[(size_t)b * cols + j];
+    s[ry * cw + cx] = t;
+    col_tree_sum(s, cx, ry, cw, rh);
+    const float mean = s[cx] / (float)rows;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    t = 0.0f;
+    if (j < cols)
+        for (int b = ry; b < blocks; b += rh) {
+            float d = partial[(size_t)b * cols + j] - mean;
+            t += partial[((size_t)blocks + b) * cols + j] +
+                 (float)min(block_rows, rows - b * block_rows) * d * d;
+        }
+    s[ry * cw + cx] = t;
+    col_tree_sum(s, cx, ry, cw, rh);
+    if (ry == 0 && j < cols)
+        bn_finalize(cache, run_mean, run_var, j, rows, cols, mean, s[cx] / (float)rows, eps,
+                    momentum, var_corr, update_running);
+}
+
+/* y = gamma (x - mean) inv + beta from the cache (2, C). 2-D: columns, rows. */
+__kernel void batchnorm_apply(__global float *y, __global const float *x,
+                              __global const float *cache, __global const float *gamma,
+                              __global const float *beta, int rows, int cols)
+{
+    int j = get_global_id(0), i = get_global_id(1);
+    if (j >= cols || i >= rows) return;
+    size_t k = (size_t)i * cols + j;
+    y[k] = gamma[j] * (x[k] - cache[j]) * cache[cols + j] + beta[j];
+}
+
+/* Backward sums per block: sdyx = sum dy xhat, sdy = sum dy. One block: dgamma/dbeta
+ * as dparam_mode says and dx (batchnorm_bwd's arithmetic). Several: partial[0, b, j] =
+ * sdyx_b, partial[1, b, j] = sdy_b; col_sums_finish adds them (into dgamma, dbeta and
+ * a (2, C) sums buffer) and batchnorm_bwd_dx writes dx. */
+__kernel void batchnorm_bwd_cols(__global float *dx, __global float *dgamma,
+                                 __global float *dbeta, __global float *partial,
+                                 __global const float *dy, __global const float *x,
+                                 __global const float *cache, __global const float *gamma,
+                                 int rows, int cols, int has_dx, int dparam_mode, int block_rows,
+                                 int cw)
+{
+    __local float s_yx[COL_WG], s_y[COL_WG];
+    const col_tile t = col_tile_get(cw);
+    const int cx = t.cx, ry = t.ry, rh = t.rh, j = t.j, blk = t.blk, blocks = t.blocks;
+    const int i0 = blk * block_rows, i1 = min(rows, i0 + block_rows);
+    float mean = 0.0f, inv = 0.0f, sdy = 0.0f, sdyx = 0.0f;
+    if (j < cols) {
+        mean = cache[j];
+        inv = cache[cols + j];
+        for (int i = i0 + ry; i < i1; i += rh) {
+            size_t k = (size_t)i * cols + j;
+            float g = dy[k];
+            sdy += g;
+            sdyx += g * (x[k] - mean) * inv;
+        }
+    }
+    s_yx[ry * cw + cx] = sdyx;
+    s_y[ry * cw + cx] = sdy;
+    col_tree_sum2(s_yx, s_y, cx, ry, cw, rh);
+    if (j >= cols) return;
+    if (blocks > 1) {
+        if (ry == 0) {
+            partial[(size_t)blk * cols + j] = s_yx[cx];
+            partial[((size_t)blocks + blk) * cols + j] = s_y[cx];
+        }
+        return;
+    }
+    sdyx = s_yx[cx];
+    sdy = s_y[cx];
+    if (ry == 0 && dparam_mode) {
+        dgamma[j] = (dparam_mode == 1 ? dgamma[j] : 0.0f) + sdyx;
+        dbeta[j] = (dparam_mode == 1 ? dbeta[j] : 0.0f) + sdy;
+    }
+    if (has_dx) {
+        float k = gamma[j] * inv / (float)rows;
+        for (int i = i0 + ry; i < i1; i += rh) {
+            size_t e = (size_t)i * cols + j;
+            dx[e] = k * ((float)rows * dy[e] - sdy - (x[e] - mean) * inv * sdyx);
+        }
+    }
+}
+
+/* dx from the finished sums (2, C) = (sdyx, sdy) at sums + sums_off. 2-D: columns,
+ * rows. */
+__kernel void batchnorm_bwd_dx(__global float *dx, __global const float *dy,
+                               __global const float *x, __global const float *cache,
+                               __global const float *gamma, __global const float *sums,
+                               int sums_off, int rows, int cols)
+{
+    int j = get_global_id(0), i = get_global_id(1);
+    if (j >= cols || i >= rows) return;
+    sums += sums_off;
+    size_t e = (size_t)i * cols + j;
+    float mean = cache[j], inv = cache[cols + j];
+    float k = gamma[j] * inv / (float)rows;
+    dx[e] = k * ((float)rows * dy[e] - sums[cols + j] - (x[e] - mean) * inv * sums[j]);
+}

@@ -3,12 +3,15 @@
  * Counter layout: (element group, step low, step high, stream); key = the 64-bit seed. */
 
 /* Four standard normals from one Philox draw (Box-Muller on two pairs), as one vector
- * computation. */
+ * computation. sin and cos, here and in randn_fill, rather than sincos: oclgrind 21.10's
+ * uninitialized-value check stops with a fatal error on a vector sincos's private
+ * output pointer ("Work item needed to access private memory"); both are within an ulp
+ * or two of the exact values, as test_random's bound allows. */
 static inline float4 normal4(uint4 r)
 {
     float2 rad = sqrt(-2.0f * log((float2)(u01(r.x), u01(r.z))));
     float2 ang = 6.283185307179586f * (float2)(u01(r.y), u01(r.w));
-    float2 c, sn = sincos(ang, &c);
+    float2 c = cos(ang), sn = sin(ang);
     return (float4)(rad.x * c.x, rad.x * sn.x, rad.y * c.y, rad.y * sn.y);
 }
 
@@ -44,9 +47,8 @@ __kernel void randn_fill(__global float *out, int n, uint seed_lo, uint seed_hi,
     uint16 c1 = (uint16)(step_lo), c2 = (uint16)(step_hi), c3 = (uint16)(stream);
     philox4x32_16(&c0, &c1, &c2, &c3, (uint2)(seed_lo, seed_hi));
     float16 rad_a = sqrt(-2.0f * log(u01_16(c0))), rad_b = sqrt(-2.0f * log(u01_16(c2)));
-    float16 cos_a, cos_b;
-    float16 sin_a = sincos(6.283185307179586f * u01_16(c1), &cos_a);
-    float16 sin_b = sincos(6.283185307179586f * u01_16(c3), &cos_b);
+    float16 ang_a = 6.283185307179586f * u01_16(c1), ang_b = 6.283185307179586f * u01_16(c3);
+    float16 cos_a = cos(ang_a), sin_a = sin(ang_a), cos_b = cos(ang_b), sin_b = sin(ang_b);
     float z[4][16];
     vstore16(rad_a * cos_a, 0, z[0]);
     vstore16(rad_a * sin_a, 0, z[1]);
@@ -59,11 +61,30 @@ __kernel void randn_fill(__global float *out, int n, uint seed_lo, uint seed_hi,
         }
 }
 
+/* The GPU shape of randn_fill: work-item i computes counter i alone (elements 4i..4i+3,
+ * the numbers randn_fill's lane for counter i gives) and stores them as one float4, so
+ * neighbouring work-items write neighbouring 16 bytes (coalesced); the tail masks. */
+__kernel void randn_fill4(__global float *out, int n, uint seed_lo, uint seed_hi, uint step_lo,
+                          uint step_hi, uint stream)
+{
+    const int i = get_global_id(0);
+    if (4 * i >= n) return;
+    float4 z = normal4(philox4x32((uint4)((uint)i, step_lo, step_hi, stream),
+                                  (uint2)(seed_lo, seed_hi)));
+    if (4 * i + 4 <= n) {
+        vstore4(z, i, out);
+        return;
+    }
+    float t[4] = {z.x, z.y, z.z, z.w};
+    for (int k = 0; 4 * i + k < n; k++) out[4 * i + k] = t[k];
+}
+
 /* A random batch of rows of a uint8 data set, scaled to [-1, 1]:
  * out(rows, dim)[r, c] = data[idx_r * dim + c] / 127.5 - 1, idx_r uniform in [0, count).
  * 2-D: dimension 0 over rows, dimension 1 over chunks of `chunk` columns; each
- * work-item derives its row's index from the counter once. The host picks chunk: the
- * whole row on CPU devices (one Philox draw and one task per row), 64 on GPUs. */
+ * work-item derives its row's index from the counter once. The CPU shapes take the
+ * whole row (chunk = dim: one Philox draw and one task per row); GPU shapes use
+ * gather_batch_u8_px below. */
 __kernel void gather_batch_u8(__global float *out, __global const uchar *data, int rows, int dim,
                               int count, uint seed_lo, uint seed_hi, uint step_lo, uint step_hi,
                               uint stream, int chunk)
@@ -77,6 +98,26 @@ __kernel void gather_batch_u8(__global float *out, __global const uchar *data, i
     for (; c + 16 <= c1; c += 16) /* 16 pixels per vector, then the row's tail */
         vstore16(convert_float16(vload16(0, src + c)) * (1.0f / 127.5f) - 1.0f, 0, dst + c);
     for (; c < c1; c++)
+        dst[c] = (float)src[c] * (1.0f / 127.5f) - 1.0f;
+}
+
+/* The GPU shape of gather_batch_u8 (the same rows, the same values): 2-D, dimension 0
+ * over 4-pixel groups of a row, so neighbouring work-items store neighbouring float4s
+ * (coalesced), dimension 1 over rows; each work-item draws its row's index itself. */
+__kernel void gather_batch_u8_px(__global float *out, __global const uchar *data, int rows,
+                                 int dim, int count, uint seed_lo, uint seed_hi, uint step_lo,
+                                 uint step_hi, uint stream)
+{
+    int c = 4 * get_global_id(0), r = get_global_id(1);
+    if (r >= rows || c >= dim) return;
+    uint4 h = philox4x32((uint4)((uint)r, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
+    __global const uchar *src = data + (size_t)(h.x % (uint)count) * dim;
+    __global float *dst = out + (size_t)r * dim;
+    if (c + 4 <= dim) {
+        vstore4(convert_float4(vload4(0, src + c)) * (1.0f / 127.5f) - 1.0f, 0, dst + c);
+        return;
+    }
+    for (; c < dim; c++)
         dst[c] = (float)src[c] * (1.0f / 127.5f) - 1.0f;
 }
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 int tu_failures, tu_checks;
@@ -91,6 +92,12 @@ const char *tu_device(void)
 {
     const char *d = getenv("CLGAN_TEST_DEVICE");
     return d && *d ? d : "cpu";
+}
+
+int tu_small(void)
+{
+    const char *s = getenv("CLGAN_TEST_SMALL");
+    return s && !strcmp(s, "1");
 }
 
 const char *tu_tmpdir(const char *name)

@@ -57,6 +57,10 @@ const char *tu_tmpdir(const char *name);
  * "oclgrind". */
 const char *tu_device(void);
 
+/* 1 when CLGAN_TEST_SMALL=1: the tests take their smallest shapes that still cover
+ * every path (the oclgrind runs, where each work-item is simulated). */
+int tu_small(void);
+
 /* Prints "<name>: N checks, M failed" and returns the exit code. */
 int tu_finish(const char *name);
 

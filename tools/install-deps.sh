@@ -11,6 +11,7 @@ pkgs=(
   ocl-icd-opencl-dev opencl-c-headers clinfo   # OpenCL ICD loader + headers
   libclblast-dev                               # GEMM
   pocl-opencl-icd                              # CPU OpenCL device
+  oclgrind clang-15                            # strict simulated device; offline OpenCL C compile
   libpng-dev zlib1g-dev libgif-dev             # PNG, gzip, GIF
   libinih-dev libcjson-dev                     # INI config, JSON
   liblapacke-dev                               # Frechet distance (symmetric eigensolver)

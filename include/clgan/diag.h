@@ -173,7 +173,8 @@ clgan_status clgan_classifier_forward(clgan_classifier *c, cl_mem x, cl_mem *fea
 /* Softmax cross-entropy of logits (n, classes) against int labels (n) (cl/classify.cl
  * softmax_xent has the formulas): dL/dlogits into dout (n, classes); weight * (mean loss,
  * accuracy) into metrics[slot], metrics[slot + 1], added to them when accumulate.
- * One launch; non-blocking; buffers borrowed. */
+ * One launch (two for large n with GPU shapes, through the scratch); non-blocking;
+ * buffers borrowed. */
 clgan_status clgan_softmax_xent(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int slot,
                                 cl_mem logits, cl_mem labels, int n, int classes, int accumulate,
                                 float weight);

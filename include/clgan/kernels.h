@@ -20,6 +20,7 @@
     CLGAN_ACT_FAMILY(X, bias_act_fwd_)                                                  \
     CLGAN_ACT_FAMILY(X, act_bwd_bias_)                                                  \
     CLGAN_ACT_FAMILY(X, act_bwd_bias8_)                                                 \
+    CLGAN_ACT_FAMILY(X, act_bwd_bias_cols_)                                             \
     X(act_fwd) X(add_fwd) X(dropout_fwd) X(dropout_bwd)                                 \
     X(dropout2d_mask) X(dropout2d_apply)                                                \
     /* classify.cl */                                                                   \
@@ -33,6 +34,7 @@
     X(conv_fwd) X(conv_wgrad) X(conv_flip)                                              \
     /* gradpen.cl */                                                                    \
     X(gp_interpolate) X(gp_penalty) X(gp_act_rev) X(gp_zbar_bias)                       \
+    X(gp_penalty_rows) X(gp_zbar_bias_cols)                                             \
     /* loss.cl */                                                                       \
     X(gan_loss)                                                                         \
     /* monitor.cl */                                                                    \
@@ -42,11 +44,17 @@
     X(batchnorm_bwd) X(batchnorm_bwd8)                                                  \
     X(layernorm_fwd) X(layernorm_bwd_data) X(layernorm_bwd_params)                      \
     X(layernorm_gp_rev) X(layernorm_gp_params)                                          \
+    X(batchnorm_fwd_train_cols) X(batchnorm_stats_finish) X(batchnorm_apply)            \
+    X(batchnorm_bwd_cols) X(batchnorm_bwd_dx)                                           \
     /* optim.cl */                                                                      \
     X(opt_sumsq_partial) X(opt_norm_finish) X(opt_update_sgd) X(opt_update_momentum)    \
     X(opt_update_adam) X(opt_update_rmsprop) X(weight_clip)                             \
+    /* probe.cl */                                                                      \
+    X(probe_fma) X(probe_copy)                                                          \
     /* random.cl */                                                                     \
-    X(randn_fill) X(gather_batch_u8) X(add_noise)                                       \
+    X(randn_fill) X(gather_batch_u8) X(add_noise) X(randn_fill4) X(gather_batch_u8_px)   \
+    /* reduce.cl */                                                                     \
+    X(col_sums_finish) X(rows_finish) X(buf_zero) X(buf_copy)                          \
     /* specnorm.cl */                                                                   \
     X(sn_power) X(sn_grad)
 
@@ -67,6 +75,7 @@ const char *clgan_kernel_name(clgan_kernel_id id);
     X(SN_WG)    /* specnorm.cl: work-items of the spectral-norm power iteration */      \
     X(MON_WG)   /* monitor.cl: work-items per tensor norm */                            \
     X(XENT_WG)  /* classify.cl: work-items of the cross-entropy reduction */            \
+    X(COL_WG)   /* reduce.h: work-items of a column tile (GPU-shaped column sums) */    \
     X(OPT_WG)   /* optim.cl: work-items of the norm reductions and GPU-shaped updates */ \
     X(OPT_VW)   /* optim.cl: floats per vector of the update kernels */                 \
     X(GEMM_VW)  /* gemm.cl: floats per vector */                                        \

@@ -289,6 +289,8 @@ typedef struct {
  * metrics into metrics[slot..slot+2]. Non-blocking. */
 clgan_status clgan_loss_eval(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int slot, cl_mem out,
                              int n, const clgan_loss_args *a);
+/* Reserves at setup the scratch a loss over n outputs needs (GPU shapes, large n). */
+void clgan_loss_reserve(clgan_ctx *ctx, int n);
 
 /* ---- gradient penalty (WGAN-GP, Gulrajani et al. 2017) ---------------------------- */
 
@@ -319,5 +321,8 @@ clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem 
  * later calls allocate nothing. Uses the network's workspace (conv layers). */
 clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda, cl_mem metrics,
                                         int slot);
+/* Checks `d` and allocates that scratch now, at setup (the trainer calls it), so the
+ * first step allocates nothing; the same refusals as above. */
+clgan_status clgan_net_gradient_penalty_setup(clgan_net *d);
 
 #endif

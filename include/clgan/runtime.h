@@ -76,6 +76,8 @@ typedef struct {
     const char *cache_dir;  /* program binary cache; NULL = $XDG_CACHE_HOME/clgan or
                                ~/.cache/clgan; "" disables the cache */
     int verbose;            /* print start-up timings to stderr */
+    const char *shapes;     /* launch shapes "cpu" or "gpu" (clgan_cpu_shapes); NULL: the
+                               environment's CLGAN_LAUNCH_SHAPES, else the device type */
 } clgan_ctx_opts;
 
 typedef struct clgan_ctx clgan_ctx;
@@ -113,6 +115,15 @@ int clgan_tunable(const clgan_ctx *ctx, clgan_tunable_id id);
 
 /* The build options the kernels were compiled with ("-cl-std=CL1.2 -DLOSS_WG=64 ..."). */
 const char *clgan_build_options(const clgan_ctx *ctx);
+
+/* The same for a device with these limits (CL_DEVICE_MAX_WORK_GROUP_SIZE and the first
+ * CL_DEVICE_MAX_WORK_ITEM_SIZES entry, 0: no limit of its own), without a device: the
+ * one function contexts use too (tunables.c), so an offline compile of cl/ (tools/
+ * cl_build_options, the clang check in CI) gets exactly what a device would. Writes
+ * the options into opts (n bytes) and, when tunable is not NULL, the CLGAN_T_COUNT
+ * values. ELIMIT for a limit of 0. */
+clgan_status clgan_tunables_for(size_t max_wg, size_t max_item0, int *tunable, char *opts,
+                                size_t n);
 
 /* ---- launching -------------------------------------------------------------------- */
 
@@ -178,11 +189,12 @@ clgan_status clgan_buf_read(clgan_ctx *ctx, cl_mem m, size_t offset, void *dst,
 /* Non-blocking read; *ev receives the event (caller waits and releases). */
 clgan_status clgan_buf_read_async(clgan_ctx *ctx, cl_mem m, size_t offset, void *dst,
                                   size_t bytes, cl_event *ev);
-/* Copies `bytes` from src+src_off to dst+dst_off on the queue (non-blocking). */
+/* Copies `bytes` from src+src_off to dst+dst_off on the queue (non-blocking); sizes and
+ * offsets in whole floats (multiples of 4), regions not overlapping. */
 clgan_status clgan_buf_copy(clgan_ctx *ctx, cl_mem dst, size_t dst_off, cl_mem src,
                             size_t src_off, size_t bytes);
 
-/* Fills `bytes` at `offset` with zero, on the queue. */
+/* Fills `bytes` at `offset` with zero, on the queue (multiples of 4). */
 clgan_status clgan_buf_zero(clgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes);
 
 /* Releases *m if set and sets it to NULL. */
@@ -257,6 +269,104 @@ const char *clgan_gemm_impl_str(clgan_gemm_impl impl);
  * Blocking (finishes the queue); call it at setup, not inside a step. On error the
  * impl is left unchanged. A fresh context's impl is AUTO, which runs as CLBlast. */
 clgan_status clgan_gemm_autoselect(clgan_ctx *ctx);
+
+/* Plans a product that setup will issue (row-major, packed: lda = ta ? M : K, ldb =
+ * tb ? K : N, ldc = N): records the shape once and reserves CLBlast's temporary space
+ * for it in the context's scratch (clgan_scratch_reserve), so a clgan_gemm of that
+ * shape allocates nothing. Layers call it when they are bound (dense: the forward,
+ * input-gradient and weight-gradient shapes); conv layers do the same for theirs.
+ * Host-only, cheap; a product that was not planned still runs (its temporaries are
+ * sized on the spot). ECL when CLBlast rejects the shape. */
+clgan_status clgan_gemm_plan(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K);
+
+/* Ends setup: allocates the scratch at its reserved size and, when the context's GEMM
+ * runs through CLBlast, runs every planned shape not yet run once on dummy operands, so
+ * CLBlast compiles (or loads) its kernels now and the first timed iteration is an
+ * ordinary one. Blocking. Call it once the networks are built (the trainer does);
+ * calling it again only warms shapes planned since. */
+clgan_status clgan_ctx_warmup(clgan_ctx *ctx);
+
+/* Planned GEMM shapes and how many of them the last warm-ups ran (for bench). */
+int clgan_gemm_planned(const clgan_ctx *ctx, int *warmed);
+
+/* What CLBlast's built-in tuning database holds for this device, the way CLBlast 1.5.3
+ * looks it up (vendor, then architecture, then device name; the first miss falls back
+ * to that level's defaults). CLBlast has no API that says which level it found, so this
+ * reproduces its device identification (vendor name mapping, "SM<major>.<minor>" from
+ * cl_nv_device_attribute_query, AMD board names, "pthread-" removed) and searches the
+ * database strings of the loaded libclblast for the architecture and the device name.
+ * Writes a one-line description ("tuned for 'A100-PCIE-40GB' (SM8.0)", "no entry for
+ * 'NVIDIA H200' (SM9.0): NVIDIA defaults", ...) and returns 2 (device entry), 1
+ * (architecture defaults only), 0 (vendor or global defaults), -1 (unknown). */
+int clgan_clblast_tuning(const clgan_ctx *ctx, char *desc, size_t n);
+
+/* ---- GPU-shaped reductions (cl/reduce.h, cl/reduce.cl) ------------------------------ */
+
+/* The launch of a column reduction over a row-major (rows, cols) matrix: sums down each
+ * column, rows being a batch or the N*H*W positions of an NHWC activation. Work-groups
+ * are column tiles of cw neighbouring columns x rh rows (cw * rh = COL_WG, shrunk to
+ * what the kernel and the device allow; cw = min(32, cols rounded up to a power of
+ * two)) in dimension 0 of a 2-D launch whose dimension 1 runs over the blocks of
+ * block_rows = 16 rh rows (cl/reduce.h). A kernel run with one block writes its results itself; with several
+ * it leaves (nsum, blocks, cols) partial sums in the scratch and clgan_col_finish adds
+ * them in a fixed order, so results depend on (rows, cols, device limits), never on
+ * scheduling. The column kernels take cw as their last argument. */
+typedef struct {
+    size_t local[2];  /* (cw * rh, 1) */
+    size_t global[2]; /* (ceil(cols / cw) * cw * rh, blocks) */
+    int cw;
+    int block_rows;
+    int blocks;
+} clgan_col_shape;
+
+void clgan_col_shape_get(const clgan_ctx *ctx, clgan_kernel_id k, int rows, int cols,
+                         clgan_col_shape *s);
+
+/* Scratch bytes a column reduction of kernel k needs for nsum partials per column plus
+ * `extra` floats (0 when one block does it); clgan_col_reserve reserves them at setup. */
+size_t clgan_col_scratch(const clgan_ctx *ctx, clgan_kernel_id k, int rows, int cols, int nsum,
+                         size_t extra);
+void clgan_col_reserve(clgan_ctx *ctx, clgan_kernel_id k, int rows, int cols, int nsum,
+                       size_t extra);
+
+/* The finishing launch (col_sums_finish): t_s[j] = sum over blocks of partial (nsum,
+ * blocks, cols); sums[sums_off + s cols + j] = t_s when sums; d_s[j] (mode 1: +=, 2: =,
+ * 0: untouched) with d_0 = d0, d_1 = d1. */
+clgan_status clgan_col_finish(clgan_ctx *ctx, cl_mem sums, int sums_off, cl_mem d0, cl_mem d1,
+                              cl_mem partial, int blocks, int cols, int nsum, int mode);
+
+/* Rows per work-group of a row reduction over n items with groups of wg work-items:
+ * all n (one group) with CPU shapes, 16 wg with GPU shapes (so batches up to 16 wg
+ * stay one launch and larger ones, e.g. the N*H*W outputs of a patch critic, spread
+ * over the device). */
+int clgan_rows_per_group(const clgan_ctx *ctx, int n, int wg);
+
+/* Reserves the scratch of a row reduction's partials: nv floats per group. */
+void clgan_rows_reserve(clgan_ctx *ctx, int n, int wg, int nv);
+
+/* The finishing launch (rows_finish): out[slot + k] = (accumulate ? out[slot + k] : 0)
+ * + scale[k] * sum over groups of partial[g nv + k], k < nv <= 3. */
+clgan_status clgan_rows_finish(clgan_ctx *ctx, cl_mem out, cl_mem partial, int groups, int nv,
+                               int slot, int accumulate, const float *scale);
+
+/* ---- scratch ------------------------------------------------------------------------ */
+
+/* One device buffer per context for temporaries that live within one operation: the
+ * per-work-group partial sums of the multi-group reductions and CLBlast's GEMM
+ * temporaries. The queue is in order, so operations share it: an operation may keep
+ * data in the scratch between its own launches, never across another operation.
+ * Setup code reserves the largest need (any number of calls, host-only); the buffer is
+ * allocated at that size by clgan_ctx_warmup (or the first clgan_scratch_get). */
+void clgan_scratch_reserve(clgan_ctx *ctx, size_t bytes);
+
+/* The scratch buffer, at least `bytes` long (borrowed; valid until a later get grows
+ * it). Allocates only when the buffer is smaller than `bytes`: setup did not reserve
+ * that need (counted by clgan_scratch_growths; the reservation grows with it). */
+clgan_status clgan_scratch_get(clgan_ctx *ctx, size_t bytes, cl_mem *out);
+
+/* How often clgan_scratch_get allocated after clgan_ctx_warmup: 0 when every need of
+ * the steps run since was reserved at setup (the tests check it). */
+long clgan_scratch_growths(const clgan_ctx *ctx);
 
 /* Counts GEMM floating-point operations issued since the last reset (2*M*N*K each). */
 double clgan_gemm_flops(const clgan_ctx *ctx);

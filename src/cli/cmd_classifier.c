@@ -15,7 +15,7 @@
 
 static const char usage_text[] =
     "usage: clgan train-classifier [--data DIR|fashion] [--out FILE] [--epochs N] [--seed S]\n"
-    "                              [--device D] [--holdout N] [--limit N]\n"
+    "                              [--device D] [--holdout N] [--limit N] [--gemm G]\n"
     "Trains the digit (or garment) classifier that scores GAN samples, on the device:\n"
     "784-512-128 ReLU MLP, dropout 0.3, Adam, batches augmented on the device (random shifts,\n"
     "rotations, zooms). Prints the held-out accuracy and stores it in FILE's metadata.\n"
@@ -27,7 +27,8 @@ static const char usage_text[] =
     "  --device D          as for 'clgan train' (default auto)\n"
     "  --holdout N         held-out images taken from the end of the training files when\n"
     "                      DIR has no t10k-* test files (default 1000)\n"
-    "  --limit N           train on at most the first N training images (quick checks)\n";
+    "  --limit N           train on at most the first N training images (quick checks)\n"
+    "  --gemm G            matrix products: auto (measured per device), clblast, native\n";
 
 static int exists_gz(char *out, size_t n, const char *dir, const char *base)
 {
@@ -59,18 +60,25 @@ static clgan_status load_test(clgan_idx *img, clgan_idx *lab, int *found, const 
 
 clgan_status cmd_classifier(int argc, char **argv)
 {
-    const char *data = "", *out = "classifier.safetensors", *device = "auto";
+    const char *data = "", *out = "classifier.safetensors", *device = "auto", *gemm = "auto";
     long epochs = 0, seed = 1, holdout = 1000, limit = 0;
     int found = 0, help;
     const cli_option opts[] = {
         {"data", &data, NULL, 0, 0, NULL},           {"out", &out, NULL, 0, 0, NULL},
         {"device", &device, NULL, 0, 0, NULL},       {"epochs", NULL, &epochs, 1, 10000, NULL},
         {"seed", NULL, &seed, 0, 0x7fffffffL, NULL}, {"holdout", NULL, &holdout, 1, 10000000, NULL},
-        {"limit", NULL, &limit, 1, 100000000, NULL},
+        {"limit", NULL, &limit, 1, 100000000, NULL}, {"gemm", &gemm, NULL, 0, 0, NULL},
     };
     clgan_status st = cli_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), usage_text, &help);
     if (st != CLGAN_OK || help)
         return st;
+    static const char *const gemm_names[] = {"auto", "clblast", "native"};
+    int gemm_impl = -1;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(gemm, gemm_names[i]))
+            gemm_impl = i;
+    if (gemm_impl < 0)
+        return clgan_error(CLGAN_EINVAL, "--gemm %s: use auto, clblast or native", gemm);
     int fashion = !strcmp(data, "fashion");
     clgan_dataset d;
     clgan_idx ti = {0}, tl = {0};
@@ -129,7 +137,9 @@ clgan_status cmd_classifier(int argc, char **argv)
         goto done;
     printf("clgan: training the classifier on %s (%s)\n  train: %s\n  held out: %s\n",
            clgan_ctx_get(ctx)->dev.name, name, train_desc, held_desc);
-    if ((st = clgan_gemm_autoselect(ctx)) != CLGAN_OK ||
+    if (gemm_impl != CLGAN_GEMM_AUTO)
+        clgan_gemm_set_impl(ctx, (clgan_gemm_impl)gemm_impl);
+    if ((gemm_impl == CLGAN_GEMM_AUTO && (st = clgan_gemm_autoselect(ctx)) != CLGAN_OK) ||
         (st = clgan_classifier_train(&c, ctx, &o, &train, &held, stdout)) != CLGAN_OK ||
         (st = clgan_classifier_save(c, out)) != CLGAN_OK)
         goto done;

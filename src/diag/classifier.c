@@ -92,6 +92,7 @@ static clgan_status build(clgan_classifier **out, clgan_ctx *ctx, const clgan_cl
         (st = clgan_buf_alloc(ctx, &c->y, (size_t)batch * 4, "classifier labels")) != CLGAN_OK ||
         (st = clgan_buf_alloc(ctx, &c->metrics, N_METRICS * 4, "classifier metrics")) != CLGAN_OK)
         goto fail;
+    clgan_rows_reserve(ctx, batch, clgan_tunable(ctx, CLGAN_T_XENT_WG), 2);
     *out = c;
     return CLGAN_OK;
 fail:
@@ -103,15 +104,29 @@ clgan_status clgan_softmax_xent(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int
                                 cl_mem logits, cl_mem labels, int n, int classes, int accumulate,
                                 float weight)
 {
-    size_t g = (size_t)clgan_tunable(ctx, CLGAN_T_XENT_WG), l = g; /* one work-group */
+    /* One work-group (CPU shapes, small batches) or several whose sums rows_finish adds
+     * (cl/classify.cl, runtime.h's clgan_rows_per_group). */
+    const int wg = clgan_tunable(ctx, CLGAN_T_XENT_WG), per = clgan_rows_per_group(ctx, n, wg);
+    const int groups = n > per ? (n + per - 1) / per : 1;
+    size_t g = (size_t)groups * wg, l = (size_t)wg;
+    cl_mem partial = NULL;
+    clgan_status st;
     if (n < 1 || classes < 1)
         return clgan_error(CLGAN_EINVAL, "softmax cross-entropy needs n >= 1 and classes >= 1 "
                            "(got %d, %d)", n, classes);
-    return clgan_launch(ctx, CLGAN_K_softmax_xent, 1, &g, &l,
-                        CLGAN_ARGS(CLGAN_ARG_MEM(dout), CLGAN_ARG_MEM(metrics), CLGAN_ARG_MEM(logits),
-                                   CLGAN_ARG_MEM(labels), CLGAN_ARG_INT(n), CLGAN_ARG_INT(classes),
-                                   CLGAN_ARG_INT(slot), CLGAN_ARG_INT(accumulate),
-                                   CLGAN_ARG_F32(weight)));
+    if (groups > 1 &&
+        (st = clgan_scratch_get(ctx, (size_t)groups * 2 * sizeof(float), &partial)) != CLGAN_OK)
+        return st;
+    st = clgan_launch(ctx, CLGAN_K_softmax_xent, 1, &g, &l,
+                      CLGAN_ARGS(CLGAN_ARG_MEM(dout), CLGAN_ARG_MEM(metrics), CLGAN_ARG_MEM(partial),
+                                 CLGAN_ARG_MEM(logits), CLGAN_ARG_MEM(labels), CLGAN_ARG_INT(n),
+                                 CLGAN_ARG_INT(classes), CLGAN_ARG_INT(slot),
+                                 CLGAN_ARG_INT(accumulate), CLGAN_ARG_F32(weight),
+                                 CLGAN_ARG_INT(per)));
+    if (st != CLGAN_OK || groups == 1)
+        return st;
+    const float scale[2] = {weight / (float)n, weight / (float)n};
+    return clgan_rows_finish(ctx, metrics, partial, groups, 2, slot, accumulate, scale);
 }
 
 clgan_status clgan_classifier_forward(clgan_classifier *c, cl_mem x, cl_mem *features,
@@ -182,7 +197,7 @@ static clgan_status gather(clgan_classifier *c, const dev_set *d, size_t first, 
                            const clgan_classifier_opts *o, long step)
 {
     int dim = c->info.h * c->info.w;
-    size_t g[2] = {(size_t)c->batch, (size_t)dim};
+    size_t g[2] = {(size_t)dim, (size_t)c->batch}; /* pixels, rows (cl/classify.cl) */
     uint64_t s = o ? o->seed : 0;
     return clgan_launch(c->ctx, CLGAN_K_gather_augment_u8, 2, g, NULL,
                         CLGAN_ARGS(CLGAN_ARG_MEM(c->x), CLGAN_ARG_MEM(c->y), CLGAN_ARG_MEM(d->images),

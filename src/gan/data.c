@@ -174,12 +174,15 @@ void clgan_dataset_free(clgan_dataset *d)
 clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, uint64_t step,
                               unsigned stream)
 {
-    /* 16 counters (64 normals) per work-item; one per group on CPU devices. */
-    size_t g = (size_t)(n + 63) / 64, one = 1;
+    /* CPU shapes: 16 counters (64 normals) per work-item, one per group (randn_fill).
+     * GPU shapes: one counter (4 normals, one float4 store) per work-item, neighbours
+     * storing neighbouring float4s (randn_fill4). The same numbers either way. */
+    const int cpu = clgan_cpu_shapes(ctx);
+    size_t g = cpu ? (size_t)(n + 63) / 64 : (size_t)(n + 3) / 4, one = 1;
     if (n <= 0)
         return n == 0 ? CLGAN_OK : clgan_error(CLGAN_EINVAL, "randn_fill of %d values", n);
-    return clgan_launch(ctx, CLGAN_K_randn_fill, 1, &g,
-                        clgan_cpu_shapes(ctx) ? &one : NULL,
+    size_t l = cpu ? one : clgan_local_size(ctx, CLGAN_K_randn_fill4, 64);
+    return clgan_launch(ctx, cpu ? CLGAN_K_randn_fill : CLGAN_K_randn_fill4, 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n),
                                    CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
                                    CLGAN_ARG_UINT((cl_uint)step), CLGAN_ARG_UINT((cl_uint)(step >> 32)),
@@ -190,12 +193,24 @@ clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows
                                size_t count, uint64_t seed, uint64_t step, unsigned stream)
 {
     /* A whole row per work-item with CPU shapes (on PoCL 0.036 -> 0.017 ms at batch 32,
-     * 0.089 -> 0.037 ms at 128, against 64-column chunks), 64-column chunks otherwise. */
-    const int cpu = clgan_cpu_shapes(ctx), chunk = cpu ? dim : 64;
-    size_t g[2] = {(size_t)rows, (size_t)((dim + chunk - 1) / chunk)}, one[2] = {1, 1};
+     * 0.089 -> 0.037 ms at 128, against 64-column chunks). GPU shapes: 4 pixels per
+     * work-item, neighbours storing neighbouring float4s (gather_batch_u8_px). */
+    const int cpu = clgan_cpu_shapes(ctx), chunk = dim;
+    size_t g[2] = {(size_t)rows, 1}, one[2] = {1, 1};
     if (rows <= 0 || dim <= 0 || count == 0 || count > INT_MAX)
         return clgan_error(CLGAN_EINVAL, "gather of %d x %d from %zu rows", rows, dim, count);
-    return clgan_launch(ctx, CLGAN_K_gather_batch_u8, 2, g, cpu ? one : NULL,
+    if (!cpu) {
+        size_t gp[2] = {(size_t)(dim + 3) / 4, (size_t)rows};
+        return clgan_launch(ctx, CLGAN_K_gather_batch_u8_px, 2, gp, NULL,
+                            CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(data),
+                                       CLGAN_ARG_INT(rows), CLGAN_ARG_INT(dim),
+                                       CLGAN_ARG_INT((int)count), CLGAN_ARG_UINT((cl_uint)seed),
+                                       CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
+                                       CLGAN_ARG_UINT((cl_uint)step),
+                                       CLGAN_ARG_UINT((cl_uint)(step >> 32)),
+                                       CLGAN_ARG_UINT(stream)));
+    }
+    return clgan_launch(ctx, CLGAN_K_gather_batch_u8, 2, g, one,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(data), CLGAN_ARG_INT(rows),
                                    CLGAN_ARG_INT(dim), CLGAN_ARG_INT((int)count),
                                    CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),

@@ -623,7 +623,8 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     /* Everything that can refuse the inputs runs before the run directory is made. */
     if ((st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count,
                                   CLGAN_SHAPE(data.h, data.w, data.c))) != CLGAN_OK ||
-        (st = eval_open(&r, ctx, &data)) != CLGAN_OK)
+        (st = eval_open(&r, ctx, &data)) != CLGAN_OK ||
+        (st = clgan_ctx_warmup(ctx)) != CLGAN_OK) /* the evaluator's shapes too */
         goto done;
     if (!r.o->quiet)
         fprintf(r.log, "clgan: device %d: %s (%s, %s); kernels %s in %.2f s; gemm %s\n"

@@ -281,6 +281,9 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
         goto fail;
     if ((st = monitor_init(t)) != CLGAN_OK || (st = snapshots_init(t)) != CLGAN_OK)
         goto fail;
+    clgan_loss_reserve(ctx, c->batch * clgan_net_get(t->view.d)->out_dim);
+    if (c->gp_lambda > 0 && (st = clgan_net_gradient_penalty_setup(t->view.d)) != CLGAN_OK)
+        goto fail;
     if (data && count) {
         if ((st = clgan_buf_alloc(ctx, &t->data, count * (size_t)dim, "data set")) != CLGAN_OK ||
             (st = clgan_buf_write(ctx, t->data, 0, data, count * (size_t)dim)) != CLGAN_OK)
@@ -291,6 +294,10 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
     t->view.nonfinite_at = -1;
     t->view.last_good = 0;
     if ((st = take_snapshot(t, -1)) != CLGAN_OK) /* the initial weights */
+        goto fail;
+    /* The scratch at its reserved size and CLBlast's kernels for every planned shape,
+     * now, so the first step is an ordinary one (runtime.h). */
+    if ((st = clgan_ctx_warmup(ctx)) != CLGAN_OK)
         goto fail;
     *out = t;
     return CLGAN_OK;

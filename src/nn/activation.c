@@ -41,11 +41,39 @@ clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, in
                                    CLGAN_ARG_F32(slope)));
 }
 
+/* GPU shapes: column tiles over row blocks (act_bwd_bias_cols_<act>, runtime.h's
+ * clgan_col_shape); with several blocks the bias sums go through the scratch and
+ * col_sums_finish. */
+static clgan_status act_bwd_bias_cols(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
+                                      int rows, int cols, clgan_act act, float slope, int mode)
+{
+    clgan_kernel_id k = act_kernel(CLGAN_K_act_bwd_bias_cols_none, act);
+    clgan_col_shape s;
+    cl_mem partial = NULL;
+    clgan_status st;
+    clgan_col_shape_get(ctx, k, rows, cols, &s);
+    int staged = mode && s.blocks > 1;
+    if (staged &&
+        (st = clgan_scratch_get(ctx, (size_t)s.blocks * cols * sizeof(float), &partial)) != CLGAN_OK)
+        return st;
+    st = clgan_launch(ctx, k, 2, s.global, s.local,
+                      CLGAN_ARGS(CLGAN_ARG_MEM(dz), CLGAN_ARG_MEM(db), CLGAN_ARG_MEM(partial),
+                                 CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows),
+                                 CLGAN_ARG_INT(cols), CLGAN_ARG_INT(mode), CLGAN_ARG_F32(slope),
+                                 CLGAN_ARG_INT(s.block_rows), CLGAN_ARG_INT(s.cw)));
+    if (st == CLGAN_OK && staged)
+        st = clgan_col_finish(ctx, NULL, 0, db, NULL, partial, s.blocks, cols, 1, mode);
+    return st;
+}
+
 clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
                                 int rows, int cols, clgan_act act, float slope, int db_set)
 {
     if (!db && act == CLGAN_ACT_NONE && dz == dy)
         return CLGAN_OK;
+    if (!clgan_cpu_shapes(ctx))
+        return act_bwd_bias_cols(ctx, dz, db, dy, y, rows, cols, act, slope,
+                                 db ? (db_set ? 2 : 1) : 0);
     int v8 = clgan_use_vec8(ctx, cols);
     clgan_kernel_id k = act_kernel(v8 ? CLGAN_K_act_bwd_bias8_none : CLGAN_K_act_bwd_bias_none, act);
     size_t g = v8 ? (size_t)cols / 8 : (size_t)cols, l = clgan_local_size(ctx, k, v8 ? 4 : 16);

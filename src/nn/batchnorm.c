@@ -3,7 +3,8 @@
  * column statistics of an (N*H*W, C) matrix, the same kernels). Training mode uses batch
  * statistics and updates the running ones; eval mode uses the running ones. Keeps
  * (2, C) of mean and 1/std from the last training forward for backward. Conventions:
- * see cl/norm.cl. */
+ * see cl/norm.cl. The training-mode launches (clgan_batchnorm_train_fwd / _bwd, layer.h)
+ * take any (rows, C) and pick the CPU or the GPU shapes. */
 #include <stdlib.h>
 
 #include "layer.h"
@@ -36,7 +37,127 @@ static clgan_status bn_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem *g
     b->run_var = v[3];
     b->dgamma = g[0];
     b->dbeta = g[1];
+    clgan_batchnorm_reserve(ctx, batch * b->hw, b->c);
     return clgan_buf_alloc(ctx, &b->cache, 2 * sizeof(float) * b->c, "batchnorm cache");
+}
+
+void clgan_batchnorm_reserve(clgan_ctx *ctx, int rows, int cols)
+{
+    clgan_col_reserve(ctx, CLGAN_K_batchnorm_fwd_train_cols, rows, cols, 2, 0);
+    clgan_col_reserve(ctx, CLGAN_K_batchnorm_bwd_cols, rows, cols, 2, 2 * (size_t)cols);
+}
+
+/* GPU shapes (cl/norm.cl, "GPU shapes"): one launch when the rows fit one block of the
+ * column tiles; otherwise per-block statistics, a finishing launch, and the apply. */
+static clgan_status bn_fwd_cols(clgan_ctx *ctx, cl_mem y, cl_mem cache, cl_mem run_mean,
+                                cl_mem run_var, cl_mem x, cl_mem gamma, cl_mem beta, int rows,
+                                int cols, float eps, float momentum, float var_corr)
+{
+    clgan_col_shape s, f;
+    cl_mem partial = NULL;
+    clgan_status st;
+    clgan_col_shape_get(ctx, CLGAN_K_batchnorm_fwd_train_cols, rows, cols, &s);
+    if (s.blocks > 1 && (st = clgan_scratch_get(ctx, 2 * (size_t)s.blocks * cols * sizeof(float),
+                                                &partial)) != CLGAN_OK)
+        return st;
+    st = clgan_launch(ctx, CLGAN_K_batchnorm_fwd_train_cols, 2, s.global, s.local,
+                      CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(cache), CLGAN_ARG_MEM(run_mean),
+                                 CLGAN_ARG_MEM(run_var), CLGAN_ARG_MEM(partial), CLGAN_ARG_MEM(x),
+                                 CLGAN_ARG_MEM(gamma), CLGAN_ARG_MEM(beta), CLGAN_ARG_INT(rows),
+                                 CLGAN_ARG_INT(cols), CLGAN_ARG_F32(eps), CLGAN_ARG_F32(momentum),
+                                 CLGAN_ARG_F32(var_corr), CLGAN_ARG_INT(1),
+                                 CLGAN_ARG_INT(s.block_rows), CLGAN_ARG_INT(s.cw)));
+    if (st != CLGAN_OK || s.blocks == 1)
+        return st;
+    /* One block of tiles whose rows stride over the blocks of partials. */
+    clgan_col_shape_get(ctx, CLGAN_K_batchnorm_stats_finish, 1, cols, &f);
+    size_t g[2] = {(size_t)cols, (size_t)rows};
+    if ((st = clgan_launch(ctx, CLGAN_K_batchnorm_stats_finish, 2, f.global, f.local,
+                           CLGAN_ARGS(CLGAN_ARG_MEM(cache), CLGAN_ARG_MEM(run_mean),
+                                      CLGAN_ARG_MEM(run_var), CLGAN_ARG_MEM(partial),
+                                      CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                      CLGAN_ARG_INT(s.blocks), CLGAN_ARG_INT(s.block_rows),
+                                      CLGAN_ARG_F32(eps), CLGAN_ARG_F32(momentum),
+                                      CLGAN_ARG_F32(var_corr), CLGAN_ARG_INT(1),
+                                      CLGAN_ARG_INT(f.cw)))) != CLGAN_OK)
+        return st;
+    return clgan_launch(ctx, CLGAN_K_batchnorm_apply, 2, g, NULL,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(x), CLGAN_ARG_MEM(cache),
+                                   CLGAN_ARG_MEM(gamma), CLGAN_ARG_MEM(beta), CLGAN_ARG_INT(rows),
+                                   CLGAN_ARG_INT(cols)));
+}
+
+clgan_status clgan_batchnorm_train_fwd(clgan_ctx *ctx, cl_mem y, cl_mem cache, cl_mem run_mean,
+                                       cl_mem run_var, cl_mem x, cl_mem gamma, cl_mem beta,
+                                       int rows, int cols, float eps, float momentum,
+                                       float var_corr)
+{
+    if (!clgan_cpu_shapes(ctx))
+        return bn_fwd_cols(ctx, y, cache, run_mean, run_var, x, gamma, beta, rows, cols, eps,
+                           momentum, var_corr);
+    int v8 = clgan_use_vec8(ctx, cols); /* the float8 kernels (cl/norm.cl) */
+    clgan_kernel_id k = v8 ? CLGAN_K_batchnorm_fwd_train8 : CLGAN_K_batchnorm_fwd_train;
+    size_t g = v8 ? (size_t)cols / 8 : (size_t)cols, lo = clgan_local_size(ctx, k, v8 ? 4 : 16);
+    return clgan_launch(ctx, k, 1, &g, &lo,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(cache),
+                                   CLGAN_ARG_MEM(run_mean), CLGAN_ARG_MEM(run_var),
+                                   CLGAN_ARG_MEM(x), CLGAN_ARG_MEM(gamma), CLGAN_ARG_MEM(beta),
+                                   CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols), CLGAN_ARG_F32(eps),
+                                   CLGAN_ARG_F32(momentum), CLGAN_ARG_F32(var_corr),
+                                   CLGAN_ARG_INT(1)));
+}
+
+static clgan_status bn_bwd_cols(clgan_ctx *ctx, cl_mem dx, cl_mem dgamma, cl_mem dbeta,
+                                cl_mem dy, cl_mem x, cl_mem cache, cl_mem gamma, int rows,
+                                int cols, int mode)
+{
+    clgan_col_shape s;
+    cl_mem scratch = NULL;
+    clgan_status st;
+    clgan_col_shape_get(ctx, CLGAN_K_batchnorm_bwd_cols, rows, cols, &s);
+    /* Scratch: partial (2, blocks, cols), then the finished sums (2, cols). */
+    const int sums_off = 2 * s.blocks * cols;
+    if (s.blocks > 1 &&
+        (st = clgan_scratch_get(ctx, ((size_t)sums_off + 2 * (size_t)cols) * sizeof(float),
+                                &scratch)) != CLGAN_OK)
+        return st;
+    st = clgan_launch(ctx, CLGAN_K_batchnorm_bwd_cols, 2, s.global, s.local,
+                      CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(dgamma), CLGAN_ARG_MEM(dbeta),
+                                 CLGAN_ARG_MEM(scratch), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(x),
+                                 CLGAN_ARG_MEM(cache), CLGAN_ARG_MEM(gamma), CLGAN_ARG_INT(rows),
+                                 CLGAN_ARG_INT(cols), CLGAN_ARG_INT(dx != NULL),
+                                 CLGAN_ARG_INT(mode), CLGAN_ARG_INT(s.block_rows),
+                                 CLGAN_ARG_INT(s.cw)));
+    if (st != CLGAN_OK || s.blocks == 1)
+        return st;
+    if ((st = clgan_col_finish(ctx, dx ? scratch : NULL, sums_off, dgamma, dbeta, scratch,
+                               s.blocks, cols, 2, mode)) != CLGAN_OK || !dx)
+        return st;
+    size_t g[2] = {(size_t)cols, (size_t)rows};
+    return clgan_launch(ctx, CLGAN_K_batchnorm_bwd_dx, 2, g, NULL,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(x),
+                                   CLGAN_ARG_MEM(cache), CLGAN_ARG_MEM(gamma),
+                                   CLGAN_ARG_MEM(scratch), CLGAN_ARG_INT(sums_off),
+                                   CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols)));
+}
+
+clgan_status clgan_batchnorm_train_bwd(clgan_ctx *ctx, cl_mem dx, cl_mem dgamma, cl_mem dbeta,
+                                       cl_mem dy, cl_mem x, cl_mem cache, cl_mem gamma, int rows,
+                                       int cols, int param_grads)
+{
+    if (!dx && !param_grads)
+        return CLGAN_OK;
+    if (!clgan_cpu_shapes(ctx))
+        return bn_bwd_cols(ctx, dx, dgamma, dbeta, dy, x, cache, gamma, rows, cols, param_grads);
+    int v8 = clgan_use_vec8(ctx, cols); /* the float8 kernel (cl/norm.cl) */
+    clgan_kernel_id k = v8 ? CLGAN_K_batchnorm_bwd8 : CLGAN_K_batchnorm_bwd;
+    size_t g = v8 ? (size_t)cols / 8 : (size_t)cols, lo = clgan_local_size(ctx, k, v8 ? 4 : 16);
+    return clgan_launch(ctx, k, 1, &g, &lo,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(dgamma),
+                                   CLGAN_ARG_MEM(dbeta), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(x),
+                                   CLGAN_ARG_MEM(cache), CLGAN_ARG_MEM(gamma),
+                                   CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                   CLGAN_ARG_INT(dx != NULL), CLGAN_ARG_INT(param_grads)));
 }
 
 static void bn_init(clgan_layer *l, float *const *host, clgan_rng *rng)
@@ -55,7 +176,6 @@ static clgan_status bn_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem 
 {
     bn_layer *b = l->priv;
     int c = b->c;
-    int v8 = clgan_use_vec8(ctx, c); /* the float8 kernels (cl/norm.cl) */
     batch *= b->hw; /* rows of the (N*H*W, C) matrix */
     if (mode == CLGAN_MODE_EVAL) {
         size_t g[2] = {(size_t)c, (size_t)batch};
@@ -66,35 +186,17 @@ static clgan_status bn_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem 
                                        CLGAN_ARG_INT(batch), CLGAN_ARG_INT(c),
                                        CLGAN_ARG_F32(b->eps)));
     }
-    clgan_kernel_id k = v8 ? CLGAN_K_batchnorm_fwd_train8 : CLGAN_K_batchnorm_fwd_train;
-    size_t g = v8 ? (size_t)c / 8 : (size_t)c, lo = clgan_local_size(ctx, k, v8 ? 4 : 16);
-    return clgan_launch(ctx, k, 1, &g, &lo,
-                        CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(b->cache),
-                                   CLGAN_ARG_MEM(b->run_mean), CLGAN_ARG_MEM(b->run_var),
-                                   CLGAN_ARG_MEM(x), CLGAN_ARG_MEM(b->gamma),
-                                   CLGAN_ARG_MEM(b->beta), CLGAN_ARG_INT(batch),
-                                   CLGAN_ARG_INT(c), CLGAN_ARG_F32(b->eps),
-                                   CLGAN_ARG_F32(b->momentum), CLGAN_ARG_F32(b->var_corr),
-                                   CLGAN_ARG_INT(1)));
+    return clgan_batchnorm_train_fwd(ctx, y, b->cache, b->run_mean, b->run_var, x, b->gamma,
+                                     b->beta, batch, c, b->eps, b->momentum, b->var_corr);
 }
 
 static clgan_status bn_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
                                 cl_mem y, int batch, int param_grads)
 {
     bn_layer *b = l->priv;
-    int v8 = clgan_use_vec8(ctx, b->c); /* the float8 kernel (cl/norm.cl) */
-    batch *= b->hw; /* rows of the (N*H*W, C) matrix */
-    clgan_kernel_id k = v8 ? CLGAN_K_batchnorm_bwd8 : CLGAN_K_batchnorm_bwd;
-    size_t g = v8 ? (size_t)b->c / 8 : (size_t)b->c, lo = clgan_local_size(ctx, k, v8 ? 4 : 16);
     (void)y;
-    if (!dx && !param_grads)
-        return CLGAN_OK;
-    return clgan_launch(ctx, k, 1, &g, &lo,
-                        CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(b->dgamma),
-                                   CLGAN_ARG_MEM(b->dbeta), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(x),
-                                   CLGAN_ARG_MEM(b->cache), CLGAN_ARG_MEM(b->gamma),
-                                   CLGAN_ARG_INT(batch), CLGAN_ARG_INT(b->c),
-                                   CLGAN_ARG_INT(dx != NULL), CLGAN_ARG_INT(param_grads)));
+    return clgan_batchnorm_train_bwd(ctx, dx, b->dgamma, b->dbeta, dy, x, b->cache, b->gamma,
+                                     batch * b->hw, b->c, param_grads);
 }
 
 static void bn_free(clgan_layer *l)

@@ -27,11 +27,18 @@ static int dense_describe(const clgan_layer *l, clgan_tensor_info *t)
 static clgan_status dense_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem *g, int batch)
 {
     dense_layer *d = l->priv;
-    (void)batch;
+    clgan_status st;
     d->w = d->wf = v[0];
     d->b = v[1];
     d->dw = g[0];
     d->db = g[1];
+    /* The products of forward, input and weight gradient (runtime.h, clgan_gemm_plan),
+     * and the bias-gradient column sums' scratch. */
+    clgan_col_reserve(ctx, CLGAN_K_act_bwd_bias_cols_none, batch, l->out, 1, 0);
+    if ((st = clgan_gemm_plan(ctx, 0, 0, batch, l->out, l->in)) != CLGAN_OK ||
+        (st = clgan_gemm_plan(ctx, 0, 1, batch, l->in, l->out)) != CLGAN_OK ||
+        (st = clgan_gemm_plan(ctx, 1, 0, l->in, l->out, batch)) != CLGAN_OK)
+        return st;
     return d->sn ? clgan_sn_bind(d->sn, ctx, v[2], v[3]) : CLGAN_OK;
 }
 

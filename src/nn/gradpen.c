@@ -162,6 +162,11 @@ static clgan_status gp_setup(const clgan_net_parts *p)
         if ((st = clgan_buf_alloc(p->ctx, &gp->t[k], (size_t)B * maxd * 4,
                                   "gradient-penalty scratch")) != CLGAN_OK)
             goto fail;
+    /* GPU shapes: the penalty's per-row partials and the bias sums' column partials. */
+    if (!clgan_cpu_shapes(p->ctx))
+        clgan_scratch_reserve(p->ctx, 2 * (size_t)B * sizeof(float));
+    for (int l = 1; l <= L; l++)
+        clgan_col_reserve(p->ctx, CLGAN_K_gp_zbar_bias_cols, B, gp->dim[l], 1, 0);
     for (int i = 0; i < B; i++)
         ones[i] = 1.0f;
     if ((st = clgan_buf_write(p->ctx, gp->u[L], 0, ones, (size_t)B * 4)) != CLGAN_OK)
@@ -175,14 +180,28 @@ fail:
     return st;
 }
 
+/* CPU shapes: one work-group, a row per work-item (gp_penalty). GPU shapes: a work-group
+ * per row (gp_penalty_rows), the rows' partials added by rows_finish. */
 static clgan_status gp_penalty(clgan_ctx *ctx, cl_mem gbar, cl_mem metrics, cl_mem g, int rows,
                                int cols, float lambda, int slot)
 {
-    size_t gs = (size_t)clgan_tunable(ctx, CLGAN_T_GP_WG), ls = gs; /* one work-group */
-    return clgan_launch(ctx, CLGAN_K_gp_penalty, 1, &gs, &ls,
-                        CLGAN_ARGS(CLGAN_ARG_MEM(gbar), CLGAN_ARG_MEM(metrics), CLGAN_ARG_MEM(g),
-                                   CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
-                                   CLGAN_ARG_F32(lambda), CLGAN_ARG_INT(slot)));
+    size_t ls = (size_t)clgan_tunable(ctx, CLGAN_T_GP_WG), gs = ls;
+    cl_mem partial;
+    clgan_status st;
+    if (clgan_cpu_shapes(ctx))
+        return clgan_launch(ctx, CLGAN_K_gp_penalty, 1, &gs, &ls,
+                            CLGAN_ARGS(CLGAN_ARG_MEM(gbar), CLGAN_ARG_MEM(metrics),
+                                       CLGAN_ARG_MEM(g), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                       CLGAN_ARG_F32(lambda), CLGAN_ARG_INT(slot)));
+    gs = (size_t)rows * ls;
+    if ((st = clgan_scratch_get(ctx, 2 * (size_t)rows * sizeof(float), &partial)) != CLGAN_OK ||
+        (st = clgan_launch(ctx, CLGAN_K_gp_penalty_rows, 1, &gs, &ls,
+                           CLGAN_ARGS(CLGAN_ARG_MEM(gbar), CLGAN_ARG_MEM(partial),
+                                      CLGAN_ARG_MEM(g), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                      CLGAN_ARG_F32(lambda)))) != CLGAN_OK)
+        return st;
+    const float scale[2] = {lambda / (float)rows, 1.0f / (float)rows};
+    return clgan_rows_finish(ctx, metrics, partial, rows, 2, slot, 0, scale);
 }
 
 static clgan_status gp_act_rev(clgan_ctx *ctx, cl_mem ubar, cl_mem s, cl_mem deltabar, cl_mem u,
@@ -196,11 +215,38 @@ static clgan_status gp_act_rev(clgan_ctx *ctx, cl_mem ubar, cl_mem s, cl_mem del
                                    CLGAN_ARG_F32(v->slope)));
 }
 
+/* GPU shapes: column tiles (gp_zbar_bias_cols), several row blocks through the scratch
+ * and col_sums_finish. */
+static clgan_status gp_zbar_bias_cols(clgan_ctx *ctx, cl_mem zbar, cl_mem hbar, cl_mem y,
+                                      int rows, int cols, const clgan_layer_gp *v)
+{
+    clgan_col_shape s;
+    cl_mem partial = NULL;
+    clgan_status st;
+    clgan_col_shape_get(ctx, CLGAN_K_gp_zbar_bias_cols, rows, cols, &s);
+    int staged = v->db && s.blocks > 1;
+    if (staged &&
+        (st = clgan_scratch_get(ctx, (size_t)s.blocks * cols * sizeof(float), &partial)) != CLGAN_OK)
+        return st;
+    st = clgan_launch(ctx, CLGAN_K_gp_zbar_bias_cols, 2, s.global, s.local,
+                      CLGAN_ARGS(CLGAN_ARG_MEM(zbar), CLGAN_ARG_MEM(v->db), CLGAN_ARG_MEM(partial),
+                                 CLGAN_ARG_MEM(zbar), CLGAN_ARG_MEM(hbar), CLGAN_ARG_MEM(y),
+                                 CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
+                                 CLGAN_ARG_INT(hbar != NULL), CLGAN_ARG_INT(v->db != NULL),
+                                 CLGAN_ARG_INT(v->act), CLGAN_ARG_F32(v->slope),
+                                 CLGAN_ARG_INT(s.block_rows), CLGAN_ARG_INT(s.cw)));
+    if (st == CLGAN_OK && staged)
+        st = clgan_col_finish(ctx, NULL, 0, v->db, NULL, partial, s.blocks, cols, 1, 1);
+    return st;
+}
+
 /* zbar = s + hbar * f'(y) in place (hbar NULL: 0), db += its per-channel sums: rows =
  * batch * pixels, cols = channels. */
 static clgan_status gp_zbar_bias(clgan_ctx *ctx, cl_mem zbar, cl_mem hbar, cl_mem y, int rows,
                                  int cols, const clgan_layer_gp *v)
 {
+    if (!clgan_cpu_shapes(ctx))
+        return gp_zbar_bias_cols(ctx, zbar, hbar, y, rows, cols, v);
     size_t gs = (size_t)cols, ls = clgan_local_size(ctx, CLGAN_K_gp_zbar_bias, 16);
     return clgan_launch(ctx, CLGAN_K_gp_zbar_bias, 1, &gs, &ls,
                         CLGAN_ARGS(CLGAN_ARG_MEM(zbar), CLGAN_ARG_MEM(v->db), CLGAN_ARG_MEM(zbar),
@@ -208,6 +254,16 @@ static clgan_status gp_zbar_bias(clgan_ctx *ctx, cl_mem zbar, cl_mem hbar, cl_me
                                    CLGAN_ARG_INT(cols), CLGAN_ARG_INT(hbar != NULL),
                                    CLGAN_ARG_INT(v->db != NULL), CLGAN_ARG_INT(v->act),
                                    CLGAN_ARG_F32(v->slope)));
+}
+
+clgan_status clgan_net_gradient_penalty_setup(clgan_net *d)
+{
+    clgan_net_parts p;
+    clgan_status st;
+    clgan_net_parts_get(d, &p);
+    if ((st = gp_check(&p)) != CLGAN_OK)
+        return st;
+    return *p.gp ? CLGAN_OK : gp_setup(&p);
 }
 
 clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda, cl_mem metrics,

@@ -123,6 +123,17 @@ cl_mem clgan_sn_grad(const clgan_sn *sn);
 /* dw (+)= the gradient through sigma of what clgan_sn_grad holds, u and v constant
  * (mode CLGAN_GRAD_ADD or CLGAN_GRAD_SET). */
 clgan_status clgan_sn_backward(clgan_sn *sn, clgan_ctx *ctx, cl_mem dw, int mode);
+/* BatchNorm's training-mode launches over any (rows, C) (batchnorm.c): rows = N*H*W
+ * makes them BatchNorm2d over NHWC activations. _reserve reserves their scratch at
+ * setup (GPU shapes with more rows than one column-tile block). */
+void clgan_batchnorm_reserve(clgan_ctx *ctx, int rows, int cols);
+clgan_status clgan_batchnorm_train_fwd(clgan_ctx *ctx, cl_mem y, cl_mem cache, cl_mem run_mean,
+                                       cl_mem run_var, cl_mem x, cl_mem gamma, cl_mem beta,
+                                       int rows, int cols, float eps, float momentum,
+                                       float var_corr);
+clgan_status clgan_batchnorm_train_bwd(clgan_ctx *ctx, cl_mem dx, cl_mem dgamma, cl_mem dbeta,
+                                       cl_mem dy, cl_mem x, cl_mem cache, cl_mem gamma, int rows,
+                                       int cols, int param_grads);
 
 /* ---- gradient penalty (gradpen.c) --------------------------------------------------
  * What WGAN-GP's double backward needs from a layer. Most are y = act(A(x; W) + b): A

@@ -76,7 +76,7 @@ clgan_status clgan_ctx_init(clgan_ctx **out, const clgan_ctx_opts *opts)
         ctx->opts.kernel_dir = getenv("CLGAN_KERNEL_DIR");
     if (getenv("CLGAN_SYNC") && !strcmp(getenv("CLGAN_SYNC"), "1"))
         ctx->opts.sync = 1;
-    const char *shapes = getenv("CLGAN_LAUNCH_SHAPES");
+    const char *shapes = ctx->opts.shapes ? ctx->opts.shapes : getenv("CLGAN_LAUNCH_SHAPES");
     if (shapes && *shapes && strcmp(shapes, "cpu") && strcmp(shapes, "gpu")) {
         st = clgan_error(CLGAN_EINVAL, "CLGAN_LAUNCH_SHAPES=%s: use cpu or gpu (or unset it)",
                          shapes);
@@ -88,8 +88,11 @@ clgan_status clgan_ctx_init(clgan_ctx **out, const clgan_ctx_opts *opts)
     ctx->view.dev = devs[idx];
     free(devs);
     devs = NULL;
+    /* A device that reports several types (oclgrind: CPU, GPU and accelerator at once)
+     * is shaped for as a GPU: it is one if it says so. */
     ctx->cpu_shapes = shapes && *shapes ? !strcmp(shapes, "cpu")
-                                        : (ctx->view.dev.type & CL_DEVICE_TYPE_CPU) != 0;
+                                        : (ctx->view.dev.type & CL_DEVICE_TYPE_CPU) != 0 &&
+                                              !(ctx->view.dev.type & CL_DEVICE_TYPE_GPU);
 
     ctx->view.context = clCreateContext(NULL, 1, &ctx->view.dev.id, NULL, NULL, &err);
     if (err != CL_SUCCESS) {
@@ -127,6 +130,7 @@ void clgan_ctx_free(clgan_ctx *ctx)
         clReleaseEvent(ctx->prof_events[i]);
     free(ctx->prof_events);
     free(ctx->prof_kernel);
+    clgan_scratch_free(ctx);
     for (int i = 0; i < CLGAN_K_COUNT; i++)
         if (ctx->kernels[i].k)
             clReleaseKernel(ctx->kernels[i].k);
@@ -257,7 +261,7 @@ clgan_status clgan_buf_alloc(clgan_ctx *ctx, cl_mem *out, size_t bytes, const ch
     cl_int err;
     char call[160];
     *out = NULL;
-    bytes = (bytes + 3) / 4 * 4; /* zero-filled with a 4-byte pattern; byte data rounds up */
+    bytes = (bytes + 3) / 4 * 4; /* whole floats: byte data rounds up */
     if (bytes == 0)
         bytes = 4;
     if (bytes > ctx->view.dev.max_alloc && ctx->view.dev.max_alloc)
@@ -270,10 +274,23 @@ clgan_status clgan_buf_alloc(clgan_ctx *ctx, cl_mem *out, size_t bytes, const ch
         snprintf(call, sizeof call, "clCreateBuffer(%s, %zu bytes)", what, bytes);
         return clgan_cl_fail(ctx, call, err);
     }
-    clgan_status st = clgan_buf_zero(ctx, m, 0, bytes);
-    if (st != CLGAN_OK) {
+    /* Zeroed by one write of the whole buffer from a zeroed host copy (setup only, so the
+     * transfer costs nothing that matters): oclgrind 21.10's uninitialized-value check
+     * keeps a shadow per buffer that only a host write covering the buffer from its
+     * start (re)sizes; it neither frees the shadow of a released buffer nor sizes it
+     * for the next buffer that reuses its slot, so a buffer zeroed any other way could
+     * inherit a smaller stale shadow and every read past it was reported. */
+    void *zeros = calloc(1, bytes);
+    if (!zeros) {
         clReleaseMemObject(m);
-        return st;
+        return clgan_error(CLGAN_ENOMEM, "out of memory zeroing %s", what);
+    }
+    err = clEnqueueWriteBuffer(ctx->view.queue, m, CL_TRUE, 0, bytes, zeros, 0, NULL, NULL);
+    free(zeros);
+    if (err != CL_SUCCESS) {
+        clReleaseMemObject(m);
+        snprintf(call, sizeof call, "clEnqueueWriteBuffer(%s, %zu zero bytes)", what, bytes);
+        return clgan_cl_fail(ctx, call, err);
     }
     *out = m;
     return CLGAN_OK;
@@ -312,26 +329,48 @@ clgan_status clgan_buf_read_async(clgan_ctx *ctx, cl_mem m, size_t offset, void 
     return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clEnqueueReadBuffer", err);
 }
 
+/* A kernel (cl/reduce.cl buf_copy) rather than clEnqueueCopyBuffer, for the reason
+ * clgan_buf_zero gives: oclgrind 21.10 treats a copy as a host store, which resizes the
+ * destination's uninitialized-value shadow to the copy (so a copy at an offset made the
+ * rest of the buffer read as uninitialized) and marks copied uninitialized data clean.
+ * A kernel's loads and stores carry the shadow exactly. The same cost on devices. */
 clgan_status clgan_buf_copy(clgan_ctx *ctx, cl_mem dst, size_t dst_off, cl_mem src,
                             size_t src_off, size_t bytes)
 {
     if (!bytes)
         return CLGAN_OK;
-    cl_int err = clEnqueueCopyBuffer(ctx->view.queue, src, dst, src_off, dst_off, bytes, 0, NULL,
-                                     NULL);
-    if (err == CL_SUCCESS && ctx->opts.sync)
-        err = clFinish(ctx->view.queue);
-    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clEnqueueCopyBuffer", err);
+    if (bytes % 4 || dst_off % 4 || src_off % 4)
+        return clgan_error(CLGAN_EINVAL, "clgan_buf_copy: size and offsets must be multiples "
+                           "of 4");
+    if (bytes / 4 > 0x7fffffff || dst_off / 4 > 0x7fffffff || src_off / 4 > 0x7fffffff)
+        return clgan_error(CLGAN_EINVAL, "clgan_buf_copy: %zu bytes: above the copy kernel's "
+                           "int indexing", bytes);
+    size_t n = bytes / 4, l = clgan_local_size(ctx, CLGAN_K_buf_copy, 256);
+    return clgan_launch(ctx, CLGAN_K_buf_copy, 1, &n, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(dst), CLGAN_ARG_MEM(src),
+                                   CLGAN_ARG_INT((int)(dst_off / 4)),
+                                   CLGAN_ARG_INT((int)(src_off / 4)), CLGAN_ARG_INT((int)n)));
 }
 
+/* A kernel (cl/reduce.cl buf_zero), not clEnqueueFillBuffer: oclgrind 21.10 records a
+ * fill as one host store per 4-byte pattern, and each host store replaces the buffer's
+ * whole uninitialized-value shadow by one of the store's size, so after a fill every
+ * later read of the buffer past its first 4 bytes was reported as uninitialized (and
+ * shadow writes past them went out of bounds). A kernel's stores are tracked exactly;
+ * on real devices the two cost the same (one pass of stores). */
 clgan_status clgan_buf_zero(clgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes)
 {
-    const cl_float zero = 0.0f;
     if (bytes % 4 || offset % 4)
         return clgan_error(CLGAN_EINVAL, "clgan_buf_zero: size and offset must be multiples of 4");
-    cl_int err = clEnqueueFillBuffer(ctx->view.queue, m, &zero, sizeof zero, offset, bytes, 0,
-                                     NULL, NULL);
-    return err == CL_SUCCESS ? CLGAN_OK : clgan_cl_fail(ctx, "clEnqueueFillBuffer", err);
+    if (bytes / 4 > 0x7fffffff || offset / 4 > 0x7fffffff)
+        return clgan_error(CLGAN_EINVAL, "clgan_buf_zero: %zu bytes at %zu: above the zeroing "
+                           "kernel's int indexing", bytes, offset);
+    if (!bytes)
+        return CLGAN_OK;
+    size_t n = bytes / 4, l = clgan_local_size(ctx, CLGAN_K_buf_zero, 256);
+    return clgan_launch(ctx, CLGAN_K_buf_zero, 1, &n, &l,
+                        CLGAN_ARGS(CLGAN_ARG_MEM(m), CLGAN_ARG_INT((int)(offset / 4)),
+                                   CLGAN_ARG_INT((int)n)));
 }
 
 void clgan_buf_release(cl_mem *m)

@@ -1,10 +1,28 @@
 /* gemm.c - the one seam every matrix product goes through: row-major SGEMM, dispatched
- * to CLBlast or to our native kernels (cl/gemm.cl). CLBlast prints nothing on an
- * argument error, so the message here carries the GEMM shape. */
+ * to CLBlast or to our native kernels (cl/gemm.cl); the plan of the shapes setup will
+ * issue and their warm-up. CLBlast prints nothing on an argument error, so the message
+ * here carries the GEMM shape.
+ *
+ * CLBlast's indirect GEMM (the fast kernel for all but small products) pads and
+ * transposes operands into temporary buffers; called plainly it creates and frees them
+ * on every call. Here every call passes the context's scratch buffer instead
+ * (CLBlastSgemmWithTempBuffer), sized at setup to the largest
+ * CLBlastSGemmTempBufferSize of the planned shapes, so a training step allocates
+ * nothing. */
 #include "runtime_internal.h"
 
 #include <clblast_c.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+/* A planned product: its shape (leading dimensions included), CLBlast's temporary
+ * bytes for it on this device, and whether a warm-up has run it. */
+struct clgan_gemm_plan_entry {
+    int ta, tb;
+    size_t M, N, K, lda, ldb, ldc;
+    size_t temp;
+    int warm;
+};
 
 static const char *const impl_names[] = {"auto", "clblast", "native"};
 
@@ -19,33 +37,146 @@ double clgan_gemm_flops(const clgan_ctx *ctx) { return ctx->gemm_flops; }
 void clgan_gemm_flops_reset(clgan_ctx *ctx) { ctx->gemm_flops = 0.0; }
 void clgan_gemm_add_flops(clgan_ctx *ctx, double flops) { ctx->gemm_flops += flops; }
 
+static clgan_status clblast_fail(clgan_ctx *ctx, const char *what, int ta, int tb, size_t M,
+                                 size_t N, size_t K, clgan_mat A, clgan_mat B, clgan_mat C, int s)
+{
+    return clgan_error(CLGAN_ECL, "%s(%c%c, M=%zu N=%zu K=%zu, lda=%zu ldb=%zu ldc=%zu, offsets "
+                       "%zu %zu %zu) failed: %s (%d) on %s", what, ta ? 'T' : 'N', tb ? 'T' : 'N',
+                       M, N, K, A.ld, B.ld, C.ld, A.off, B.off, C.off,
+                       clgan_clblast_error_str(s), s, ctx->view.dev.name);
+}
+
+/* The plan entry of this exact call, added (with CLBlast's temporary size for it, which
+ * is reserved in the scratch) when absent. */
+static clgan_status plan_find(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                              size_t lda, size_t ldb, size_t ldc,
+                              struct clgan_gemm_plan_entry **out)
+{
+    *out = NULL;
+    for (int i = 0; i < ctx->n_plans; i++) {
+        struct clgan_gemm_plan_entry *e = &ctx->plans[i];
+        if (e->ta == !!ta && e->tb == !!tb && e->M == M && e->N == N && e->K == K &&
+            e->lda == lda && e->ldb == ldb && e->ldc == ldc) {
+            *out = e;
+            return CLGAN_OK;
+        }
+    }
+    size_t temp = 0;
+    cl_command_queue q = ctx->view.queue;
+    CLBlastStatusCode s = CLBlastSGemmTempBufferSize(
+        CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+        tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, 0, lda, 0, ldb, 0, ldc, &q, &temp);
+    if (s != CLBlastSuccess)
+        return clblast_fail(ctx, "CLBlastSGemmTempBufferSize", ta, tb, M, N, K,
+                            CLGAN_MAT(NULL, 0, lda), CLGAN_MAT(NULL, 0, ldb),
+                            CLGAN_MAT(NULL, 0, ldc), s);
+    if (ctx->n_plans == ctx->cap_plans) {
+        int cap = ctx->cap_plans ? 2 * ctx->cap_plans : 32;
+        struct clgan_gemm_plan_entry *g = realloc(ctx->plans, (size_t)cap * sizeof *g);
+        if (!g)
+            return clgan_error(CLGAN_ENOMEM, "out of memory planning GEMM shapes");
+        ctx->plans = g;
+        ctx->cap_plans = cap;
+    }
+    struct clgan_gemm_plan_entry *e = &ctx->plans[ctx->n_plans++];
+    *e = (struct clgan_gemm_plan_entry){!!ta, !!tb, M, N, K, lda, ldb, ldc, temp, 0};
+    clgan_scratch_reserve(ctx, temp);
+    *out = e;
+    return CLGAN_OK;
+}
+
+clgan_status clgan_gemm_plan(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K)
+{
+    struct clgan_gemm_plan_entry *e;
+    if (M == 0 || N == 0 || K == 0)
+        return CLGAN_OK;
+    return plan_find(ctx, ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, &e);
+}
+
+int clgan_gemm_planned(const clgan_ctx *ctx, int *warmed)
+{
+    int w = 0;
+    for (int i = 0; i < ctx->n_plans; i++)
+        w += ctx->plans[i].warm;
+    if (warmed)
+        *warmed = w;
+    return ctx->n_plans;
+}
+
+/* Elements spanned by a row-major (rows, cols) view with row stride ld. */
+static size_t span(size_t rows, size_t cols, size_t ld)
+{
+    return rows && cols ? (rows - 1) * ld + cols : 0;
+}
+
+clgan_status clgan_ctx_warmup(clgan_ctx *ctx)
+{
+    cl_mem a = NULL, b = NULL, c = NULL, scratch;
+    size_t na = 1, nb = 1, nc = 1;
+    clgan_status st = clgan_scratch_get(ctx, 0, &scratch);
+    ctx->scratch_committed = 1;
+    if (st != CLGAN_OK || ctx->gemm_impl == CLGAN_GEMM_NATIVE)
+        return st;
+    for (int i = 0; i < ctx->n_plans; i++) {
+        const struct clgan_gemm_plan_entry *e = &ctx->plans[i];
+        if (e->warm)
+            continue;
+        size_t sa = span(e->ta ? e->K : e->M, e->ta ? e->M : e->K, e->lda);
+        size_t sb = span(e->tb ? e->N : e->K, e->tb ? e->K : e->N, e->ldb);
+        size_t sc = span(e->M, e->N, e->ldc);
+        na = sa > na ? sa : na;
+        nb = sb > nb ? sb : nb;
+        nc = sc > nc ? sc : nc;
+    }
+    const double flops = ctx->gemm_flops;
+    if ((st = clgan_buf_alloc(ctx, &a, na * sizeof(float), "gemm warm-up A")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(ctx, &b, nb * sizeof(float), "gemm warm-up B")) != CLGAN_OK ||
+        (st = clgan_buf_alloc(ctx, &c, nc * sizeof(float), "gemm warm-up C")) != CLGAN_OK)
+        goto done;
+    /* Entries may be added while warming (none are: every shape is planned), so index. */
+    for (int i = 0; i < ctx->n_plans && st == CLGAN_OK; i++) {
+        struct clgan_gemm_plan_entry e = ctx->plans[i];
+        if (e.warm)
+            continue;
+        st = clgan_gemm(ctx, e.ta, e.tb, e.M, e.N, e.K, 1.0f, a, e.lda, b, e.ldb, 0.0f, c, e.ldc);
+        ctx->plans[i].warm = st == CLGAN_OK;
+    }
+    if (st == CLGAN_OK)
+        st = clgan_finish(ctx);
+done:
+    ctx->gemm_flops = flops;
+    clgan_buf_release(&c);
+    clgan_buf_release(&b);
+    clgan_buf_release(&a);
+    return st;
+}
+
 clgan_status clgan_gemm_mat(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
                             float alpha, clgan_mat A, clgan_mat B, float beta, clgan_mat C)
 {
+    struct clgan_gemm_plan_entry *e;
+    cl_mem temp = NULL;
+    clgan_status st;
     if (M == 0 || N == 0)
         return CLGAN_OK;
     ctx->gemm_flops += 2.0 * (double)M * (double)N * (double)K;
     if (ctx->gemm_impl == CLGAN_GEMM_NATIVE)
         return clgan_gemm_native(ctx, ta, tb, M, N, K, alpha, A, B, beta, C, NULL, 0, 0.0f);
+    if ((st = plan_find(ctx, ta, tb, M, N, K, A.ld, B.ld, C.ld, &e)) != CLGAN_OK ||
+        (e->temp && (st = clgan_scratch_get(ctx, e->temp, &temp)) != CLGAN_OK))
+        return st;
     cl_command_queue q = ctx->view.queue;
     cl_event ev = NULL;
-    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor,
-                                       ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                                       tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K,
-                                       alpha, A.mem, A.off, A.ld, B.mem, B.off, B.ld, beta, C.mem,
-                                       C.off, C.ld, &q, ctx->opts.profile ? &ev : NULL);
+    CLBlastStatusCode s = CLBlastSgemmWithTempBuffer(
+        CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+        tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, alpha, A.mem, A.off, A.ld, B.mem,
+        B.off, B.ld, beta, C.mem, C.off, C.ld, &q, ctx->opts.profile ? &ev : NULL, temp);
     if (ev)
         clgan_profile_add(ctx, -1, ev);
     if (s == CLBlastSuccess && ctx->opts.sync)
         s = (CLBlastStatusCode)clFinish(q);
-    if (s != CLBlastSuccess) {
-        char call[200];
-        snprintf(call, sizeof call, "CLBlastSgemm(%c%c, M=%zu N=%zu K=%zu, lda=%zu ldb=%zu ldc=%zu, "
-                 "offsets %zu %zu %zu)", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, A.ld, B.ld, C.ld,
-                 A.off, B.off, C.off);
-        return clgan_error(CLGAN_ECL, "%s failed: %s (%d) on %s", call,
-                           clgan_clblast_error_str((int)s), (int)s, ctx->view.dev.name);
-    }
+    if (s != CLBlastSuccess)
+        return clblast_fail(ctx, "CLBlastSgemm", ta, tb, M, N, K, A, B, C, (int)s);
     return CLGAN_OK;
 }
 

@@ -227,7 +227,8 @@ static clgan_status time_probe(clgan_ctx *ctx, int s, cl_mem a, cl_mem b, cl_mem
     return CLGAN_OK;
 }
 
-/* Non-CPU devices get CLBlast without a measurement: the native kernels are shaped for
+/* Non-CPU devices (and a device that also calls itself a GPU, as oclgrind does) get
+ * CLBlast without a measurement: the native kernels are shaped for
  * CPUs (one work-item per tile holding 16 vector accumulators, no local memory) and
  * would spill registers and leave most SIMD lanes idle on a GPU, while CLBlast ships
  * tuned GPU kernels; timing there would only confirm the answer at the cost of
@@ -240,7 +241,7 @@ clgan_status clgan_gemm_autoselect(clgan_ctx *ctx)
     double ms[2][2] = {{0}}; /* [clblast, native][probe] */
     const clgan_gemm_impl prev = ctx->gemm_impl;
     clgan_status st = CLGAN_OK;
-    if (!(ctx->view.dev.type & CL_DEVICE_TYPE_CPU)) {
+    if (!(ctx->view.dev.type & CL_DEVICE_TYPE_CPU) || (ctx->view.dev.type & CL_DEVICE_TYPE_GPU)) {
         ctx->gemm_impl = CLGAN_GEMM_CLBLAST;
         return CLGAN_OK;
     }

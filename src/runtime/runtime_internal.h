@@ -23,6 +23,12 @@ struct clgan_ctx {
     clgan_gemm_impl gemm_impl;   /* CLBLAST or NATIVE; AUTO (runs as CLBLAST) until
                                     clgan_gemm_autoselect resolves it */
     double gemm_flops;
+    struct clgan_gemm_plan_entry *plans; /* planned GEMM shapes (gemm.c) */
+    int n_plans, cap_plans;
+    cl_mem scratch;              /* scratch.c */
+    size_t scratch_bytes, scratch_reserved;
+    int scratch_committed;       /* clgan_ctx_warmup ran: later growths are counted */
+    long scratch_growths;
     int cpu_shapes;              /* clgan_cpu_shapes() */
     /* Profiling (opts.profile): one event per launch, summed by clgan_profile_collect. */
     cl_event *prof_events;
@@ -37,6 +43,9 @@ void clgan_profile_add(clgan_ctx *ctx, int k, cl_event ev);
 /* Fills ctx->tunable and ctx->build_options for ctx->view.dev (tunables.c); ELIMIT
  * when the device is below a kernel's minimum. */
 clgan_status clgan_tunables_init(clgan_ctx *ctx);
+
+/* Releases the scratch and the GEMM plans (context.c's free calls it). */
+void clgan_scratch_free(clgan_ctx *ctx);
 
 /* Builds the program from the embedded (or CLGAN_KERNEL_DIR) sources, through the
  * binary cache. Sets ctx->program. */

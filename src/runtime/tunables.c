@@ -36,6 +36,7 @@ static const struct {
     [CLGAN_T_SN_WG] = {256, 1},   /* one group per kernel matrix (up to ~10^6 values) */
     [CLGAN_T_MON_WG] = {64, 1},   /* one group per tensor; up to ~40 tensors */
     [CLGAN_T_XENT_WG] = {64, 1},  /* classifier batch */
+    [CLGAN_T_COL_WG] = {256, 1},  /* column tiles: 32 columns x 8 rows at most (columns.c) */
     [CLGAN_T_OPT_WG] = {256, 1},  /* norm reductions over whole parameter buffers */
     [CLGAN_T_OPT_VW] = {16, 0},   /* float16: 1.2-1.3x float8 on PoCL (memory-bound) */
     [CLGAN_T_GEMM_VW] = {16, 0},  /* native GEMM (CPU devices): one AVX-512 register */
@@ -53,34 +54,40 @@ static size_t pow2_floor(size_t v)
     return v ? p : 0;
 }
 
-clgan_status clgan_tunables_init(clgan_ctx *ctx)
+clgan_status clgan_tunables_for(size_t max_wg, size_t max_item0, int *tunable, char *opts,
+                                size_t n)
 {
-    const clgan_device_info *d = &ctx->view.dev;
-    size_t limit = d->max_wg;
-    if (d->max_item[0] && d->max_item[0] < limit)
-        limit = d->max_item[0];
+    size_t limit = max_wg;
+    if (max_item0 && max_item0 < limit)
+        limit = max_item0;
     limit = pow2_floor(limit);
     if (limit == 0)
-        return clgan_error(CLGAN_ELIMIT, "%s reports a maximum work-group size of 0",
-                           d->name);
-    size_t n = (size_t)snprintf(ctx->build_options, sizeof ctx->build_options, "-cl-std=CL1.2");
+        return clgan_error(CLGAN_ELIMIT, "a maximum work-group size of 0");
+    size_t len = (size_t)snprintf(opts, n, "-cl-std=CL1.2");
     for (int i = 0; i < CLGAN_T_COUNT; i++) {
         int v = table[i].preferred;
         if (table[i].is_wg && (size_t)v > limit)
             v = (int)limit;
-        ctx->tunable[i] = v;
-        n += (size_t)snprintf(ctx->build_options + n, sizeof ctx->build_options - n, " -D%s=%d",
-                              tunable_names[i], v);
-        if (n >= sizeof ctx->build_options)
+        if (tunable)
+            tunable[i] = v;
+        len += (size_t)snprintf(opts + len, n - len, " -D%s=%d", tunable_names[i], v);
+        if (len >= n)
             return clgan_error(CLGAN_ENOMEM, "kernel build options too long");
     }
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-        n += (size_t)snprintf(ctx->build_options + n, sizeof ctx->build_options - n, " -D%s=%d",
-                              codes[i].name, codes[i].value);
-        if (n >= sizeof ctx->build_options)
+        len += (size_t)snprintf(opts + len, n - len, " -D%s=%d", codes[i].name, codes[i].value);
+        if (len >= n)
             return clgan_error(CLGAN_ENOMEM, "kernel build options too long");
     }
     return CLGAN_OK;
+}
+
+clgan_status clgan_tunables_init(clgan_ctx *ctx)
+{
+    const clgan_device_info *d = &ctx->view.dev;
+    clgan_status st = clgan_tunables_for(d->max_wg, d->max_item[0], ctx->tunable,
+                                         ctx->build_options, sizeof ctx->build_options);
+    return st == CLGAN_OK ? st : clgan_error_wrap(st, "%s", d->name);
 }
 
 int clgan_tunable(const clgan_ctx *ctx, clgan_tunable_id id)
