@@ -37,7 +37,7 @@ expect2 "truncated IDX" "truncated" "$clgan" train --data "$tmp/trunc" --out "$t
 expect2 "unknown device" "no device matches" "$clgan" train --device nosuchdevice --iterations 1 --out "$tmp/r4"
 expect2 "unknown ini key" "unknown.ini:3" "$clgan" train --config "$tmp/unknown.ini"
 expect2 "bad ini value" "badval.ini:2" "$clgan" train --config "$tmp/badval.ini"
-expect2 "missing config" "cannot open" "$clgan" train --config "$tmp/none.ini"
+expect2 "missing config" "no such file" "$clgan" train --config "$tmp/none.ini"
 expect2 "missing checkpoint" "cannot open\|No such" "$clgan" sample --checkpoint "$tmp/none.safetensors"
 expect2 "corrupt checkpoint" "safetensors\|header" "$clgan" sample --checkpoint "$tmp/bad.safetensors" --out "$tmp/x.png"
 expect2 "bad sample output" "must end in" "$clgan" sample --checkpoint x --out "$tmp/x.jpg"

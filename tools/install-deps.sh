@@ -12,7 +12,7 @@ pkgs=(
   libclblast-dev                               # GEMM
   pocl-opencl-icd                              # CPU OpenCL device
   libpng-dev zlib1g-dev libgif-dev             # PNG, gzip, GIF
-  libinih-dev libcjson-dev                     # INI config, JSON
+  libcjson-dev                                 # JSON
   liblapacke-dev                               # Frechet distance (symmetric eigensolver)
   python3 python3-numpy python3-matplotlib python3-pil  # tests read outputs; plot_losses.py
   chromium                                     # tests/cli_report.sh renders the HTML report

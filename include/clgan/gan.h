@@ -132,6 +132,48 @@ clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_co
 clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
                                        int img_dim, int batch);
 
+/* The same network (role 0: G, 1: D) with its layers added but nothing allocated, for
+ * clgan_net_plan_get and for checking a checkpoint's tensors before anything is built;
+ * clgan_model_finalize then allocates and initializes it as the builders above do. */
+clgan_status clgan_model_layers(clgan_net **net, clgan_ctx *ctx, const clgan_config *c,
+                                int img_dim, int batch, int role);
+clgan_status clgan_model_finalize(clgan_net *net, const clgan_config *c, int role);
+
+/* ---- memory plan (plan.c) ------------------------------------------------------------ */
+
+#define CLGAN_PLAN_ITEMS 24
+
+typedef struct {
+    char what[48];
+    size_t bytes;
+    int device;           /* 1: device memory, 0: host memory */
+} clgan_plan_item;
+
+/* What something needs, added up before it is allocated. Zero-initialize, set `what`
+ * ("the run"), then add. */
+typedef struct {
+    char what[160];       /* what needs it, for the message */
+    clgan_plan_item item[CLGAN_PLAN_ITEMS];
+    int n;
+    size_t device, host;  /* totals (saturating) */
+    size_t largest;       /* the largest single device buffer */
+    char largest_what[48];
+} clgan_mem_plan;
+
+/* Adds `bytes` of device (device = 1) or host memory under `what` (the same name adds up). */
+void clgan_plan_add(clgan_mem_plan *p, const char *what, int device, size_t bytes);
+/* Notes a single device buffer; the largest is checked against the allocation limit. */
+void clgan_plan_largest(clgan_mem_plan *p, const char *what, size_t bytes);
+/* Adds a network built with clgan_model_layers (nothing allocated) under `name`. */
+clgan_status clgan_plan_net(clgan_mem_plan *p, clgan_net *layers, const char *name);
+/* EINVAL, one line with the numbers, the biggest items and `advice`, when the plan does
+ * not fit: its largest buffer above CL_DEVICE_MAX_MEM_ALLOC_SIZE, its device total above
+ * CL_DEVICE_GLOBAL_MEM_SIZE, or its host total (plus the device's on a CPU device)
+ * above the available RAM. */
+clgan_status clgan_plan_check(const clgan_mem_plan *p, clgan_ctx *ctx, const char *advice);
+/* Bytes of RAM available now (MemAvailable, or less under a cgroup limit); 0 unknown. */
+uint64_t clgan_host_mem_available(void);
+
 /* ---- trainer ------------------------------------------------------------------------ */
 
 /* Per-iteration metrics (floats), in the device ring and the host history. */
@@ -169,6 +211,12 @@ typedef struct {
 clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
                                 const uint8_t *data, size_t count, int dim);
 void clgan_trainer_free(clgan_trainer *t);
+
+/* Adds what clgan_trainer_init would allocate for `c` and a data set of (count, dim)
+ * bytes to *p, device and host, without allocating it (the networks are planned from
+ * their layer lists). */
+clgan_status clgan_trainer_plan(clgan_mem_plan *p, clgan_ctx *ctx, const clgan_config *c,
+                                size_t count, int dim);
 const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t);
 
 /* One iteration with a random real batch and fresh noise, all drawn on the device.
@@ -243,6 +291,9 @@ typedef struct {
     int progress;     /* 1: live progress line (terminal); 0: plain periodic lines */
     int quiet;        /* no progress output at all */
     volatile sig_atomic_t *stop; /* when it becomes non-zero the run ends early, outputs written */
+    volatile sig_atomic_t *running; /* set to 1 once set-up is over and the run starts writing
+                                       its directory: until then an interrupted run has
+                                       nothing to save and may simply end (NULL: not told) */
     FILE *log;        /* where progress goes (stderr when NULL) */
 } clgan_run_opts;
 

@@ -96,6 +96,20 @@ clgan_status clgan_net_add_dropout(clgan_net *net, float rate);
 clgan_status clgan_net_add_residual(clgan_net *net, int out_dim, clgan_act act, float slope,
                                     int bn, float eps, float momentum, float var_corr);
 
+/* What a network needs, from its layer list alone: callable before clgan_net_finalize
+ * allocates anything (the view's tensors, n_params and n_state are then filled in, so a
+ * checkpoint's tensors can be checked against them first) and after. Sizes saturate at
+ * SIZE_MAX instead of overflowing. */
+typedef struct {
+    size_t device_bytes;  /* every device buffer finalize allocates: parameters, gradients,
+                             running statistics, activations and their gradients, the
+                             layers' own caches (an upper bound) */
+    size_t largest_bytes; /* the largest single one of them */
+    size_t host_bytes;    /* host memory finalize holds while it initializes (then frees) */
+} clgan_net_plan;
+
+clgan_status clgan_net_plan_get(clgan_net *net, clgan_net_plan *out);
+
 /* Allocates the flat buffers and activations and initializes the parameters from
  * `seed` (host RNG, deterministic). After this no layer can be added. */
 clgan_status clgan_net_finalize(clgan_net *net, uint64_t seed);

@@ -1,10 +1,12 @@
 /* main.c - the clgan binary: dispatches to a subcommand, prints the one-line error and
  * decides the exit code (0 ok, 2 bad input, 1 other failures). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clgan/io.h"
 #include "cli.h"
 
 typedef struct {
@@ -88,8 +90,21 @@ clgan_status cli_parse(int argc, char **argv, const cli_option *opts, int n, con
     return CLGAN_OK;
 }
 
+/* Ctrl-C / SIGTERM in any command: remove the temp file being written (if any), then
+ * end by the signal. `train` installs its own handler once it runs. */
+static void on_signal(int sig)
+{
+    clgan_io_remove_temps(); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(int argc, char **argv)
 {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

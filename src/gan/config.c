@@ -3,7 +3,6 @@
  * the run's config.ini all come from this table. Does not validate cross-setting rules
  * beyond clgan_config_validate. */
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -289,6 +288,14 @@ static clgan_status set_value(clgan_config *c, const setting *s, const char *v)
         if (strlen(v) >= s->size)
             return clgan_error(CLGAN_EINVAL, "--%s: value longer than %zu characters", s->flag,
                                s->size - 1);
+        /* Whatever is stored must read back from config.ini unchanged. */
+        for (const char *q = v; *q; q++)
+            if ((unsigned char)*q < 0x20 || *q == 0x7f || (*q == ';' && q > v && (q[-1] == ' ' || q[-1] == '\t')))
+                return clgan_error(CLGAN_EINVAL, "--%s: '%s' holds %s, which config.ini cannot keep",
+                                   s->flag, v, *q == ';' ? "' ;' (an INI comment)" : "a control character");
+        if (*v && (v[0] == ' ' || v[0] == '\t' || v[strlen(v) - 1] == ' ' || v[strlen(v) - 1] == '\t'))
+            return clgan_error(CLGAN_EINVAL, "--%s: '%s' starts or ends with a blank, which config.ini "
+                               "cannot keep", s->flag, v);
         snprintf((char *)p, s->size, "%s", v);
         return CLGAN_OK;
     }
@@ -312,91 +319,32 @@ clgan_status clgan_config_set(clgan_config *c, const char *name, const char *val
     return clgan_error(CLGAN_EINVAL, "unknown setting --%s (see --help)", name);
 }
 
-typedef struct {
-    clgan_config *c;
-    const char *path;
-    clgan_status st;
-} ini_state;
-
-static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
+static clgan_status on_ini_entry(void *user, const char *section, const char *name,
+                                 const char *value)
 {
-    ini_state *is = user;
+    clgan_config *c = user;
     for (int i = 0; i < N_SETTINGS; i++)
-        if (!strcmp(settings[i].section, section) && !strcmp(settings[i].key, name)) {
-            is->st = set_value(is->c, &settings[i], value);
-            return is->st == CLGAN_OK;
-        }
-    is->st = clgan_error(CLGAN_EINVAL, "unknown key '%s' in section [%s]", name, section);
-    return 0;
-}
-
-/* inih reports the first bad line but goes on parsing, so a later key error would
- * replace the message: check the shapes of the lines first. 0 when all are a blank, a
- * comment, a [section] or a key = value; else the first bad line. */
-static int bad_ini_line(const char *text)
-{
-    int line = 0;
-    for (const char *p = text; *p;) {
-        const char *e = strchr(p, '\n');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        line++;
-        while (n && (*p == ' ' || *p == '\t'))
-            p++, n--;
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
-            n--;
-        int ok = n == 0 || *p == ';' || *p == '#' || (*p == '[' && p[n - 1] == ']') ||
-                 memchr(p, '=', n) || memchr(p, ':', n);
-        if (!ok)
-            return line;
-        p = e ? e + 1 : p + n;
-    }
-    return 0;
+        if (!strcmp(settings[i].section, section) && !strcmp(settings[i].key, name))
+            return set_value(c, &settings[i], value);
+    return clgan_error(CLGAN_EINVAL, "unknown key '%s' in section [%s]", name, section);
 }
 
 clgan_status clgan_config_load_ini(clgan_config *c, const char *path)
 {
-    ini_state is = {c, path, CLGAN_OK};
     uint8_t *text = NULL;
     size_t len;
-    if (clgan_io_read_file(path, &text, &len) == CLGAN_OK) {
-        char *t = realloc(text, len + 1);
-        int bad = 0;
-        if (t) {
-            t[len] = '\0';
-            bad = bad_ini_line(t);
-            text = (uint8_t *)t;
-        }
-        free(text);
-        if (bad)
-            return clgan_error(CLGAN_EINVAL, "%s:%d: not valid INI syntax (expected [section], "
-                               "key = value, or a ; comment)", path, bad);
-    } else {
-        clgan_error_clear();
-    }
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return clgan_error(CLGAN_EIO, "cannot open config %s: %s", path, strerror(errno));
-    int line = ini_parse_file(f, on_ini_entry, &is);
-    fclose(f);
-    if (line > 0 && is.st == CLGAN_OK)
-        return clgan_error(CLGAN_EINVAL, "%s:%d: not valid INI syntax", path, line);
-    if (line != 0)
-        return clgan_error_wrap(is.st == CLGAN_OK ? CLGAN_EINVAL : is.st, "%s:%d", path, line);
-    return CLGAN_OK;
+    clgan_status st = clgan_io_read_file(path, &text, &len);
+    if (st != CLGAN_OK)
+        return clgan_error_wrap(st, "config");
+    st = clgan_ini_parse((const char *)text, len, path, on_ini_entry, c);
+    free(text);
+    return st == CLGAN_EFORMAT ? CLGAN_EINVAL : st;
 }
 
 clgan_status clgan_config_load_ini_text(clgan_config *c, const char *text, const char *origin)
 {
-    ini_state is = {c, origin, CLGAN_OK};
-    int bad = bad_ini_line(text);
-    if (bad)
-        return clgan_error(CLGAN_EFORMAT, "%s:%d: not valid INI syntax", origin, bad);
-    int line = ini_parse_string(text, on_ini_entry, &is);
-    if (line > 0 && is.st == CLGAN_OK)
-        return clgan_error(CLGAN_EFORMAT, "%s:%d: not valid INI syntax", origin, line);
-    if (line != 0)
-        return clgan_error_wrap(is.st == CLGAN_OK ? CLGAN_EFORMAT : is.st, "%s:%d", origin, line);
-    return CLGAN_OK;
+    clgan_status st = clgan_ini_parse(text, strlen(text), origin, on_ini_entry, c);
+    return st == CLGAN_EINVAL ? CLGAN_EFORMAT : st;
 }
 
 char *clgan_config_to_ini(const clgan_config *c)

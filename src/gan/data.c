@@ -3,17 +3,19 @@
  * Reads through io/idx.c; keeps the data as uint8 (scaled on the device). Also launches
  * the device-side draws from it and from N(0, 1) (cl/random.cl). */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "clgan/gan.h"
 #include "clgan/io.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
-static int exists(const char *p) { return access(p, R_OK) == 0; }
+/* Something is at `p`: the reader then says what is wrong with it (unreadable, not a
+ * regular file) rather than calling it missing. */
+static int exists(const char *p) { return clgan_io_exists(p); }
 
 /* Finds `dir`/`base`[.gz]; writes the path and returns 1 when found. */
 static int find_file(char *out, size_t n, const char *dir, const char *base)
@@ -54,7 +56,9 @@ clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec)
     }
     if (!find_file(path, sizeof path, dir, "train-images-idx3-ubyte"))
         return clgan_error(CLGAN_EIO, "no train-images-idx3-ubyte[.gz] in %s", dir);
-    if ((st = clgan_idx_read(path, &img)) != CLGAN_OK)
+    /* The data must fit in the host memory there is now (and the run needs more). */
+    uint64_t avail = clgan_host_mem_available();
+    if ((st = clgan_idx_read_max(path, &img, avail ? (size_t)avail : SIZE_MAX)) != CLGAN_OK)
         return st;
     if (img.ndim != 3 || img.dims[0] == 0) {
         clgan_idx_free(&img);
@@ -72,10 +76,16 @@ clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec)
             return st;
         }
         if (lab.ndim != 1 || lab.dims[0] != d->count) {
+            /* The numbers are taken before the buffers (and the counts) are freed. */
+            if (lab.ndim != 1)
+                st = clgan_error(CLGAN_EFORMAT, "%s: labels must be one number per image, got "
+                                 "%d dimensions", path, lab.ndim);
+            else
+                st = clgan_error(CLGAN_EFORMAT, "%s: %u labels for %zu images", path,
+                                 lab.dims[0], d->count);
             clgan_idx_free(&lab);
             clgan_dataset_free(d);
-            return clgan_error(CLGAN_EFORMAT, "%s: %u labels for %zu images", path,
-                               lab.ndim == 1 ? lab.dims[0] : 0, d->count);
+            return st;
         }
         d->labels = lab.data;
     }

@@ -26,10 +26,30 @@ static clgan_status hidden_layers(clgan_net *n, const clgan_net_config *nc, cons
     return st;
 }
 
-static clgan_status finish(clgan_net **out, clgan_net *n, clgan_status st, uint64_t seed)
+/* G (role 0) or D (role 1) with every layer added; finalized (allocated and
+ * initialized) when `alloc`. */
+static clgan_status build(clgan_net **out, clgan_ctx *ctx, const clgan_config *c, int img_dim,
+                          int batch, int role, int alloc)
 {
-    if (st == CLGAN_OK)
-        st = clgan_net_finalize(n, seed);
+    clgan_net *n;
+    clgan_status st = clgan_config_validate(c);
+    *out = NULL;
+    if (st != CLGAN_OK || (st = clgan_net_init(&n, ctx, role ? img_dim : c->latent, batch)) != CLGAN_OK)
+        return st;
+    if (role == 0) {
+        st = hidden_layers(n, &c->g, c, 0);
+        if (st == CLGAN_OK)
+            st = clgan_net_add_dense(n, img_dim, CLGAN_ACT_TANH, 0.0f);
+    } else {
+        st = hidden_layers(n, &c->d, c, 1);
+        if (st == CLGAN_OK)
+            st = clgan_net_add_dense(n, 1,
+                                     clgan_loss_wants_sigmoid((clgan_loss)c->loss) ? CLGAN_ACT_SIGMOID
+                                                                                    : CLGAN_ACT_NONE,
+                                     0.0f);
+    }
+    if (st == CLGAN_OK && alloc)
+        st = clgan_model_finalize(n, c, role);
     if (st != CLGAN_OK) {
         clgan_net_free(n);
         return st;
@@ -38,33 +58,25 @@ static clgan_status finish(clgan_net **out, clgan_net *n, clgan_status st, uint6
     return CLGAN_OK;
 }
 
+clgan_status clgan_model_finalize(clgan_net *net, const clgan_config *c, int role)
+{
+    return clgan_net_finalize(net, c->seed * 2 + (role ? 2 : 1));
+}
+
 clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,
                                    int img_dim, int batch)
 {
-    clgan_net *n;
-    clgan_status st = clgan_config_validate(c);
-    *g = NULL;
-    if (st != CLGAN_OK || (st = clgan_net_init(&n, ctx, c->latent, batch)) != CLGAN_OK)
-        return st;
-    st = hidden_layers(n, &c->g, c, 0);
-    if (st == CLGAN_OK)
-        st = clgan_net_add_dense(n, img_dim, CLGAN_ACT_TANH, 0.0f);
-    return finish(g, n, st, c->seed * 2 + 1);
+    return build(g, ctx, c, img_dim, batch, 0, 1);
 }
 
 clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
                                        int img_dim, int batch)
 {
-    clgan_net *n;
-    clgan_status st = clgan_config_validate(c);
-    *d = NULL;
-    if (st != CLGAN_OK || (st = clgan_net_init(&n, ctx, img_dim, batch)) != CLGAN_OK)
-        return st;
-    st = hidden_layers(n, &c->d, c, 1);
-    if (st == CLGAN_OK)
-        st = clgan_net_add_dense(n, 1,
-                                 clgan_loss_wants_sigmoid((clgan_loss)c->loss) ? CLGAN_ACT_SIGMOID
-                                                                                : CLGAN_ACT_NONE,
-                                 0.0f);
-    return finish(d, n, st, c->seed * 2 + 2);
+    return build(d, ctx, c, img_dim, batch, 1, 1);
+}
+
+clgan_status clgan_model_layers(clgan_net **net, clgan_ctx *ctx, const clgan_config *c,
+                                int img_dim, int batch, int role)
+{
+    return build(net, ctx, c, img_dim, batch, role, 0);
 }

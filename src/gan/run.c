@@ -410,6 +410,29 @@ static clgan_status eval_open(run_state *r, clgan_ctx *ctx, const clgan_dataset 
     return CLGAN_OK;
 }
 
+/* Adds up what the run will allocate, on the device and the host, and refuses before
+ * anything is allocated when it does not fit. The data set is already loaded (the host
+ * memory available now excludes it). */
+static clgan_status check_memory(run_state *r, clgan_ctx *ctx, const clgan_dataset *d)
+{
+    clgan_mem_plan p = {0};
+    size_t dim = (size_t)d->h * (size_t)d->w, it = (size_t)r->c->iterations + 1;
+    clgan_status st;
+    snprintf(p.what, sizeof p.what, "this run");
+    if ((st = clgan_trainer_plan(&p, ctx, r->c, d->count, (int)dim)) != CLGAN_OK)
+        return st;
+    clgan_plan_add(&p, "per-iteration arrays", 0, 5 * 4 * it);
+    clgan_plan_add(&p, "sample grids", 0, 3 * GRID * GRID * dim * 4);
+    if (r->ev_path[0]) { /* evaluate.c: samples, input, Gram matrix, features (estimate) */
+        size_t n = (size_t)r->c->eval_samples;
+        clgan_plan_add(&p, "evaluator", 1, 2 * n * dim * 4 + n * n * 4 + n * 11 * 4);
+        clgan_plan_largest(&p, "the evaluator's Gram matrix", n * n * 4);
+        clgan_plan_add(&p, "evaluator", 0, n * dim * 4 + n * 1024 * 8);
+    }
+    return clgan_plan_check(&p, ctx, "use a smaller --batch, narrower --layers-g/--layers-d, "
+                            "fewer --iterations or --eval-samples, or smaller or fewer images");
+}
+
 /* Scores eval_samples samples of G at iteration `it` and appends the record. */
 static clgan_status evaluate(run_state *r, long it)
 {
@@ -560,8 +583,8 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     else if ((st = clgan_gemm_autoselect(ctx)) != CLGAN_OK)
         goto done;
     /* Everything that can refuse the inputs runs before the run directory is made. */
-    if ((st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count, data.h * data.w)) != CLGAN_OK ||
-        (st = eval_open(&r, ctx, &data)) != CLGAN_OK)
+    if ((st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = check_memory(&r, ctx, &data)) != CLGAN_OK ||
+        (st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count, data.h * data.w)) != CLGAN_OK)
         goto done;
     if (!r.o->quiet)
         fprintf(r.log, "clgan: device %d: %s (%s, %s); kernels %s in %.2f s; gemm %s\n"
@@ -570,6 +593,8 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                 clgan_device_type_str(cv->dev.type), cv->cache_hit ? "from cache" : "built",
                 cv->build_seconds, clgan_gemm_impl_str(clgan_gemm_get_impl(ctx)), data.source,
                 data.count, data.h, data.w);
+    if (r.o->running)
+        *r.o->running = 1;
     if ((st = open_dir(&r)) != CLGAN_OK)
         goto done;
     r.imgs = malloc((size_t)GRID * GRID * data.h * data.w * sizeof(float));

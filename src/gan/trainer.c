@@ -233,6 +233,51 @@ static clgan_status upload(clgan_trainer *t, cl_mem m, const float *src, size_t 
     return clgan_buf_write(t->ctx, m, 0, src, floats * sizeof(float));
 }
 
+/* State buffers of n floats an optimizer of these options keeps (optim.c's rules). */
+static int opt_states(const clgan_net_config *n)
+{
+    return n->optimizer == CLGAN_OPT_ADAM ? 2 : n->optimizer == CLGAN_OPT_RMSPROP ? 1
+         : n->momentum > 0 ? 1 : 0;
+}
+
+clgan_status clgan_trainer_plan(clgan_mem_plan *p, clgan_ctx *ctx, const clgan_config *c,
+                                size_t count, int dim)
+{
+    clgan_net *g = NULL, *d = NULL;
+    clgan_status st;
+    if ((st = clgan_model_layers(&g, ctx, c, dim, c->batch, 0)) != CLGAN_OK ||
+        (st = clgan_model_layers(&d, ctx, c, dim, c->batch, 1)) != CLGAN_OK ||
+        (st = clgan_plan_net(p, g, "G")) != CLGAN_OK || (st = clgan_plan_net(p, d, "D")) != CLGAN_OK)
+        goto done;
+    const clgan_net_view *gv = clgan_net_get(g), *dv = clgan_net_get(d);
+    const size_t gp = gv->n_params * 4, gs = gv->n_state * 4, dp = dv->n_params * 4;
+    const size_t b = (size_t)c->batch, bx = b * (size_t)dim * 4, bz = b * (size_t)c->latent * 4;
+    clgan_plan_add(p, "optimizer state", 1, (size_t)opt_states(&c->g) * gp);
+    clgan_plan_add(p, "optimizer state", 1, (size_t)opt_states(&c->d) * dp);
+    clgan_plan_add(p, "weight snapshots", 1, SNAPSHOTS * (gp + gs + 4 + dp));
+    if (c->monitor_every > 0)
+        clgan_plan_add(p, "weights before a monitored step", 1, gp + dp);
+    clgan_plan_add(p, "batches and noise", 1,
+                   bx * (1 + (c->instance_noise > 0) * 2 + (c->gp_lambda > 0)) + 3 * bz);
+    if (c->gp_lambda > 0) { /* gradpen.c's scratch: about 2 batch (in + sum of widths) */
+        size_t widths = 1;
+        for (int i = 0; i < c->d.n_layers; i++)
+            widths += (size_t)c->d.layers[i];
+        clgan_plan_add(p, "gradient penalty", 1, 2 * (bx + b * widths * 4));
+    }
+    clgan_plan_add(p, "metrics ring", 1, RING_BLOCKS * BLOCK * CLGAN_M_COUNT * 4);
+    clgan_plan_add(p, "data set", 1, count * (size_t)dim);
+    clgan_plan_largest(p, "the data set", count * (size_t)dim);
+    /* Host: the metrics history of every iteration, and a checkpoint's copies. */
+    clgan_plan_add(p, "metrics history", 0, (size_t)(c->iterations + 1) * CLGAN_M_COUNT * 4);
+    clgan_plan_add(p, "checkpoint copies", 0, (size_t)(2 + opt_states(&c->g)) * gp + gs +
+                   (size_t)(2 + opt_states(&c->d)) * dp + dv->n_state * 4);
+done:
+    clgan_net_free(g);
+    clgan_net_free(d);
+    return st;
+}
+
 clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
                                 const uint8_t *data, size_t count, int dim)
 {

@@ -101,9 +101,8 @@ clgan_status clgan_png_read_gray(const char *path, uint8_t **pix, int *w, int *h
     *w = *h = 0;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
-    f = fopen(path, "rb");
-    if (!f)
-        return clgan_error(CLGAN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if ((st = clgan_io_fopen_read(path, &f)) != CLGAN_OK)
+        return st;
     if (!png_image_begin_read_from_stdio(&img, f)) {
         st = clgan_error(CLGAN_EFORMAT, "%s: not a readable PNG: %s", path, img.message);
         goto done;

@@ -35,6 +35,8 @@ struct clgan_layer {
     char name[24]; /* "dense0", "bn1", "act2" */
     int in, out;   /* features per sample */
     double flops;  /* forward flops per sample */
+    size_t scratch; /* device floats per sample the layer allocates for itself at bind
+                       (caches, masks; an upper bound), for clgan_net_plan */
     void *priv;
     /* Gradient-penalty hook (gradpen.c): set by dense.c and activation.c; NULL for a
      * layer that cannot be in a WGAN-GP critic (BatchNorm). A field rather than an ops

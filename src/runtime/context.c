@@ -123,6 +123,8 @@ cl_kernel clgan_kernel(clgan_ctx *ctx, const char *name)
     for (int i = 0; i < ctx->n_kernels; i++)
         if (!strcmp(ctx->kernels[i].name, name))
             return ctx->kernels[i].k;
+    /* Kept for clgan_launch: call sites pass this NULL straight on. */
+    snprintf(ctx->missing_kernel, sizeof ctx->missing_kernel, "%s", name);
     clgan_error(CLGAN_ECL, "kernel '%s' is not in the program (cl/ sources out of date?)", name);
     return NULL;
 }
@@ -141,7 +143,9 @@ clgan_status clgan_launch(clgan_ctx *ctx, cl_kernel k, int dims, const size_t *g
     size_t g[3];
     cl_int err;
     if (!k)
-        return clgan_error(CLGAN_ECL, "launch of a missing kernel");
+        return clgan_error(CLGAN_ECL, "launch of kernel '%s', which is not in the program (cl/ "
+                           "sources out of date, or CLGAN_KERNEL_DIR holds other sources?)",
+                           ctx->missing_kernel[0] ? ctx->missing_kernel : "?");
     for (int i = 0; i < nargs; i++) {
         err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
         if (err != CL_SUCCESS) {
@@ -192,7 +196,7 @@ size_t clgan_buf_align(const clgan_ctx *ctx)
 clgan_status clgan_buf_alloc(clgan_ctx *ctx, cl_mem *out, size_t bytes, const char *what)
 {
     cl_int err;
-    char call[160];
+    char call[400];
     *out = NULL;
     bytes = (bytes + 3) / 4 * 4; /* zero-filled with a 4-byte pattern; byte data rounds up */
     if (bytes == 0)
@@ -203,17 +207,21 @@ clgan_status clgan_buf_alloc(clgan_ctx *ctx, cl_mem *out, size_t bytes, const ch
                            what, bytes >> 20, ctx->view.dev.name,
                            (unsigned long long)(ctx->view.dev.max_alloc >> 20));
     cl_mem m = clCreateBuffer(ctx->view.context, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS) {
-        snprintf(call, sizeof call, "clCreateBuffer(%s, %zu bytes)", what, bytes);
-        return clgan_cl_fail(ctx, call, err);
+    /* Many drivers allocate at first use: the zero fill is where a failure shows. */
+    if (err == CL_SUCCESS && clgan_buf_zero(ctx, m, 0, bytes) == CLGAN_OK &&
+        (err = clFinish(ctx->view.queue)) == CL_SUCCESS) {
+        *out = m;
+        return CLGAN_OK;
     }
-    clgan_status st = clgan_buf_zero(ctx, m, 0, bytes);
-    if (st != CLGAN_OK) {
+    if (m)
         clReleaseMemObject(m);
-        return st;
-    }
-    *out = m;
-    return CLGAN_OK;
+    snprintf(call, sizeof call, "allocating %s (%zu bytes = %.1f MiB; the %s has %llu MiB in "
+             "all, at most %llu MiB per buffer)", what, bytes, bytes / 1048576.0,
+             ctx->view.dev.name, (unsigned long long)(ctx->view.dev.global_mem >> 20),
+             (unsigned long long)(ctx->view.dev.max_alloc >> 20));
+    if (err == CL_SUCCESS) /* the fill failed: its message has the code */
+        return clgan_error_wrap(CLGAN_ECL, "%s", call);
+    return clgan_cl_fail(ctx, call, err);
 }
 
 clgan_status clgan_buf_sub(clgan_ctx *ctx, cl_mem *out, cl_mem parent, size_t offset,

@@ -17,6 +17,7 @@ struct clgan_ctx {
     cl_program program;
     clgan_named_kernel *kernels; /* every kernel of the program */
     int n_kernels;
+    char missing_kernel[64];     /* the last name clgan_kernel did not find */
     clgan_gemm_impl gemm_impl;   /* CLBLAST or NATIVE; AUTO (runs as CLBLAST) until
                                     clgan_gemm_autoselect resolves it */
     double gemm_flops;
