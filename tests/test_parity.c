@@ -215,7 +215,7 @@ static void run(clgan_ctx *ctx, const clgan_tensor_set *fx, const char *file, cl
     clgan_gemm_set_impl(ctx, impl);
     printf("%s, gemm %s: %d iterations, batch %d, %d D and %d G steps\n", file,
            clgan_gemm_impl_str(impl), it, c.batch, ds, gs);
-    if (clgan_trainer_init(&t, ctx, &c, NULL, 0, dim) != CLGAN_OK) {
+    if (clgan_trainer_init(&t, ctx, &c, NULL, 0, CLGAN_SHAPE(1, 1, dim)) != CLGAN_OK) {
         fprintf(stderr, "trainer: %s\n", clgan_error_msg());
         tu_failures++;
         return;
@@ -306,7 +306,7 @@ int main(void)
     clgan_ctx *ctx;
     char *names[MAX_FIXTURES];
     int n = list_fixtures(names), ran = 0, legacy = 0;
-    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"}) != CLGAN_OK) {
+    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()}) != CLGAN_OK) {
         fprintf(stderr, "test_parity: %s\n", clgan_error_msg());
         return 1;
     }

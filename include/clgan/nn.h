@@ -19,14 +19,14 @@
 
 #include "clgan/runtime.h"
 
-/* Activations; the codes are shared with cl/common.h. */
+/* Activations; the codes are the kernels' ACT_* (kernels.h CLGAN_CODE_LIST). */
 typedef enum {
-    CLGAN_ACT_NONE = 0,
-    CLGAN_ACT_LEAKYRELU = 1,
-    CLGAN_ACT_RELU = 2,
-    CLGAN_ACT_TANH = 3,
-    CLGAN_ACT_SIGMOID = 4,
-    CLGAN_ACT_ELU = 5,
+    CLGAN_ACT_NONE = CLGAN_CODE_ACT_NONE,
+    CLGAN_ACT_LEAKYRELU = CLGAN_CODE_ACT_LEAKYRELU,
+    CLGAN_ACT_RELU = CLGAN_CODE_ACT_RELU,
+    CLGAN_ACT_TANH = CLGAN_CODE_ACT_TANH,
+    CLGAN_ACT_SIGMOID = CLGAN_CODE_ACT_SIGMOID,
+    CLGAN_ACT_ELU = CLGAN_CODE_ACT_ELU,
     CLGAN_ACT_COUNT
 } clgan_act;
 
@@ -35,6 +35,22 @@ const char *clgan_act_str(clgan_act a);
 int clgan_act_parse(const char *s);
 
 typedef enum { CLGAN_MODE_EVAL = 0, CLGAN_MODE_TRAIN = 1 } clgan_mode;
+
+/* The shape of one sample: height, width, channels. Activations are stored NHWC:
+ * sample-major, then rows, then columns, channels interleaved, so element (n, y, x, c)
+ * of a batch is at ((n*h + y)*w + x)*c + c. A feature vector is the 1 x 1 x C case. Why
+ * NHWC: per-channel work (bias, activation, BatchNorm) is then the column work of a
+ * (N*H*W, C) matrix, which the dense kernels already do; a convolution over the whole
+ * batch is one product with the batch folded into its rows; and it is Keras' layout, so
+ * Flatten/Reshape order matches the recipes clgan reproduces (docs/design.md). */
+typedef struct {
+    int h, w, c;
+} clgan_shape;
+
+#define CLGAN_SHAPE(h, w, c) ((clgan_shape){(h), (w), (c)})
+
+/* h * w * c. */
+static inline int clgan_shape_size(clgan_shape s) { return s.h * s.w * s.c; }
 
 /* One named parameter or state tensor of a network, for checkpoints and tests. */
 typedef struct {
@@ -53,6 +69,7 @@ typedef struct clgan_net clgan_net;
 typedef struct {
     int batch;
     int in_dim, out_dim;
+    clgan_shape in_shape, out_shape; /* per sample; in_dim = h*w*c of in_shape */
     int n_layers;
     cl_mem params;       /* all trained parameters, flat */
     cl_mem grads;        /* their gradients, same layout */
@@ -70,6 +87,9 @@ typedef struct {
 /* Starts an empty network for inputs of `in_dim` features and a fixed batch size.
  * Caller owns *out (clgan_net_free). */
 clgan_status clgan_net_init(clgan_net **out, clgan_ctx *ctx, int in_dim, int batch);
+
+/* The same for inputs of shape `in` (h, w, c) per sample (NHWC). */
+clgan_status clgan_net_init_shape(clgan_net **out, clgan_ctx *ctx, clgan_shape in, int batch);
 void clgan_net_free(clgan_net *net);
 
 /* Dense (fully connected) layer with bias, y = act(x W + b), W (in, out) as Keras
@@ -95,6 +115,62 @@ clgan_status clgan_net_add_dropout(clgan_net *net, float rate);
  * resK.dense.kernel, resK.bn.gamma, resK.proj.kernel, ... */
 clgan_status clgan_net_add_residual(clgan_net *net, int out_dim, clgan_act act, float slope,
                                     int bn, float eps, float momentum, float var_corr);
+
+/* How a convolution pads its input. */
+typedef enum {
+    CLGAN_PAD_VALID = 0, /* none */
+    CLGAN_PAD_SAME,      /* TensorFlow/Keras "same": output ceil(in / stride); the total
+                            max((out-1)*s + k - in, 0) is split with the smaller half
+                            before (so 0 before, 1 after for 28 -> 14 with k3 s2) */
+    CLGAN_PAD_EXPLICIT   /* pad_h/pad_w on both sides (PyTorch's padding=) */
+} clgan_pad_mode;
+
+/* Weight initialization of a dense or convolution kernel (biases start at 0). */
+typedef enum {
+    CLGAN_INIT_GLOROT = 0, /* uniform, limit sqrt(6 / (fan_in + fan_out)) (Keras default) */
+    CLGAN_INIT_NORMAL      /* normal(0, init_std) (the DCGAN paper: 0.02) */
+} clgan_init;
+
+/* A 2-D convolution or transposed convolution over NHWC activations.
+ * Conv2d:          out = floor((in + pads - k) / s) + 1 (SAME: ceil(in / s));
+ *                  weights "kernel" (kh, kw, c_in, filters), as Keras stores them.
+ * ConvTranspose2d: out = (in - 1) s - 2 pad + k + out_pad (PyTorch's formula; its adjoint
+ *                  is the Conv2d of the same k, s, pad); weights "kernel"
+ *                  (c_in, kh, kw, filters).
+ * Bias "bias" (filters) unless no_bias; act is fused as in dense layers. Weights are
+ * initialized as clgan_net_set_init says. */
+typedef struct {
+    int filters;           /* output channels */
+    int kh, kw;            /* kernel size */
+    int sh, sw;            /* stride (0 means 1) */
+    clgan_pad_mode pad;
+    int pad_h, pad_w;      /* CLGAN_PAD_EXPLICIT: zeros added on each side */
+    int transpose;         /* 1: ConvTranspose2d (pad must be EXPLICIT or VALID) */
+    int out_pad_h, out_pad_w; /* ConvTranspose2d: extra rows/columns at the end (< stride) */
+    int no_bias;           /* 1: no bias term */
+    clgan_act act;
+    float slope;
+    int max_chunk;         /* images per workspace chunk at most (0: sized by device) */
+} clgan_conv_opts;
+
+/* How the dense and convolution layers added from now on initialize their kernels
+ * (default: Glorot uniform). std: the standard deviation of CLGAN_INIT_NORMAL. */
+clgan_status clgan_net_set_init(clgan_net *net, clgan_init init, float std);
+
+/* Appends a Conv2d or ConvTranspose2d (o->transpose). EINVAL naming the problem when the
+ * kernel does not fit the input or a size is out of range. */
+clgan_status clgan_net_add_conv2d(clgan_net *net, const clgan_conv_opts *o);
+
+/* Nearest-neighbour upsampling by (fh, fw) (Keras UpSampling2D). */
+clgan_status clgan_net_add_upsample(clgan_net *net, int fh, int fw);
+
+/* Zero padding (Keras ZeroPadding2D(((top, bottom), (left, right)))); negative sizes
+ * crop instead (Keras Cropping2D with the sizes negated). */
+clgan_status clgan_net_add_zeropad(clgan_net *net, int top, int bottom, int left, int right);
+
+/* Reinterprets each sample as shape `s` (same size; NHWC order is kept, as Keras'
+ * Reshape and Flatten do). Flatten is CLGAN_SHAPE(1, 1, h*w*c). */
+clgan_status clgan_net_add_reshape(clgan_net *net, clgan_shape s);
 
 /* What a network needs, from its layer list alone: callable before clgan_net_finalize
  * allocates anything (the view's tensors, n_params and n_state are then filled in, so a
@@ -155,18 +231,23 @@ const clgan_tensor_info *clgan_net_find(const clgan_net *net, const char *name);
 
 /* ---- losses ---------------------------------------------------------------------- */
 
-/* Loss kinds; the codes are shared with cl/loss.cl (its banner has the formulas). */
+/* Loss kinds; the codes are cl/loss.cl's LOSS_* (kernels.h CLGAN_CODE_LIST; the
+ * kernel's banner has the formulas). */
 typedef enum {
-    CLGAN_LOSS_BCE = 0,         /* on probabilities (sigmoid output), clipped (Keras) */
-    CLGAN_LOSS_BCE_LOGITS = 1,  /* on logits, numerically stable (PyTorch) */
-    CLGAN_LOSS_LSGAN = 2,       /* least squares, 0.5 (o - t)^2 */
-    CLGAN_LOSS_HINGE = 3,       /* relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)) */
-    CLGAN_LOSS_WASSERSTEIN = 4, /* D(G(z)) - D(x); G: -D(G(z)) (WGAN, WGAN-GP) */
+    CLGAN_LOSS_BCE = CLGAN_CODE_LOSS_BCE,       /* on probabilities (sigmoid output), clipped (Keras) */
+    CLGAN_LOSS_BCE_LOGITS = CLGAN_CODE_LOSS_BCE_LOGITS, /* on logits, stable (PyTorch) */
+    CLGAN_LOSS_LSGAN = CLGAN_CODE_LOSS_LSGAN,   /* least squares, 0.5 (o - t)^2 */
+    CLGAN_LOSS_HINGE = CLGAN_CODE_LOSS_HINGE,   /* relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)) */
+    CLGAN_LOSS_WASSERSTEIN = CLGAN_CODE_LOSS_WASSERSTEIN, /* D(G(z)) - D(x); G: -D(G(z)) */
     CLGAN_LOSS_COUNT
 } clgan_loss;
 
 /* Who the loss is for. */
-typedef enum { CLGAN_ROLE_D_REAL = 0, CLGAN_ROLE_D_FAKE = 1, CLGAN_ROLE_G = 2 } clgan_role;
+typedef enum {
+    CLGAN_ROLE_D_REAL = CLGAN_CODE_ROLE_D_REAL,
+    CLGAN_ROLE_D_FAKE = CLGAN_CODE_ROLE_D_FAKE,
+    CLGAN_ROLE_G = CLGAN_CODE_ROLE_G
+} clgan_role;
 
 const char *clgan_loss_str(clgan_loss l);
 int clgan_loss_parse(const char *s);

@@ -13,8 +13,9 @@
 static const char usage_text[] =
     "usage: clgan sample --checkpoint FILE [--n 64] [--out samples.png] [--seed 0] [--device auto]\n"
     "Draws N samples from a generator saved by 'clgan train' (RUN/generator.safetensors).\n"
-    "  --out ends in .png: a grid image (values -1..1 shown as black..white)\n"
-    "  --out ends in .npy: float32 array (N, H, W) in [-1, 1]\n";
+    "  --out ends in .png: a grid image (values -1..1 shown as black..white; RGB for a\n"
+    "                     generator trained with --channels 3)\n"
+    "  --out ends in .npy: float32 array (N, H, W) in [-1, 1], (N, H, W, 3) for RGB\n";
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -23,7 +24,7 @@ static int ends_with(const char *s, const char *suf)
 }
 
 static clgan_status draw(clgan_ctx *ctx, const char *ckpt, long n, uint64_t seed, float **out,
-                         int *h, int *w)
+                         int *h, int *w, int *ch)
 {
     clgan_config c;
     clgan_net *g = NULL;
@@ -33,7 +34,8 @@ static clgan_status draw(clgan_ctx *ctx, const char *ckpt, long n, uint64_t seed
     clgan_status st = clgan_checkpoint_load_generator(&g, ctx, ckpt, batch, &c, h, w);
     if (st != CLGAN_OK)
         return st;
-    size_t dim = (size_t)*h * *w, zn = (size_t)batch * c.latent;
+    size_t dim = (size_t)*h * *w * c.channels, zn = (size_t)batch * c.latent;
+    *ch = c.channels;
     *out = malloc((size_t)n * dim * sizeof(float));
     noise = malloc(zn * sizeof(float));
     if (!*out || !noise) {
@@ -68,7 +70,7 @@ clgan_status cmd_sample(int argc, char **argv)
 {
     const char *ckpt = NULL, *out = "samples.png", *device = "auto";
     long n = 64, seed = 0;
-    int h, w, help;
+    int h, w, ch, help;
     const cli_option opts[] = {
         {"checkpoint", &ckpt, NULL, 0, 0}, {"out", &out, NULL, 0, 0},
         {"device", &device, NULL, 0, 0},   {"n", NULL, &n, 1, 100000},
@@ -86,23 +88,23 @@ clgan_status cmd_sample(int argc, char **argv)
     float *imgs = NULL;
     if ((st = clgan_ctx_init(&ctx, &co)) != CLGAN_OK)
         return st;
-    st = draw(ctx, ckpt, n, (uint64_t)seed, &imgs, &h, &w);
+    st = draw(ctx, ckpt, n, (uint64_t)seed, &imgs, &h, &w, &ch);
     clgan_ctx_free(ctx);
     if (st != CLGAN_OK)
         return st;
     if (ends_with(out, ".npy")) {
-        size_t shape[3] = {(size_t)n, (size_t)h, (size_t)w};
-        st = clgan_npy_write_f32(out, imgs, 3, shape);
+        size_t shape[4] = {(size_t)n, (size_t)h, (size_t)w, (size_t)ch};
+        st = clgan_npy_write_f32(out, imgs, ch == 1 ? 3 : 4, shape);
     } else {
         int cols = (int)ceil(sqrt((double)n)), rows = (int)((n + cols - 1) / cols), gw, gh;
         uint8_t *pix = NULL;
-        st = clgan_grid_make(&pix, &gw, &gh, imgs, (int)n, h, w, rows, cols, 2, -1.0f, 1.0f);
+        st = clgan_grid_make_nhwc(&pix, &gw, &gh, imgs, (int)n, h, w, ch, rows, cols, 2, -1.0f, 1.0f);
         if (st == CLGAN_OK)
-            st = clgan_png_write_gray(out, pix, gw, gh);
+            st = ch == 3 ? clgan_png_write_rgb(out, pix, gw, gh) : clgan_png_write_gray(out, pix, gw, gh);
         free(pix);
     }
     free(imgs);
     if (st == CLGAN_OK)
-        printf("clgan: wrote %ld samples (%dx%d) to %s\n", n, h, w, out);
+        printf("clgan: wrote %ld samples (%dx%d%s) to %s\n", n, h, w, ch == 3 ? " RGB" : "", out);
     return st;
 }

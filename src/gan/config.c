@@ -37,6 +37,7 @@ static const char *const opt_choices[] = {"sgd", "adam", "rmsprop", NULL};
 static const char *const bn_choices[] = {"off", "on", "all", NULL};
 static const char *const gloss_choices[] = {"nonsat", "minimax", NULL};
 static const char *const dupd_choices[] = {"separate", "joint", NULL};
+static const char *const init_choices[] = {"glorot", "normal", NULL};
 
 #define F(field) offsetof(clgan_config, field)
 #define STR_SIZE(field) sizeof(((clgan_config *)0)->field)
@@ -46,6 +47,7 @@ static const char *const dupd_choices[] = {"separate", "joint", NULL};
     {flag "-d", "discriminator", key, type, F(d.field), aux(d), names, lo, hi, "D: " help}
 #define NOAUX(net) 0
 #define COUNT(net) F(net.n_layers)
+#define ARCHSZ(net) STR_SIZE(net.arch)
 static const setting settings[] = {
     PAIR("layers", "layers", T_LIST, layers, COUNT, NULL, 1, 65536, "hidden widths, comma-separated"),
     PAIR("activation", "activation", T_ENUM, act, NOAUX, act_choices, 0, 0, "hidden activation"),
@@ -71,6 +73,13 @@ static const setting settings[] = {
          "clamp each gradient component to [-t, t] (0 = off)"),
     PAIR("clip-grad-norm", "clip-grad-norm", T_FLOAT, clip_norm, NOAUX, NULL, 0, 1e9,
          "scale the gradient to global L2 norm <= t (0 = off)"),
+    PAIR("arch", "arch", T_STR, arch, ARCHSZ, NULL, 0, 0,
+         "layer spec, e.g. 'conv 64 k3 s2 same, act, norm' (docs/recipes.md); '' = the MLP of "
+         "layers/activation/batchnorm/residual/dropout"),
+    PAIR("init", "init", T_ENUM, init, NOAUX, init_choices, 0, 0,
+         "kernel initialization: glorot (uniform, Keras) or normal (mean 0, --init-std)"),
+    PAIR("init-std", "init-std", T_FLOAT, init_std, NOAUX, NULL, 0, 10,
+         "standard deviation of --init normal (DCGAN: 0.02)"),
     {"latent", "model", "latent", T_INT, F(latent), 0, NULL, 1, 65536, "noise dimension"},
     {"slope", "model", "leaky-slope", T_FLOAT, F(slope), 0, NULL, 0, 1,
      "LeakyReLU negative slope (ELU alpha)"},
@@ -115,7 +124,13 @@ static const setting settings[] = {
      "metrics.jsonl record every N iterations (and the progress line; when not a terminal, "
      "a line every max(N, iterations/20))"},
     {"data", "train", "data", T_STR, F(data), STR_SIZE(data), NULL, 0, 0,
-     "directory with train-images-idx3-ubyte[.gz], or 'fashion' ('' = shipped MNIST subset)"},
+     "directory with train-images-idx3-ubyte[.gz] or else PNG images, or 'fashion' ('' = "
+     "shipped MNIST subset)"},
+    {"image-size", "train", "image-size", T_INT, F(image_size), 0, NULL, 0, 4096,
+     "fit images to S x S: center-crop to square, area-average down, bilinear up (0: the "
+     "data's own size; for PNGs the first image's)"},
+    {"channels", "train", "channels", T_INT, F(channels), 0, NULL, 1, 3,
+     "1 gray, 3 RGB (gray replicated; colour to gray by BT.601 luma; alpha over black)"},
     {"out", "train", "out", T_STR, F(out), STR_SIZE(out), NULL, 0, 0,
      "run directory ('' = runs/<timestamp>)"},
     {"device", "train", "device", T_STR, F(device), STR_SIZE(device), NULL, 0, 0,
@@ -155,6 +170,7 @@ static void net_defaults(clgan_net_config *n)
     n->eps = 1e-7f;
     n->momentum = 0.0f;
     n->alpha = 0.9f;
+    n->init_std = 0.02f;
 }
 
 void clgan_config_defaults(clgan_config *c)
@@ -181,6 +197,7 @@ void clgan_config_defaults(clgan_config *c)
     c->instance_noise_decay = 10000;
     c->fake_eval = 1;
     c->seed = 0;
+    c->channels = 1;
     c->sample_every = 200;
     c->log_every = 100;
     snprintf(c->device, sizeof c->device, "auto");
@@ -479,8 +496,9 @@ clgan_status clgan_config_save(const clgan_config *c, const char *path)
     return st;
 }
 
-static const char *const preset_names[] = {"keras-gan", "ttur", "lsgan", "hinge", "wgan",
-                                           "wgan-gp", "residual", "minimax"};
+static const char *const preset_names[] = {"keras-gan", "ttur",     "lsgan",   "hinge",
+                                           "wgan",      "wgan-gp",  "residual", "minimax",
+                                           "dcgan-keras", "dcgan", "dcgan-32", "wgan-gp-conv"};
 
 int clgan_find_sample(char *out, size_t n, const char *rel)
 {
@@ -597,5 +615,7 @@ clgan_status clgan_config_validate(const clgan_config *c)
                            "(batch x width must stay below 2^28)", c->batch, widest);
     if (c->log_every < 1)
         return clgan_error(CLGAN_EINVAL, "--log-every must be >= 1");
+    if (c->channels != 1 && c->channels != 3)
+        return clgan_error(CLGAN_EINVAL, "--channels %d: 1 (gray) or 3 (RGB)", c->channels);
     return CLGAN_OK;
 }

@@ -1,8 +1,10 @@
-/* model.c - turns a configuration into the two MLP networks.
+/* model.c - turns a configuration into the two networks: the layers of --arch-g /
+ * --arch-d (arch.c), or, without a spec, the MLPs:
  * G: latent -> [hidden]* -> Dense(img_dim) + tanh.
- * D: img_dim -> [hidden, dropout]* -> Dense(1) + sigmoid (bce) or linear (other losses).
+ * D: image -> [hidden, dropout]* -> Dense(1) + sigmoid (bce) or linear (other losses).
  * A hidden layer is Dense(w) + act [+ BatchNorm], or the same as a residual block.
- * BatchNorm is never put on an output layer (clgan_config_validate refuses it). */
+ * BatchNorm is never put on an output layer (clgan_config_validate and arch.c refuse
+ * it). */
 #include "clgan/gan.h"
 
 static clgan_status hidden_layers(clgan_net *n, const clgan_net_config *nc, const clgan_config *c,
@@ -26,30 +28,12 @@ static clgan_status hidden_layers(clgan_net *n, const clgan_net_config *nc, cons
     return st;
 }
 
-/* G (role 0) or D (role 1) with every layer added; finalized (allocated and
- * initialized) when `alloc`. */
-static clgan_status build(clgan_net **out, clgan_ctx *ctx, const clgan_config *c, int img_dim,
-                          int batch, int role, int alloc)
+/* Finalizes n with `seed` (when alloc; else leaves it planned only) into *out, or frees
+ * it on error. */
+static clgan_status finish(clgan_net **out, clgan_net *n, clgan_status st, uint64_t seed, int alloc)
 {
-    clgan_net *n;
-    clgan_status st = clgan_config_validate(c);
-    *out = NULL;
-    if (st != CLGAN_OK || (st = clgan_net_init(&n, ctx, role ? img_dim : c->latent, batch)) != CLGAN_OK)
-        return st;
-    if (role == 0) {
-        st = hidden_layers(n, &c->g, c, 0);
-        if (st == CLGAN_OK)
-            st = clgan_net_add_dense(n, img_dim, CLGAN_ACT_TANH, 0.0f);
-    } else {
-        st = hidden_layers(n, &c->d, c, 1);
-        if (st == CLGAN_OK)
-            st = clgan_net_add_dense(n, 1,
-                                     clgan_loss_wants_sigmoid((clgan_loss)c->loss) ? CLGAN_ACT_SIGMOID
-                                                                                    : CLGAN_ACT_NONE,
-                                     0.0f);
-    }
     if (st == CLGAN_OK && alloc)
-        st = clgan_model_finalize(n, c, role);
+        st = clgan_net_finalize(n, seed);
     if (st != CLGAN_OK) {
         clgan_net_free(n);
         return st;
@@ -58,25 +42,84 @@ static clgan_status build(clgan_net **out, clgan_ctx *ctx, const clgan_config *c
     return CLGAN_OK;
 }
 
-clgan_status clgan_model_finalize(clgan_net *net, const clgan_config *c, int role)
+/* The network's kernel initialization, from its settings. */
+static clgan_status set_init(clgan_net *n, const clgan_net_config *nc)
 {
-    return clgan_net_finalize(net, c->seed * 2 + (role ? 2 : 1));
+    return clgan_net_set_init(n, (clgan_init)nc->init, nc->init_std);
+}
+
+static clgan_status generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,
+                              clgan_shape img, int batch, int alloc)
+{
+    clgan_net *n;
+    clgan_status st = clgan_config_validate(c);
+    int img_dim = clgan_shape_size(img);
+    *g = NULL;
+    if (st != CLGAN_OK || (st = clgan_net_init(&n, ctx, c->latent, batch)) != CLGAN_OK)
+        return st;
+    st = set_init(n, &c->g);
+    if (st == CLGAN_OK && c->g.arch[0]) {
+        st = clgan_arch_build(n, c->g.arch, NULL, img.c, &c->g, c, "arch-g");
+        const clgan_net_view *v = clgan_net_get(n);
+        if (st == CLGAN_OK && v->out_dim != img_dim)
+            st = clgan_error(CLGAN_EINVAL, "--arch-g: G ends in %dx%dx%d values per sample; the "
+                             "images are %dx%dx%d", v->out_shape.h, v->out_shape.w,
+                             v->out_shape.c, img.h, img.w, img.c);
+        return finish(g, n, st, c->seed * 2 + 1, alloc);
+    }
+    if (st == CLGAN_OK)
+        st = hidden_layers(n, &c->g, c, 0);
+    if (st == CLGAN_OK)
+        st = clgan_net_add_dense(n, img_dim, CLGAN_ACT_TANH, 0.0f);
+    return finish(g, n, st, c->seed * 2 + 1, alloc);
+}
+
+static clgan_status discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
+                                  clgan_shape img, int batch, int alloc)
+{
+    clgan_net *n;
+    clgan_status st = clgan_config_validate(c);
+    int sigmoid = clgan_loss_wants_sigmoid((clgan_loss)c->loss);
+    *d = NULL;
+    if (st != CLGAN_OK || (st = clgan_net_init_shape(&n, ctx, img, batch)) != CLGAN_OK)
+        return st;
+    st = set_init(n, &c->d);
+    if (st == CLGAN_OK && c->d.arch[0]) {
+        st = clgan_arch_build(n, c->d.arch, sigmoid ? "sigmoid" : NULL, img.c, &c->d, c,
+                              "arch-d");
+        const clgan_net_view *v = clgan_net_get(n);
+        if (st == CLGAN_OK && v->out_dim != 1)
+            st = clgan_error(CLGAN_EINVAL, "--arch-d: D must end in one value per sample (e.g. "
+                             "'flatten, dense 1'); it ends in %dx%dx%d", v->out_shape.h,
+                             v->out_shape.w, v->out_shape.c);
+        return finish(d, n, st, c->seed * 2 + 2, alloc);
+    }
+    if (st == CLGAN_OK)
+        st = hidden_layers(n, &c->d, c, 1);
+    if (st == CLGAN_OK)
+        st = clgan_net_add_dense(n, 1, sigmoid ? CLGAN_ACT_SIGMOID : CLGAN_ACT_NONE, 0.0f);
+    return finish(d, n, st, c->seed * 2 + 2, alloc);
 }
 
 clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,
-                                   int img_dim, int batch)
+                                   clgan_shape img, int batch)
 {
-    return build(g, ctx, c, img_dim, batch, 0, 1);
+    return generator(g, ctx, c, img, batch, 1);
 }
 
 clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
-                                       int img_dim, int batch)
+                                       clgan_shape img, int batch)
 {
-    return build(d, ctx, c, img_dim, batch, 1, 1);
+    return discriminator(d, ctx, c, img, batch, 1);
 }
 
 clgan_status clgan_model_layers(clgan_net **net, clgan_ctx *ctx, const clgan_config *c,
-                                int img_dim, int batch, int role)
+                                clgan_shape img, int batch, int role)
 {
-    return build(net, ctx, c, img_dim, batch, role, 0);
+    return role ? discriminator(net, ctx, c, img, batch, 0) : generator(net, ctx, c, img, batch, 0);
+}
+
+clgan_status clgan_model_finalize(clgan_net *net, const clgan_config *c, int role)
+{
+    return clgan_net_finalize(net, c->seed * 2 + (role ? 2 : 1));
 }

@@ -31,12 +31,11 @@ static clgan_status dense_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem
     return CLGAN_OK;
 }
 
-/* Glorot-uniform kernel (limit sqrt(6 / (in + out))), zero bias. */
+/* Glorot-uniform kernel (limit sqrt(6 / (in + out))) unless the network asked for
+ * normal(0, std) (clgan_net_set_init), zero bias. */
 static void dense_init(clgan_layer *l, float *const *host, clgan_rng *rng)
 {
-    double limit = sqrt(6.0 / (double)(l->in + l->out));
-    for (size_t i = 0; i < (size_t)l->in * l->out; i++)
-        host[0][i] = (float)((2.0 * clgan_rng_uniform(rng) - 1.0) * limit);
+    clgan_init_kernel(l, host[0], (size_t)l->in * l->out, l->in, l->out, rng);
     for (int j = 0; j < l->out; j++)
         host[1][j] = 0.0f;
 }

@@ -37,14 +37,14 @@ static clgan_status dropout_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl
 {
     dropout_layer *d = l->priv;
     int n = batch * l->out;
-    size_t g = (size_t)n, lo = 64;
+    size_t g = (size_t)n, lo = clgan_local_size(ctx, CLGAN_K_dropout_fwd, 64);
     if (mode == CLGAN_MODE_EVAL || d->rate == 0.0f)
-        return clgan_launch(ctx, clgan_kernel(ctx, "dropout_fwd"), 1, &g, &lo,
+        return clgan_launch(ctx, CLGAN_K_dropout_fwd, 1, &g, &lo,
                             CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(d->mask), CLGAN_ARG_MEM(x),
                                        CLGAN_ARG_INT(n), CLGAN_ARG_F32(0.0f), CLGAN_ARG_UINT(0),
                                        CLGAN_ARG_UINT(0), CLGAN_ARG_UINT(0), CLGAN_ARG_UINT(0)));
     uint32_t call = ++d->calls;
-    return clgan_launch(ctx, clgan_kernel(ctx, "dropout_fwd"), 1, &g, &lo,
+    return clgan_launch(ctx, CLGAN_K_dropout_fwd, 1, &g, &lo,
                         CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(d->mask), CLGAN_ARG_MEM(x),
                                    CLGAN_ARG_INT(n), CLGAN_ARG_F32(d->rate),
                                    CLGAN_ARG_UINT((cl_uint)d->seed),
@@ -61,7 +61,7 @@ static clgan_status dropout_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, 
     (void)x, (void)y, (void)param_grads;
     if (!dx)
         return CLGAN_OK;
-    return clgan_launch(ctx, clgan_kernel(ctx, "dropout_bwd"), 1, &g, &lo,
+    return clgan_launch(ctx, CLGAN_K_dropout_bwd, 1, &g, &lo,
                         CLGAN_ARGS(CLGAN_ARG_MEM(dx), CLGAN_ARG_MEM(dy), CLGAN_ARG_MEM(d->mask),
                                    CLGAN_ARG_INT(n)));
 }

@@ -152,8 +152,8 @@ fail:
 static clgan_status gp_penalty(clgan_ctx *ctx, cl_mem gbar, cl_mem metrics, cl_mem g, int rows,
                                int cols, float lambda, int slot)
 {
-    size_t gs = 64, ls = 64; /* one work-group of GP_WG */
-    return clgan_launch(ctx, clgan_kernel(ctx, "gp_penalty"), 1, &gs, &ls,
+    size_t gs = (size_t)clgan_tunable(ctx, CLGAN_T_GP_WG), ls = gs; /* one work-group */
+    return clgan_launch(ctx, CLGAN_K_gp_penalty, 1, &gs, &ls,
                         CLGAN_ARGS(CLGAN_ARG_MEM(gbar), CLGAN_ARG_MEM(metrics), CLGAN_ARG_MEM(g),
                                    CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
                                    CLGAN_ARG_F32(lambda), CLGAN_ARG_INT(slot)));
@@ -162,8 +162,8 @@ static clgan_status gp_penalty(clgan_ctx *ctx, cl_mem gbar, cl_mem metrics, cl_m
 static clgan_status gp_act_rev(clgan_ctx *ctx, cl_mem ubar, cl_mem s, cl_mem deltabar, cl_mem u,
                                cl_mem y, int n, const clgan_layer_gp *v)
 {
-    size_t gs = (size_t)n, ls = 64;
-    return clgan_launch(ctx, clgan_kernel(ctx, "gp_act_rev"), 1, &gs, &ls,
+    size_t gs = (size_t)n, ls = clgan_local_size(ctx, CLGAN_K_gp_act_rev, 64);
+    return clgan_launch(ctx, CLGAN_K_gp_act_rev, 1, &gs, &ls,
                         CLGAN_ARGS(CLGAN_ARG_MEM(ubar), CLGAN_ARG_MEM(s), CLGAN_ARG_MEM(deltabar),
                                    CLGAN_ARG_MEM(u), CLGAN_ARG_MEM(y), CLGAN_ARG_INT(n),
                                    CLGAN_ARG_INT(ubar != NULL), CLGAN_ARG_INT(v->act),
@@ -173,8 +173,8 @@ static clgan_status gp_act_rev(clgan_ctx *ctx, cl_mem ubar, cl_mem s, cl_mem del
 static clgan_status gp_zbar_bias(clgan_ctx *ctx, cl_mem zbar, cl_mem hbar, cl_mem y, int rows,
                                  int cols, const clgan_layer_gp *v)
 {
-    size_t gs = (size_t)cols, ls = 16;
-    return clgan_launch(ctx, clgan_kernel(ctx, "gp_zbar_bias"), 1, &gs, &ls,
+    size_t gs = (size_t)cols, ls = clgan_local_size(ctx, CLGAN_K_gp_zbar_bias, 16);
+    return clgan_launch(ctx, CLGAN_K_gp_zbar_bias, 1, &gs, &ls,
                         CLGAN_ARGS(CLGAN_ARG_MEM(zbar), CLGAN_ARG_MEM(v->db), CLGAN_ARG_MEM(zbar),
                                    CLGAN_ARG_MEM(hbar), CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows),
                                    CLGAN_ARG_INT(cols), CLGAN_ARG_INT(hbar != NULL),
@@ -263,9 +263,9 @@ clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem 
     if (rows <= 0 || dim <= 0)
         return clgan_error(CLGAN_EINVAL, "interpolate needs rows > 0 and dim > 0 (got %d, %d)",
                            rows, dim);
-    size_t gs = (size_t)rows * dim, ls = 64;
+    size_t gs = (size_t)rows * dim, ls = clgan_local_size(ctx, CLGAN_K_gp_interpolate, 64);
     uint64_t st = (uint64_t)step;
-    return clgan_launch(ctx, clgan_kernel(ctx, "gp_interpolate"), 1, &gs, &ls,
+    return clgan_launch(ctx, CLGAN_K_gp_interpolate, 1, &gs, &ls,
                         CLGAN_ARGS(CLGAN_ARG_MEM(xhat), CLGAN_ARG_MEM(real), CLGAN_ARG_MEM(fake),
                                    CLGAN_ARG_INT(rows), CLGAN_ARG_INT(dim),
                                    CLGAN_ARG_UINT((cl_uint)seed),

@@ -33,8 +33,17 @@ typedef struct clgan_layer_gp clgan_layer_gp; /* below, with gradpen.c's interfa
 struct clgan_layer {
     const clgan_layer_ops *ops;
     char name[24]; /* "dense0", "bn1", "act2" */
-    int in, out;   /* features per sample */
+    clgan_shape in_shape, out_shape; /* per sample (NHWC); set by the network before the
+                                        constructor (in_shape) and by it (out_shape) */
+    int in, out;   /* features per sample: h*w*c of the two shapes */
+    int batch;     /* the network's batch, known to the constructor */
+    clgan_ctx *ctx; /* the network's context, for constructors that size by device */
     double flops;  /* forward flops per sample */
+    clgan_init init; /* kernel initialization (dense, conv), from clgan_net_set_init */
+    float init_std;
+    size_t workspace; /* bytes of scratch the layer needs during forward/backward; the
+                         network allocates one buffer of the largest need */
+    cl_mem ws;     /* that buffer (borrowed; NULL when no layer needs one), set before bind */
     size_t scratch; /* device floats per sample the layer allocates for itself at bind
                        (caches, masks; an upper bound), for clgan_net_plan */
     void *priv;
@@ -44,7 +53,22 @@ struct clgan_layer {
     void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
 };
 
-/* Constructors (network.c names them and appends them). */
+/* Launches a cl/conv.cl shape kernel over (channels, rows): dimension 0 over the C
+ * channels in groups of up to 64 (a power of two), dimension 1 over `rows`. */
+clgan_status clgan_launch_chan(clgan_ctx *ctx, clgan_kernel_id k, int channels, size_t rows,
+                               int nargs, const clgan_arg *args);
+
+/* A kernel's initial values: Glorot uniform over fan_in + fan_out, or normal(0, std), as
+ * l->init says; from the network's init RNG. */
+void clgan_init_kernel(const clgan_layer *l, float *w, size_t n, double fan_in, double fan_out,
+                       clgan_rng *rng);
+
+/* Constructors (network.c names them and appends them). The new ones read the input
+ * shape from l->in_shape and set l->out_shape. */
+clgan_status clgan_conv_make(clgan_layer *l, const clgan_conv_opts *o);
+clgan_status clgan_upsample_make(clgan_layer *l, int fh, int fw);
+clgan_status clgan_zeropad_make(clgan_layer *l, int top, int bottom, int left, int right);
+clgan_status clgan_reshape_make(clgan_layer *l, clgan_shape s);
 clgan_status clgan_dense_make(clgan_layer *l, int in, int out, clgan_act act, float slope);
 clgan_status clgan_batchnorm_make(clgan_layer *l, int c, float eps, float momentum,
                                   float var_corr);
