@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "clgan/io.h"
 #include "clgan/nn.h"
 #include "clgan/optim.h"
 #include "clgan/runtime.h"
@@ -87,6 +88,8 @@ typedef struct {
     long eval_every;    /* score samples with the classifier every N iterations (0 = off) */
     int eval_samples;   /* samples scored per evaluation */
     char classifier[512]; /* "auto" (the shipped one matching --data), "none", or a file */
+    long checkpoint_every; /* write RUN/checkpoints/ckpt-<it>.safetensors every N iterations */
+    int keep_checkpoints; /* the newest K checkpoints are kept */
 } clgan_config;
 
 void clgan_config_defaults(clgan_config *c);
@@ -125,6 +128,12 @@ clgan_status clgan_config_load_preset(clgan_config *c, const char *name);
  * (build dir or install prefix), else the source tree it was built from. Writes the
  * path; 1 when found. */
 int clgan_find_sample(char *out, size_t n, const char *rel);
+
+/* The flag of the first setting that differs between a and b, leaving out the flags in
+ * `allowed` (NULL-terminated); NULL when they agree. For --resume, which may change only
+ * a few settings. */
+const char *clgan_config_diff(const clgan_config *a, const clgan_config *b,
+                              const char *const *allowed);
 
 /* Checks cross-setting constraints (e.g. layer lists, batch > 0). */
 clgan_status clgan_config_validate(const clgan_config *c);
@@ -270,6 +279,39 @@ clgan_status clgan_trainer_sample_device(clgan_trainer *t, cl_mem out, int n);
 
 /* ---- checkpoints --------------------------------------------------------------------- */
 
+/* A training checkpoint being assembled: named tensors and metadata (src/gan/ckpt.h). */
+typedef struct clgan_ckpt clgan_ckpt;
+
+/* Everything the trainer needs to continue exactly, into checkpoint `k`: syncs with the device first, then both
+ * networks' tensors and running statistics ("g/dense0.kernel"), their optimizers'
+ * state sliced the same way ("g/adam_m/dense0.kernel"), the weight snapshots a NaN after
+ * this iteration could still need, the current block's metrics, and as metadata the
+ * iteration, Adam step counters, the last finite snapshot and the dropout layers' draw
+ * counters. The random draws need nothing more: each is keyed by (seed, iteration,
+ * sub-step). */
+clgan_status clgan_trainer_save(clgan_trainer *t, clgan_ckpt *k);
+
+/* The newest readable training checkpoint of run directory `dir`: its path and
+ * iteration. An unreadable newer one is skipped, saying so on `log` (may be NULL).
+ * EINVAL when there is none (naming why). */
+clgan_status clgan_checkpoint_latest(const char *dir, char *path, size_t n, long *it, FILE *log);
+
+/* Whether a run may use directory `dir` (the run itself checks again): EINVAL when
+ * another run holds it (naming it), or when it already holds a run or other files and
+ * neither `resume` nor `overwrite` is set (docs/runs.md). */
+clgan_status clgan_run_check_dir(const char *dir, int resume, int overwrite);
+
+/* The resolved configuration a training checkpoint holds (for clgan train --resume). */
+clgan_status clgan_checkpoint_config(const char *path, clgan_config *c);
+
+/* Loads that into a new trainer built from the same configuration: EFORMAT naming the
+ * file and tensor when something is missing or of another shape. */
+clgan_status clgan_trainer_load(clgan_trainer *t, const clgan_tensor_set *s, const char *path);
+
+/* Puts back row `it` of the metrics history (CLGAN_M_COUNT floats), for a resumed run's
+ * records. */
+clgan_status clgan_trainer_set_history(clgan_trainer *t, long it, const float *row);
+
 /* Writes G's parameters and running statistics as safetensors, with the settings needed
  * to rebuild it as metadata (img_h, img_w, and img_c from c->channels). */
 clgan_status clgan_checkpoint_save_generator(const char *path, clgan_net *g,
@@ -325,6 +367,11 @@ typedef struct {
     int progress;     /* 1: live progress line (terminal); 0: plain periodic lines */
     int quiet;        /* no progress output at all */
     volatile sig_atomic_t *stop; /* when it becomes non-zero the run ends early, outputs written */
+    const char *resume;  /* continue the run in this directory from its newest checkpoint
+                            (the configuration must be the checkpoint's, but for iterations,
+                            device, checkpoint-every and keep-checkpoints) */
+    int overwrite;        /* the run directory may hold an old run: its files are removed once
+                             this run can start */
     volatile sig_atomic_t *running; /* set to 1 once set-up is over and the run starts writing
                                        its directory: until then an interrupted run has
                                        nothing to save and may simply end (NULL: not told) */

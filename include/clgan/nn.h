@@ -186,6 +186,14 @@ typedef struct {
 
 clgan_status clgan_net_plan_get(clgan_net *net, clgan_net_plan *out);
 
+/* The layers' own random-draw counters, in layer order (dropout draws a new mask per
+ * TRAIN forward from Philox keyed by its seed and this counter): a checkpoint keeps them
+ * so a resumed run draws the masks the uninterrupted one would. Writes up to `max` into
+ * out and returns how many the network has. */
+int clgan_net_draws(const clgan_net *net, uint32_t *out, int max);
+/* Puts them back; EFORMAT when `count` is not the network's number of counters. */
+clgan_status clgan_net_set_draws(clgan_net *net, const uint32_t *in, int count);
+
 /* Allocates the flat buffers and activations and initializes the parameters from
  * `seed` (host RNG, deterministic). After this no layer can be added. */
 clgan_status clgan_net_finalize(clgan_net *net, uint64_t seed);

@@ -148,6 +148,11 @@ static const setting settings[] = {
      "samples scored per evaluation"},
     {"classifier", "train", "classifier", T_STR, F(classifier), STR_SIZE(classifier), NULL, 0, 0,
      "scoring classifier: auto (samples/classifier for MNIST or fashion data), none, or a file"},
+    {"checkpoint-every", "train", "checkpoint-every", T_LONG, F(checkpoint_every), 0, NULL, 1, 1e12,
+     "write a checkpoint (RUN/checkpoints/) every N iterations, and at the end or when stopped; "
+     "clgan train --resume RUN continues from the newest"},
+    {"keep-checkpoints", "train", "keep-checkpoints", T_INT, F(keep_checkpoints), 0, NULL, 1, 1000,
+     "how many of the newest checkpoints to keep"},
 };
 #undef F
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
@@ -207,6 +212,28 @@ void clgan_config_defaults(clgan_config *c)
     c->eval_every = 500;
     c->eval_samples = 1000;
     snprintf(c->classifier, sizeof c->classifier, "auto");
+    c->checkpoint_every = 1000;
+    c->keep_checkpoints = 2;
+}
+
+static void format_value(char *buf, size_t n, const clgan_config *c, const setting *s);
+
+const char *clgan_config_diff(const clgan_config *a, const clgan_config *b,
+                              const char *const *allowed)
+{
+    char va[600], vb[600];
+    for (int i = 0; i < N_SETTINGS; i++) {
+        int ok = 0;
+        for (int k = 0; allowed && allowed[k]; k++)
+            ok |= !strcmp(allowed[k], settings[i].flag);
+        if (ok)
+            continue;
+        format_value(va, sizeof va, a, &settings[i]);
+        format_value(vb, sizeof vb, b, &settings[i]);
+        if (strcmp(va, vb))
+            return settings[i].flag;
+    }
+    return NULL;
 }
 
 static const setting *find_flag(const char *flag)

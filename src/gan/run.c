@@ -15,48 +15,7 @@
 #include "clgan/diag.h"
 #include "clgan/gan.h"
 #include "clgan/io.h"
-
-#define GRID 5
-
-typedef struct {
-    const clgan_config *c;
-    const clgan_run_opts *o;
-    FILE *log;
-    char dir[512];
-    clgan_trainer *tr;
-    clgan_gif *gif;
-    int h, w, img_c;      /* image height, width, channels (1 or 3) */
-    float *imgs;          /* (GRID*GRID, h, w, img_c) */
-    FILE *jsonl;
-    char jsonl_tmp[700];
-    long logged;          /* iterations already written to metrics.jsonl */
-    long printed;         /* iteration of the last progress line */
-    double t0, t_last;
-    long it_last;
-    double rate;
-    /* Gradient records (one per log interval that had a monitored iteration) and the
-     * per-iteration columns the detectors read; the same data `clgan diagnose` reads
-     * back from the files. */
-    long n_mon, cap_mon;
-    long *mon_it;
-    float *g_first, *g_norm, *d_norm;
-    float *col[5];        /* d_loss, g_loss, d_acc, d_real, d_fake: (iterations) */
-    int warned[CLGAN_DIAG_COUNT];
-    long diagnosed_at;    /* iteration of the last live diagnosis */
-    /* Sample quality: the evaluator, its sample buffer and its records. */
-    clgan_eval *ev;       /* made at the first evaluation (keeps start-up fast) */
-    char ev_path[1200];   /* the classifier; "" when not evaluating */
-    char ev_note[400];    /* why "auto" does not evaluate this data, or "" */
-    clgan_ctx *ctx;
-    const clgan_dataset *data;
-    cl_mem ev_samples;    /* (eval_samples, dim) */
-    FILE *evl;
-    char evl_tmp[700];
-    long n_eval;
-    long *eval_it;
-    float *coverage, *fd, *diversity, *kl;
-    clgan_eval_result last;
-} run_state;
+#include "run_internal.h"
 
 /* The per-iteration arrays (.npy files and the detectors' input): each the mean of two
  * metrics (the same metric twice: just that one). */
@@ -172,17 +131,22 @@ static void jnum(FILE *f, const char *key, double v)
 
 /* Appends the gradient record of iteration `m` (monitored) to the record arrays and
  * writes its fields into the current metrics.jsonl line. */
-static void monitor_record(run_state *r, long m)
+void run_mon_norms(const run_state *r, long m, double *gs, double *ds)
 {
     const clgan_trainer_view *v = clgan_trainer_get(r->tr);
     const float *h = v->history + m * CLGAN_M_COUNT;
-    double gs = 0, ds = 0;
+    *gs = *ds = 0;
     for (int i = 0; i < v->n_g_tensors; i++)
-        gs += (double)h[CLGAN_M_TENSORS + i] * h[CLGAN_M_TENSORS + i];
+        *gs += (double)h[CLGAN_M_TENSORS + i] * h[CLGAN_M_TENSORS + i];
     for (int i = 0; i < v->n_d_tensors; i++) {
         double x = h[CLGAN_M_TENSORS + v->n_g_tensors + i];
-        ds += x * x;
+        *ds += x * x;
     }
+}
+
+int run_mon_push(run_state *r, long m, double gs, double ds)
+{
+    const float *h = clgan_trainer_get(r->tr)->history + m * CLGAN_M_COUNT;
     if (r->n_mon == r->cap_mon) {
         long cap = r->cap_mon ? 2 * r->cap_mon : 256;
         long *it = realloc(r->mon_it, cap * sizeof *it);
@@ -194,7 +158,7 @@ static void monitor_record(run_state *r, long m)
         float *c = realloc(r->d_norm, cap * sizeof *c);
         if (c) r->d_norm = c;
         if (!it || !a || !b || !c)
-            return; /* out of memory: this record is not kept for the detectors */
+            return 0;
         r->cap_mon = cap;
     }
     r->mon_it[r->n_mon] = m;
@@ -202,6 +166,17 @@ static void monitor_record(run_state *r, long m)
     r->g_norm[r->n_mon] = (float)sqrt(gs);
     r->d_norm[r->n_mon] = (float)sqrt(ds);
     r->n_mon++;
+    return 1;
+}
+
+static void monitor_record(run_state *r, long m)
+{
+    const clgan_trainer_view *v = clgan_trainer_get(r->tr);
+    const float *h = v->history + m * CLGAN_M_COUNT;
+    double gs, ds;
+    run_mon_norms(r, m, &gs, &ds);
+    if (!run_mon_push(r, m, gs, ds))
+        return; /* out of memory: this record is not kept for the detectors */
     fprintf(r->jsonl, ", \"monitor_iteration\": %ld", m);
     jnum(r->jsonl, "g_grad_norm", sqrt(gs));
     jnum(r->jsonl, "d_grad_norm", sqrt(ds));
@@ -507,26 +482,64 @@ static clgan_status close_records(run_state *r, FILE **f, const char *tmp, const
     return CLGAN_OK;
 }
 
-static clgan_status open_dir(run_state *r)
+/* The run directory: --out, or runs/<timestamp> (with -2, -3, ... when that exists). */
+static void set_dir(run_state *r)
 {
-    char path[700];
-    clgan_status st;
-    if (r->c->out[0]) {
+    if (r->o->resume) {
+        snprintf(r->dir, sizeof r->dir, "%s", r->o->resume);
+    } else if (r->c->out[0]) {
         snprintf(r->dir, sizeof r->dir, "%s", r->c->out);
     } else {
         time_t now = time(NULL);
         struct tm tm;
+        char base[64];
         localtime_r(&now, &tm);
-        strftime(r->dir, sizeof r->dir, "runs/%Y%m%d-%H%M%S", &tm);
+        strftime(base, sizeof base, "runs/%Y%m%d-%H%M%S", &tm);
+        snprintf(r->dir, sizeof r->dir, "%s", base);
+        for (int k = 2; clgan_io_exists(r->dir) && k < 1000; k++)
+            snprintf(r->dir, sizeof r->dir, "%s-%d", base, k);
+    }
+}
+
+static clgan_rundir_mode dir_mode(const run_state *r)
+{
+    return r->o->resume ? CLGAN_RUNDIR_RESUME
+                        : r->o->overwrite ? CLGAN_RUNDIR_OVERWRITE : CLGAN_RUNDIR_NEW;
+}
+
+/* Takes the directory (locked from here to the end), clears an old run (--overwrite) or
+ * puts a resumed run's records back, then opens the records and writes config.ini. */
+static clgan_status open_dir(run_state *r)
+{
+    char path[700];
+    clgan_status st;
+    clgan_rundir_mode mode = dir_mode(r);
+    if ((st = clgan_rundir_lock_take(&r->lock, r->dir)) != CLGAN_OK ||
+        (st = clgan_rundir_check(r->dir, mode, 1)) != CLGAN_OK)
+        return st;
+    if (mode == CLGAN_RUNDIR_OVERWRITE && (st = clgan_rundir_clear(r->dir, r->o->quiet ? NULL : r->log)) != CLGAN_OK)
+        return st;
+    if (mode == CLGAN_RUNDIR_RESUME) {
+        char now[1200];
+        long it;
+        if ((st = clgan_checkpoint_latest(r->dir, now, sizeof now, &it, NULL)) != CLGAN_OK)
+            return st;
+        if (strcmp(now, r->ckpt_path))
+            return clgan_error(CLGAN_EINVAL, "%s: the run moved on to %s while this resume was "
+                               "starting; resume again", r->dir, now);
+        if ((st = run_resume_prepare(r, r->ckpt_path)) != CLGAN_OK)
+            return st;
     }
     path_in(path, sizeof path, r, "images");
     if ((st = clgan_io_mkdirs(path)) != CLGAN_OK)
         return st;
-    path_in(r->jsonl_tmp, sizeof r->jsonl_tmp, r, "metrics.jsonl.partial");
-    r->jsonl = fopen(r->jsonl_tmp, "w");
-    if (!r->jsonl)
-        return clgan_error(CLGAN_EIO, "cannot write %s", r->jsonl_tmp);
-    if (r->ev_path[0]) {
+    if (!r->jsonl) {
+        path_in(r->jsonl_tmp, sizeof r->jsonl_tmp, r, "metrics.jsonl.partial");
+        r->jsonl = fopen(r->jsonl_tmp, "w");
+        if (!r->jsonl)
+            return clgan_error(CLGAN_EIO, "cannot write %s", r->jsonl_tmp);
+    }
+    if (r->ev_path[0] && !r->evl) {
         path_in(r->evl_tmp, sizeof r->evl_tmp, r, "eval.jsonl.partial");
         r->evl = fopen(r->evl_tmp, "w");
         if (!r->evl)
@@ -536,6 +549,47 @@ static clgan_status open_dir(run_state *r)
     snprintf(cfg.out, sizeof cfg.out, "%s", r->dir);
     path_in(path, sizeof path, r, "config.ini");
     return clgan_config_save(&cfg, path);
+}
+
+/* A checkpoint now: the records of the complete log intervals first (they are in it). */
+static clgan_status checkpoint(run_state *r)
+{
+    clgan_status st = clgan_trainer_sync(r->tr);
+    if (st != CLGAN_OK)
+        return st;
+    write_records(r, 0);
+    return run_checkpoint(r);
+}
+
+/* For --resume: the newest checkpoint, read whole (its settings were checked by the
+ * caller; its tensors are loaded once the trainer is built). */
+static clgan_status open_checkpoint(run_state *r)
+{
+    long it;
+    clgan_status st = clgan_checkpoint_latest(r->dir, r->ckpt_path, sizeof r->ckpt_path, &it,
+                                              r->o->quiet ? NULL : r->log);
+    if (st != CLGAN_OK || (st = clgan_safetensors_read(r->ckpt_path, &r->ckpt)) != CLGAN_OK)
+        return st;
+    /* Equal: nothing to train, but a run killed after its last checkpoint gets its outputs. */
+    if (r->c->iterations < it)
+        return clgan_error(CLGAN_EINVAL, "%s is at iteration %ld already: pass --iterations above "
+                           "%ld to train it further", r->dir, it, it);
+    return CLGAN_OK;
+}
+
+/* A resumed run computes its products as the run did (the GEMM choice is the checkpoint's,
+ * not measured again); on another device its numbers differ, and it says so. */
+static void resume_device(run_state *r, clgan_ctx *ctx)
+{
+    const char *g = clgan_safetensors_meta(&r->ckpt, "gemm");
+    const char *dev = clgan_safetensors_meta(&r->ckpt, "device");
+    for (int i = CLGAN_GEMM_CLBLAST; g && i <= CLGAN_GEMM_NATIVE; i++)
+        if (!strcmp(g, clgan_gemm_impl_str((clgan_gemm_impl)i)))
+            clgan_gemm_set_impl(ctx, (clgan_gemm_impl)i);
+    if (dev && strcmp(dev, clgan_ctx_get(ctx)->dev.name) && !r->o->quiet)
+        fprintf(r->log, "clgan: note: the run trained on %s until now and continues on %s: its "
+                "numbers will not be those of an uninterrupted run\n", dev,
+                clgan_ctx_get(ctx)->dev.name);
 }
 
 static clgan_status finish_outputs(run_state *r)
@@ -591,18 +645,24 @@ static void data_notes(FILE *f, const clgan_dataset *d, const char *ev_note)
 clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
 {
     clgan_run_opts defaults = {0};
-    run_state r = {.c = c, .o = o ? o : &defaults};
+    run_state r = {.c = c, .o = o ? o : &defaults, .lock = {.fd = -1}};
     clgan_dataset data = {0};
     clgan_ctx *ctx = NULL;
     clgan_status st;
     r.log = r.o->log ? r.o->log : stderr;
+    set_dir(&r);
+    /* A directory another run holds, or that holds a run, is refused before set-up. */
     if ((st = clgan_config_validate(c)) != CLGAN_OK ||
+        (st = clgan_rundir_check(r.dir, dir_mode(&r), 0)) != CLGAN_OK ||
+        (r.o->resume && (st = open_checkpoint(&r)) != CLGAN_OK) ||
         (st = clgan_dataset_load_as(&data, c->data, c->image_size, c->channels)) != CLGAN_OK)
-        return st;
+        goto done;
     r.h = data.h;
     r.w = data.w;
     r.img_c = data.c;
     int dim = data.h * data.w * data.c;
+    r.data = &data;
+    r.data_hash = run_data_hash(data.images, data.count * (size_t)dim);
     if ((size_t)c->batch > data.count) {
         st = clgan_error(CLGAN_EINVAL, "--batch %d is larger than the data set (%zu images)",
                          c->batch, data.count);
@@ -619,14 +679,27 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     if ((st = clgan_ctx_init(&ctx, &co)) != CLGAN_OK)
         goto done;
     const clgan_ctx_view *cv = clgan_ctx_get(ctx);
-    if (c->gemm != CLGAN_GEMM_AUTO)
+    if (r.o->resume)
+        resume_device(&r, ctx);
+    else if (c->gemm != CLGAN_GEMM_AUTO)
         clgan_gemm_set_impl(ctx, (clgan_gemm_impl)c->gemm);
     else if ((st = clgan_gemm_autoselect(ctx)) != CLGAN_OK)
         goto done;
     /* Everything that can refuse the inputs runs before the run directory is made. */
-    if ((st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = check_memory(&r, ctx, &data)) != CLGAN_OK ||
+    if ((r.o->resume && (st = run_resume_check(&r, ctx, CLGAN_SHAPE(data.h, data.w, data.c))) != CLGAN_OK) ||
+        (st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = check_memory(&r, ctx, &data)) != CLGAN_OK ||
         (st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count,
                                   CLGAN_SHAPE(data.h, data.w, data.c))) != CLGAN_OK)
+        goto done;
+    r.ctx = ctx;
+    r.imgs = malloc((size_t)GRID * GRID * dim * sizeof(float));
+    for (int k = 0; k < 5; k++)
+        r.col[k] = calloc((size_t)c->iterations + 1, sizeof(float));
+    if (!r.imgs || !r.col[0] || !r.col[1] || !r.col[2] || !r.col[3] || !r.col[4]) {
+        st = clgan_error(CLGAN_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (r.o->resume && (st = run_resume_load(&r, r.ckpt_path)) != CLGAN_OK)
         goto done;
     if (!r.o->quiet)
         fprintf(r.log, "clgan: device %d: %s (%s, %s); kernels %s in %.2f s; gemm %s\n"
@@ -639,26 +712,23 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         data_notes(r.log, &data, r.ev_note);
     if (r.o->running)
         *r.o->running = 1;
-    if ((st = open_dir(&r)) != CLGAN_OK)
+    if ((st = open_dir(&r)) != CLGAN_OK || (!r.start && (st = write_grid(&r, 0)) != CLGAN_OK))
         goto done;
-    r.imgs = malloc((size_t)GRID * GRID * dim * sizeof(float));
-    for (int k = 0; k < 5; k++)
-        r.col[k] = calloc((size_t)c->iterations + 1, sizeof(float));
-    if (!r.imgs || !r.col[0] || !r.col[1] || !r.col[2] || !r.col[3] || !r.col[4]) {
-        st = clgan_error(CLGAN_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((st = write_grid(&r, 0)) != CLGAN_OK)
-        goto done;
-    if (!r.o->quiet)
+    if (!r.o->quiet && r.start)
+        fprintf(r.log, "clgan: resumed from %s; training iterations %ld to %ld, batch %d, in %s\n",
+                r.ckpt_path, r.start, c->iterations, c->batch, r.dir);
+    else if (!r.o->quiet)
         fprintf(r.log, "clgan: first iteration after %.2f s; training %ld iterations, batch %d, "
                        "into %s\n", clgan_now_s() - t_start, c->iterations, c->batch, r.dir);
     r.t0 = r.t_last = clgan_now_s();
-    long it = 0;
+    r.it_last = r.start;
+    long it = r.start, stopped = 0;
     for (; it < c->iterations; it++) {
         if (r.o->stop && *r.o->stop) {
             if (!r.o->quiet)
-                fprintf(r.log, "\nclgan: stopped at iteration %ld; writing outputs\n", it);
+                fprintf(r.log, "\nclgan: stopped at iteration %ld; writing outputs and a "
+                        "checkpoint\n", it);
+            stopped = 1;
             break;
         }
         if ((st = clgan_trainer_step(r.tr)) != CLGAN_OK)
@@ -674,8 +744,13 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
             goto done;
         write_records(&r, 0);
         progress(&r, 0);
+        if ((it + 1) % c->checkpoint_every == 0 && it + 1 < c->iterations &&
+            (st = checkpoint(&r)) != CLGAN_OK)
+            goto done;
     }
-    if ((st = clgan_trainer_sync(r.tr)) != CLGAN_OK)
+    /* The last checkpoint (the end, or where it stopped) before the end's own outputs; a
+     * run that diverged keeps its earlier ones only. */
+    if ((st = checkpoint(&r)) != CLGAN_OK)
         goto done;
     const clgan_trainer_view *tv = clgan_trainer_get(r.tr);
     long diverged = tv->nonfinite_at;
@@ -690,7 +765,7 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                     tv->last_good ? "after iteration" : "the initial weights, iteration", tv->last_good);
     }
     double secs = clgan_now_s() - r.t0;
-    r.rate = it / (secs > 0 ? secs : 1);
+    r.rate = (it - r.start) / (secs > 0 ? secs : 1);
     if ((c->sample_every == 0 || it % c->sample_every != 0) && it > 0 && diverged < 0 &&
         (st = write_grid(&r, it)) != CLGAN_OK)
         goto done;
@@ -706,7 +781,9 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                 "  metrics        %s/metrics.jsonl\n"
                 "  generator      %s/generator.safetensors\n"
                 "  configuration  %s/config.ini\n",
-                it, secs, r.rate, r.dir, r.dir, r.dir, r.dir, r.dir, r.dir);
+                it - r.start, secs, r.rate, r.dir, r.dir, r.dir, r.dir, r.dir, r.dir);
+    if (!r.o->quiet && stopped)
+        fprintf(r.log, "clgan: continue this run with: clgan train --resume %s\n", r.dir);
     if (diverged >= 0)
         st = clgan_error(CLGAN_ENUMERIC, "training diverged (NaN/Inf at iteration %ld); every output "
                          "so far is in %s, see diagnoses.json", diverged, r.dir);
@@ -731,5 +808,18 @@ done:
     clgan_trainer_free(r.tr);
     clgan_ctx_free(ctx);
     clgan_dataset_free(&data);
+    clgan_safetensors_free(&r.ckpt);
+    clgan_rundir_lock_release(&r.lock);
     return st;
+}
+
+/* ---- for resume.c ------------------------------------------------------------------- */
+
+void run_fill_columns(run_state *r, long from, long to) { fill_columns(r, from, to); }
+clgan_diag_input run_diag_input(const run_state *r, long n) { return diag_input(r, n); }
+void run_path(char *out, size_t n, const run_state *r, const char *name) { path_in(out, n, r, name); }
+
+int run_is_grid(const run_state *r, long it)
+{
+    return it == 0 || (r->c->sample_every > 0 && it % r->c->sample_every == 0);
 }

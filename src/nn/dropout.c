@@ -86,6 +86,7 @@ clgan_status clgan_dropout_make(clgan_layer *l, int c, float rate)
     l->ops = &dropout_ops;
     l->in = l->out = c;
     l->scratch = (size_t)c; /* the mask */
+    l->draws = &d->calls;
     l->priv = d;
     return CLGAN_OK;
 }

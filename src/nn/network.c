@@ -468,6 +468,30 @@ const clgan_tensor_info *clgan_net_find(const clgan_net *n, const char *name)
     return NULL;
 }
 
+int clgan_net_draws(const clgan_net *n, uint32_t *out, int max)
+{
+    int k = 0;
+    for (int i = 0; i < n->n_layers; i++)
+        if (n->layers[i].draws) {
+            if (k < max)
+                out[k] = *n->layers[i].draws;
+            k++;
+        }
+    return k;
+}
+
+clgan_status clgan_net_set_draws(clgan_net *n, const uint32_t *in, int count)
+{
+    int have = clgan_net_draws(n, NULL, 0);
+    if (count != have)
+        return clgan_error(CLGAN_EFORMAT, "%d random-draw counters for a network that has %d",
+                           count, have);
+    for (int i = 0, k = 0; i < n->n_layers; i++)
+        if (n->layers[i].draws)
+            *n->layers[i].draws = in[k++];
+    return CLGAN_OK;
+}
+
 /* ---- gradient-penalty access (gradpen.c) ------------------------------------------ */
 
 void clgan_net_parts_get(clgan_net *n, clgan_net_parts *out)
