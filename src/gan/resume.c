@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ckpt.h"
@@ -17,6 +18,108 @@
 
 #define FORMAT "clgan-checkpoint-1"
 #define MAX_LIST 1000000 /* entries of a metadata list (iterations of records) */
+
+/* ---- the run directory -------------------------------------------------------------- */
+
+/* The run directory: --out, or runs/<timestamp> (with -2, -3, ... when that exists). */
+void run_set_dir(run_state *r)
+{
+    if (r->o->resume) {
+        snprintf(r->dir, sizeof r->dir, "%s", r->o->resume);
+    } else if (r->c->out[0]) {
+        snprintf(r->dir, sizeof r->dir, "%s", r->c->out);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        char base[64];
+        localtime_r(&now, &tm);
+        strftime(base, sizeof base, "runs/%Y%m%d-%H%M%S", &tm);
+        snprintf(r->dir, sizeof r->dir, "%s", base);
+        for (int k = 2; clgan_io_exists(r->dir) && k < 1000; k++)
+            snprintf(r->dir, sizeof r->dir, "%s-%d", base, k);
+    }
+}
+
+clgan_rundir_mode run_dir_mode(const run_state *r)
+{
+    return r->o->resume ? CLGAN_RUNDIR_RESUME
+                        : r->o->overwrite ? CLGAN_RUNDIR_OVERWRITE : CLGAN_RUNDIR_NEW;
+}
+
+/* Takes the directory (locked from here to the end), clears an old run (--overwrite) or
+ * puts a resumed run's records back, then opens the records and writes config.ini. */
+clgan_status run_open_dir(run_state *r)
+{
+    char path[700];
+    clgan_status st;
+    clgan_rundir_mode mode = run_dir_mode(r);
+    if ((st = clgan_rundir_lock_take(&r->lock, r->dir)) != CLGAN_OK ||
+        (st = clgan_rundir_check(r->dir, mode, 1)) != CLGAN_OK)
+        return st;
+    if (mode == CLGAN_RUNDIR_OVERWRITE && (st = clgan_rundir_clear(r->dir, r->o->quiet ? NULL : r->log)) != CLGAN_OK)
+        return st;
+    if (mode == CLGAN_RUNDIR_RESUME) {
+        char now[1200];
+        long it;
+        if ((st = clgan_checkpoint_latest(r->dir, now, sizeof now, &it, NULL)) != CLGAN_OK)
+            return st;
+        if (strcmp(now, r->ckpt_path))
+            return clgan_error(CLGAN_EINVAL, "%s: the run moved on to %s while this resume was "
+                               "starting; resume again", r->dir, now);
+        if ((st = run_resume_prepare(r, r->ckpt_path)) != CLGAN_OK)
+            return st;
+    }
+    run_path(path, sizeof path, r, "images");
+    if ((st = clgan_io_mkdirs(path)) != CLGAN_OK)
+        return st;
+    if (!r->jsonl) {
+        run_path(r->jsonl_tmp, sizeof r->jsonl_tmp, r, "metrics.jsonl.partial");
+        r->jsonl = fopen(r->jsonl_tmp, "w");
+        if (!r->jsonl)
+            return clgan_error(CLGAN_EIO, "cannot write %s", r->jsonl_tmp);
+    }
+    if (r->ev_path[0] && !r->evl) {
+        run_path(r->evl_tmp, sizeof r->evl_tmp, r, "eval.jsonl.partial");
+        r->evl = fopen(r->evl_tmp, "w");
+        if (!r->evl)
+            return clgan_error(CLGAN_EIO, "cannot write %s", r->evl_tmp);
+    }
+    clgan_config cfg = *r->c;
+    snprintf(cfg.out, sizeof cfg.out, "%s", r->dir);
+    run_path(path, sizeof path, r, "config.ini");
+    return clgan_config_save(&cfg, path);
+}
+
+/* For --resume: the newest checkpoint, read whole (its settings were checked by the
+ * caller; its tensors are loaded once the trainer is built). */
+clgan_status run_open_checkpoint(run_state *r)
+{
+    long it;
+    clgan_status st = clgan_checkpoint_latest(r->dir, r->ckpt_path, sizeof r->ckpt_path, &it,
+                                              r->o->quiet ? NULL : r->log);
+    if (st != CLGAN_OK || (st = clgan_safetensors_read(r->ckpt_path, &r->ckpt)) != CLGAN_OK)
+        return st;
+    /* Equal: nothing to train, but a run killed after its last checkpoint gets its outputs. */
+    if (r->c->iterations < it)
+        return clgan_error(CLGAN_EINVAL, "%s is at iteration %ld already: pass --iterations above "
+                           "%ld to train it further", r->dir, it, it);
+    return CLGAN_OK;
+}
+
+/* A resumed run computes its products as the run did (the GEMM choice is the checkpoint's,
+ * not measured again); on another device its numbers differ, and it says so. */
+void run_resume_device(run_state *r, clgan_ctx *ctx)
+{
+    const char *g = clgan_safetensors_meta(&r->ckpt, "gemm");
+    const char *dev = clgan_safetensors_meta(&r->ckpt, "device");
+    for (int i = CLGAN_GEMM_CLBLAST; g && i <= CLGAN_GEMM_NATIVE; i++)
+        if (!strcmp(g, clgan_gemm_impl_str((clgan_gemm_impl)i)))
+            clgan_gemm_set_impl(ctx, (clgan_gemm_impl)i);
+    if (dev && strcmp(dev, clgan_ctx_get(ctx)->dev.name) && !r->o->quiet)
+        fprintf(r->log, "clgan: note: the run trained on %s until now and continues on %s: its "
+                "numbers will not be those of an uninterrupted run\n", dev,
+                clgan_ctx_get(ctx)->dev.name);
+}
 
 /* ---- finding checkpoints ----------------------------------------------------------- */
 

@@ -482,75 +482,6 @@ static clgan_status close_records(run_state *r, FILE **f, const char *tmp, const
     return CLGAN_OK;
 }
 
-/* The run directory: --out, or runs/<timestamp> (with -2, -3, ... when that exists). */
-static void set_dir(run_state *r)
-{
-    if (r->o->resume) {
-        snprintf(r->dir, sizeof r->dir, "%s", r->o->resume);
-    } else if (r->c->out[0]) {
-        snprintf(r->dir, sizeof r->dir, "%s", r->c->out);
-    } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        char base[64];
-        localtime_r(&now, &tm);
-        strftime(base, sizeof base, "runs/%Y%m%d-%H%M%S", &tm);
-        snprintf(r->dir, sizeof r->dir, "%s", base);
-        for (int k = 2; clgan_io_exists(r->dir) && k < 1000; k++)
-            snprintf(r->dir, sizeof r->dir, "%s-%d", base, k);
-    }
-}
-
-static clgan_rundir_mode dir_mode(const run_state *r)
-{
-    return r->o->resume ? CLGAN_RUNDIR_RESUME
-                        : r->o->overwrite ? CLGAN_RUNDIR_OVERWRITE : CLGAN_RUNDIR_NEW;
-}
-
-/* Takes the directory (locked from here to the end), clears an old run (--overwrite) or
- * puts a resumed run's records back, then opens the records and writes config.ini. */
-static clgan_status open_dir(run_state *r)
-{
-    char path[700];
-    clgan_status st;
-    clgan_rundir_mode mode = dir_mode(r);
-    if ((st = clgan_rundir_lock_take(&r->lock, r->dir)) != CLGAN_OK ||
-        (st = clgan_rundir_check(r->dir, mode, 1)) != CLGAN_OK)
-        return st;
-    if (mode == CLGAN_RUNDIR_OVERWRITE && (st = clgan_rundir_clear(r->dir, r->o->quiet ? NULL : r->log)) != CLGAN_OK)
-        return st;
-    if (mode == CLGAN_RUNDIR_RESUME) {
-        char now[1200];
-        long it;
-        if ((st = clgan_checkpoint_latest(r->dir, now, sizeof now, &it, NULL)) != CLGAN_OK)
-            return st;
-        if (strcmp(now, r->ckpt_path))
-            return clgan_error(CLGAN_EINVAL, "%s: the run moved on to %s while this resume was "
-                               "starting; resume again", r->dir, now);
-        if ((st = run_resume_prepare(r, r->ckpt_path)) != CLGAN_OK)
-            return st;
-    }
-    path_in(path, sizeof path, r, "images");
-    if ((st = clgan_io_mkdirs(path)) != CLGAN_OK)
-        return st;
-    if (!r->jsonl) {
-        path_in(r->jsonl_tmp, sizeof r->jsonl_tmp, r, "metrics.jsonl.partial");
-        r->jsonl = fopen(r->jsonl_tmp, "w");
-        if (!r->jsonl)
-            return clgan_error(CLGAN_EIO, "cannot write %s", r->jsonl_tmp);
-    }
-    if (r->ev_path[0] && !r->evl) {
-        path_in(r->evl_tmp, sizeof r->evl_tmp, r, "eval.jsonl.partial");
-        r->evl = fopen(r->evl_tmp, "w");
-        if (!r->evl)
-            return clgan_error(CLGAN_EIO, "cannot write %s", r->evl_tmp);
-    }
-    clgan_config cfg = *r->c;
-    snprintf(cfg.out, sizeof cfg.out, "%s", r->dir);
-    path_in(path, sizeof path, r, "config.ini");
-    return clgan_config_save(&cfg, path);
-}
-
 /* A checkpoint now: the records of the complete log intervals first (they are in it). */
 static clgan_status checkpoint(run_state *r)
 {
@@ -559,37 +490,6 @@ static clgan_status checkpoint(run_state *r)
         return st;
     write_records(r, 0);
     return run_checkpoint(r);
-}
-
-/* For --resume: the newest checkpoint, read whole (its settings were checked by the
- * caller; its tensors are loaded once the trainer is built). */
-static clgan_status open_checkpoint(run_state *r)
-{
-    long it;
-    clgan_status st = clgan_checkpoint_latest(r->dir, r->ckpt_path, sizeof r->ckpt_path, &it,
-                                              r->o->quiet ? NULL : r->log);
-    if (st != CLGAN_OK || (st = clgan_safetensors_read(r->ckpt_path, &r->ckpt)) != CLGAN_OK)
-        return st;
-    /* Equal: nothing to train, but a run killed after its last checkpoint gets its outputs. */
-    if (r->c->iterations < it)
-        return clgan_error(CLGAN_EINVAL, "%s is at iteration %ld already: pass --iterations above "
-                           "%ld to train it further", r->dir, it, it);
-    return CLGAN_OK;
-}
-
-/* A resumed run computes its products as the run did (the GEMM choice is the checkpoint's,
- * not measured again); on another device its numbers differ, and it says so. */
-static void resume_device(run_state *r, clgan_ctx *ctx)
-{
-    const char *g = clgan_safetensors_meta(&r->ckpt, "gemm");
-    const char *dev = clgan_safetensors_meta(&r->ckpt, "device");
-    for (int i = CLGAN_GEMM_CLBLAST; g && i <= CLGAN_GEMM_NATIVE; i++)
-        if (!strcmp(g, clgan_gemm_impl_str((clgan_gemm_impl)i)))
-            clgan_gemm_set_impl(ctx, (clgan_gemm_impl)i);
-    if (dev && strcmp(dev, clgan_ctx_get(ctx)->dev.name) && !r->o->quiet)
-        fprintf(r->log, "clgan: note: the run trained on %s until now and continues on %s: its "
-                "numbers will not be those of an uninterrupted run\n", dev,
-                clgan_ctx_get(ctx)->dev.name);
 }
 
 static clgan_status finish_outputs(run_state *r)
@@ -650,11 +550,11 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     clgan_ctx *ctx = NULL;
     clgan_status st;
     r.log = r.o->log ? r.o->log : stderr;
-    set_dir(&r);
+    run_set_dir(&r);
     /* A directory another run holds, or that holds a run, is refused before set-up. */
     if ((st = clgan_config_validate(c)) != CLGAN_OK ||
-        (st = clgan_rundir_check(r.dir, dir_mode(&r), 0)) != CLGAN_OK ||
-        (r.o->resume && (st = open_checkpoint(&r)) != CLGAN_OK) ||
+        (st = clgan_rundir_check(r.dir, run_dir_mode(&r), 0)) != CLGAN_OK ||
+        (r.o->resume && (st = run_open_checkpoint(&r)) != CLGAN_OK) ||
         (st = clgan_dataset_load_as(&data, c->data, c->image_size, c->channels)) != CLGAN_OK)
         goto done;
     r.h = data.h;
@@ -680,7 +580,7 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         goto done;
     const clgan_ctx_view *cv = clgan_ctx_get(ctx);
     if (r.o->resume)
-        resume_device(&r, ctx);
+        run_resume_device(&r, ctx);
     else if (c->gemm != CLGAN_GEMM_AUTO)
         clgan_gemm_set_impl(ctx, (clgan_gemm_impl)c->gemm);
     else if ((st = clgan_gemm_autoselect(ctx)) != CLGAN_OK)
@@ -712,7 +612,7 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         data_notes(r.log, &data, r.ev_note);
     if (r.o->running)
         *r.o->running = 1;
-    if ((st = open_dir(&r)) != CLGAN_OK || (!r.start && (st = write_grid(&r, 0)) != CLGAN_OK))
+    if ((st = run_open_dir(&r)) != CLGAN_OK || (!r.start && (st = write_grid(&r, 0)) != CLGAN_OK))
         goto done;
     if (!r.o->quiet && r.start)
         fprintf(r.log, "clgan: resumed from %s; training iterations %ld to %ld, batch %d, in %s\n",

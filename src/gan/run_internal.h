@@ -75,6 +75,18 @@ int run_is_grid(const run_state *r, long it);
 
 /* ---- resume.c ---- */
 
+/* r->dir: --resume's directory, --out, or runs/<timestamp> (-2, -3, ... when it exists). */
+void run_set_dir(run_state *r);
+/* What the run may do with what is in its directory. */
+clgan_rundir_mode run_dir_mode(const run_state *r);
+/* Takes the directory (locked from here to the end), clears an old run (--overwrite) or
+ * puts a resumed run's records back, then opens the records and writes config.ini. */
+clgan_status run_open_dir(run_state *r);
+/* For --resume: the newest checkpoint of r->dir into r->ckpt (read whole). */
+clgan_status run_open_checkpoint(run_state *r);
+/* For --resume: the checkpoint's GEMM choice; a note when the device differs. */
+void run_resume_device(run_state *r, clgan_ctx *ctx);
+
 /* FNV-1a of n bytes (the data set's fingerprint in a checkpoint). */
 uint64_t run_data_hash(const uint8_t *p, size_t n);
 
