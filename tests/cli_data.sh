@@ -73,10 +73,10 @@ from PIL import Image, ImageSequence
 for run, mode in ((sys.argv[1], "L"), (sys.argv[2], "RGB")):
     pngs = [Image.open("%s/images/%d.png" % (run, it)) for it in (0, 10, 20)]
     for p in pngs:
-        assert p.mode == mode and p.size == (48, 48), (run, p.mode, p.size)  # 5*8 + 4*2
+        assert p.mode == mode and p.size == (48, 48 + 9), (run, p.mode, p.size)  # 5*8 + 4*2, caption
     gif = Image.open(run + "/training.gif")
     frames = [f.convert("RGB") for f in ImageSequence.Iterator(gif)]
-    assert len(frames) == 3 and gif.size == (48, 48), (len(frames), gif.size)
+    assert len(frames) == 3 and gif.size == (48, 48 + 9), (len(frames), gif.size)
     for f, p in zip(frames, pngs):
         a = np.asarray(f, dtype=float); b = np.asarray(p.convert("RGB"), dtype=float)
         err = np.abs(a - b).mean()

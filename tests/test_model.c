@@ -27,7 +27,7 @@ static void presets(void)
 {
     static const char *const names[] = {"keras-gan", "ttur",  "lsgan",    "hinge",   "wgan",
                                         "wgan-gp",   "residual", "minimax", "dcgan-keras",
-                                        "dcgan",     "wgan-gp-conv"};
+                                        "dcgan",     "wgan-gp-conv", "sngan"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         clgan_config c;
         clgan_net *g = NULL, *d = NULL;
@@ -63,6 +63,28 @@ static void presets(void)
     clgan_net_free(d);
 }
 
+/* Spectral normalization keeps u and v per kernel in the state buffer. */
+static void spectral(void)
+{
+    clgan_config c;
+    clgan_net *d = NULL;
+    clgan_config_defaults(&c);
+    CHECK_OK(clgan_config_load_preset(&c, "sngan"));
+    CHECK_OK(clgan_model_discriminator(&d, ctx, &c, CLGAN_SHAPE(28, 28, 1), 2));
+    CHECK(d && clgan_net_find(d, "conv0.sn_u") && clgan_net_find(d, "dense0.sn_v"));
+    clgan_net_free(d);
+    CHECK_OK(clgan_config_set(&c, "spectral-norm-d", "off"));
+    CHECK_OK(clgan_model_discriminator(&d, ctx, &c, CLGAN_SHAPE(28, 28, 1), 2));
+    CHECK(d && !clgan_net_find(d, "conv0.sn_u"));
+    clgan_net_free(d);
+    /* --batchnorm-d layer turns the generic 'norm' into LayerNorm. */
+    CHECK_OK(clgan_config_load_preset(&c, "wgan-gp-conv"));
+    CHECK_OK(clgan_config_set(&c, "batchnorm-d", "layer"));
+    CHECK_OK(clgan_model_discriminator(&d, ctx, &c, CLGAN_SHAPE(28, 28, 1), 2));
+    CHECK(d && clgan_net_find(d, "ln0.gamma") && clgan_net_find(d, "ln2.gamma"));
+    clgan_net_free(d);
+}
+
 /* The generic tokens take the network's remedy settings. */
 static void generic_tokens(void)
 {
@@ -81,6 +103,37 @@ static void generic_tokens(void)
     clgan_net_free(d);
     printf("  dcgan-keras D: %d layers; with --batchnorm-d off --dropout-d 0: %d\n", with, without);
     CHECK(with == without + 3 + 4);
+}
+
+/* A dense layer or residual block makes a feature vector whatever its input, also when
+ * its width equals the input's size (an image of 14x14x4 or 28x28x1 = 784 values into
+ * 'dense 784'): the BatchNorm after it then normalizes 784 features, not the image's
+ * channels. */
+static void dense_flattens(void)
+{
+    static const struct {
+        const char *arch, *layers, *residual, *bn_name;
+    } cases[] = {{"conv 4 k3 s2 same, act, dense 784, bn, act, dense 1", "512", "off", "bn0.gamma"},
+                 {"", "784", "off", "bn0.gamma"},
+                 {"", "784", "on", "res0.bn.gamma"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        clgan_config c;
+        clgan_net *d = NULL;
+        clgan_config_defaults(&c);
+        snprintf(c.d.arch, sizeof c.d.arch, "%s", cases[i].arch);
+        CHECK_OK(clgan_config_set(&c, "layers-d", cases[i].layers));
+        CHECK_OK(clgan_config_set(&c, "residual-d", cases[i].residual));
+        CHECK_OK(clgan_config_set(&c, "batchnorm-d", "on"));
+        CHECK_OK(clgan_model_discriminator(&d, ctx, &c, CLGAN_SHAPE(28, 28, 1), 2));
+        const clgan_net_view *v = d ? clgan_net_get(d) : NULL;
+        const clgan_tensor_info *g = d ? clgan_net_find(d, "bn0.gamma") : NULL;
+        const clgan_tensor_info *rg = d ? clgan_net_find(d, "res0.bn.gamma") : NULL;
+        size_t n = g ? g->count : rg ? rg->count : 0;
+        printf("  D '%s' (layers %s, residual %s) on 28x28x1: %s has %zu values\n",
+               cases[i].arch, cases[i].layers, cases[i].residual, cases[i].bn_name, n);
+        CHECK(n == 784 && v && v->out_dim == 1);
+        clgan_net_free(d);
+    }
 }
 
 static void refused(const char *spec, int gen, const char *expect)
@@ -125,6 +178,9 @@ int main(void)
     presets();
     printf("generic tokens:\n");
     generic_tokens();
+    spectral();
+    printf("dense layers flatten:\n");
+    dense_flattens();
     printf("refusals:\n");
     refusals();
     clgan_ctx_free(ctx);

@@ -33,6 +33,7 @@ typedef struct {
     size_t nx;
     cl_mem xb;
     const float *R;
+    clgan_mode mode;
 } fd_state;
 
 static void fd_upload(void *u)
@@ -45,11 +46,16 @@ static void fd_upload(void *u)
 static double fd_objective(void *u)
 {
     fd_state *f = u;
-    return objective(f->ctx, f->n, f->xb, f->R, CLGAN_MODE_TRAIN);
+    return objective(f->ctx, f->n, f->xb, f->R, f->mode);
+}
+
+void tu_net_check(clgan_ctx *ctx, const char *name, clgan_net *n, uint64_t seed)
+{
+    tu_net_check_ex(ctx, name, n, seed, 0);
 }
 
 /* Checks every trained parameter and the input gradient of `n` by central differences. */
-void tu_net_check(clgan_ctx *ctx, const char *name, clgan_net *n, uint64_t seed)
+void tu_net_check_ex(clgan_ctx *ctx, const char *name, clgan_net *n, uint64_t seed, int fd_eval)
 {
     const clgan_net_view *v = clgan_net_get(n);
     size_t nx = (size_t)v->batch * v->in_dim, no = (size_t)v->batch * v->out_dim;
@@ -71,8 +77,11 @@ void tu_net_check(clgan_ctx *ctx, const char *name, clgan_net *n, uint64_t seed)
     CHECK_OK(clgan_net_backward(n, clgan_net_dout(n), 1, 1));
     CHECK_OK(clgan_buf_read(ctx, v->grads, 0, g, v->n_params * 4));
     CHECK_OK(clgan_buf_read(ctx, v->dinput, 0, gx, nx * 4));
+    /* fd_eval: differences of the EVAL forward from the state the TRAIN forward left */
+    if (fd_eval)
+        CHECK_OK(clgan_net_read_params(n, NULL, s));
     /* numeric, per tensor, then the input */
-    fd_state st = {ctx, n, p, s, x, nx, xb, R};
+    fd_state st = {ctx, n, p, s, x, nx, xb, R, fd_eval ? CLGAN_MODE_EVAL : CLGAN_MODE_TRAIN};
     for (int t = 0; t < v->n_tensors; t++) {
         const clgan_tensor_info *ti = &v->tensors[t];
         char what[96];

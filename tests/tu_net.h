@@ -11,4 +11,9 @@
 
 void tu_net_check(clgan_ctx *ctx, const char *name, clgan_net *n, uint64_t seed);
 
+/* The same; with fd_eval, the differences are of the EVAL forward from the state the
+ * analytic TRAIN forward left (spectral norm: u and v frozen, as its gradient treats
+ * them; no BatchNorm then, whose EVAL forward differs). */
+void tu_net_check_ex(clgan_ctx *ctx, const char *name, clgan_net *n, uint64_t seed, int fd_eval);
+
 #endif

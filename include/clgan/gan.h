@@ -23,7 +23,13 @@
 #define CLGAN_MAX_HIDDEN 8
 
 /* BatchNorm placement. */
-enum { CLGAN_BN_OFF = 0, CLGAN_BN_HIDDEN = 1, CLGAN_BN_ALL = 2 /* refused: see model.c */ };
+/* Normalization of the hidden layers (--batchnorm-X). */
+enum {
+    CLGAN_BN_OFF = 0,
+    CLGAN_BN_HIDDEN = 1, /* BatchNorm */
+    CLGAN_BN_ALL = 2,    /* BatchNorm on the output layer too: refused (config.c says why) */
+    CLGAN_BN_LAYER = 3   /* LayerNorm: per sample, so allowed in WGAN-GP critics */
+};
 
 /* The settings that exist once per network (flags --X-g / --X-d, plain --X for both;
  * INI sections [generator] / [discriminator]). */
@@ -46,6 +52,7 @@ typedef struct {
     char arch[1024];    /* layer spec (src/gan/arch.c, docs/recipes.md); "" = the MLP of
                            layers/activation/batchnorm/residual/dropout */
     int init;           /* clgan_init of dense and conv kernels */
+    int spectral_norm;  /* spectral normalization of dense and conv kernels */
     float init_std;     /* its std for "normal" */
 } clgan_net_config;
 
@@ -84,6 +91,7 @@ typedef struct {
     char device[128];
     int gemm;           /* clgan_gemm_impl */
     int gif_delay_cs;
+    int grid_scale;     /* sample grids and GIF frames enlarged this many times */
     long monitor_every; /* measure gradient norms / update ratios every N iterations (0 = off) */
     long eval_every;    /* score samples with the classifier every N iterations (0 = off) */
     int eval_samples;   /* samples scored per evaluation */
@@ -360,6 +368,19 @@ clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, 
  * philox4x32(r, step, stream).x mod count. */
 clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
                                size_t count, uint64_t seed, uint64_t step, unsigned stream);
+
+/* ---- sampling a generator ------------------------------------------------------------ */
+
+/* Fills z (n floats) with standard-normal noise from `seed`: a host generator
+ * (SplitMix64 + Box-Muller), the same numbers on every machine and device. Row i of
+ * `clgan sample --seed S` is z[i * latent .. (i + 1) * latent) of this with n = N * latent. */
+void clgan_noise_normal(float *z, size_t n, uint64_t seed);
+
+/* Runs generator `g` (made on `ctx`) in inference mode (BatchNorm on its running statistics) on host
+ * noise z (n, in_dim) and writes out (n, out_dim); n is any count (G's batch at a time,
+ * the last one padded). z and out borrowed. Blocking. On error out is unspecified. */
+clgan_status clgan_generator_run(clgan_ctx *ctx, clgan_net *g, const float *z, long n,
+                                 float *out);
 
 /* ---- the run driver --------------------------------------------------------------------- */
 

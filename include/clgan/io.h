@@ -129,6 +129,24 @@ clgan_status clgan_grid_make_nhwc(uint8_t **pix, int *w, int *h, const float *im
                                   int ih, int iw, int ic, int rows, int cols, int pad,
                                   float lo, float hi);
 
+/* Pixel rows clgan_image_caption adds under a picture. */
+#define CLGAN_CAPTION_H 9
+
+/* Adds a CLGAN_CAPTION_H-row black strip under a w x h picture of c interleaved channels
+ * (1 gray, 3 RGB) with `text` in white 5x7 glyphs from its left edge (digits, space and
+ * the letters of "iteration"; any other character leaves a blank), cut at the right
+ * edge. *pix is replaced by a new picture (the old one freed) and *h grows; on error
+ * both are untouched. */
+clgan_status clgan_image_caption(uint8_t **pix, int w, int *h, int c, const char *text);
+
+/* Columns `text` takes in a caption, margins included (0 for ""). */
+int clgan_caption_width(const char *text);
+
+/* Replaces *pix (w x h pixels of c interleaved channels) by its k-times nearest-neighbour
+ * enlargement (k in 1..16; each pixel becomes a k x k block); *w and *h are multiplied.
+ * On error nothing changes. */
+clgan_status clgan_image_upscale(uint8_t **pix, int *w, int *h, int c, int k);
+
 /* An animated grayscale GIF being written frame by frame (giflib). All frames have
  * the same size. Opaque. */
 typedef struct clgan_gif clgan_gif;

@@ -21,6 +21,7 @@
     CLGAN_ACT_FAMILY(X, act_bwd_bias_)                                                  \
     CLGAN_ACT_FAMILY(X, act_bwd_bias8_)                                                 \
     X(act_fwd) X(add_fwd) X(dropout_fwd) X(dropout_bwd)                                 \
+    X(dropout2d_mask) X(dropout2d_apply)                                                \
     /* classify.cl */                                                                   \
     X(gather_augment_u8) X(softmax_xent) X(softmax_rows) X(pairwise_dist_rowsum)        \
     /* conv.cl */                                                                       \
@@ -39,11 +40,15 @@
     /* norm.cl */                                                                       \
     X(batchnorm_fwd_train) X(batchnorm_fwd_train8) X(batchnorm_fwd_eval)                \
     X(batchnorm_bwd) X(batchnorm_bwd8)                                                  \
+    X(layernorm_fwd) X(layernorm_bwd_data) X(layernorm_bwd_params)                      \
+    X(layernorm_gp_rev) X(layernorm_gp_params)                                          \
     /* optim.cl */                                                                      \
     X(opt_sumsq_partial) X(opt_norm_finish) X(opt_update_sgd) X(opt_update_momentum)    \
     X(opt_update_adam) X(opt_update_rmsprop) X(weight_clip)                             \
     /* random.cl */                                                                     \
-    X(randn_fill) X(gather_batch_u8) X(add_noise)
+    X(randn_fill) X(gather_batch_u8) X(add_noise)                                       \
+    /* specnorm.cl */                                                                   \
+    X(sn_power) X(sn_grad)
 
 #define CLGAN_KERNEL_ENUM_(name) CLGAN_K_##name,
 typedef enum { CLGAN_KERNEL_LIST(CLGAN_KERNEL_ENUM_) CLGAN_K_COUNT } clgan_kernel_id;
@@ -58,6 +63,8 @@ const char *clgan_kernel_name(clgan_kernel_id id);
 #define CLGAN_TUNABLE_LIST(X)                                                           \
     X(LOSS_WG)  /* loss.cl: work-items of the loss reduction */                         \
     X(GP_WG)    /* gradpen.cl: work-items of the penalty reduction */                   \
+    X(LN_WG)    /* norm.cl: work-items per sample of the LayerNorm reductions */        \
+    X(SN_WG)    /* specnorm.cl: work-items of the spectral-norm power iteration */      \
     X(MON_WG)   /* monitor.cl: work-items per tensor norm */                            \
     X(XENT_WG)  /* classify.cl: work-items of the cross-entropy reduction */            \
     X(OPT_WG)   /* optim.cl: work-items of the norm reductions and GPU-shaped updates */ \

@@ -109,6 +109,34 @@ clgan_status clgan_net_add_activation(clgan_net *net, clgan_act act, float slope
  * reproducible under the network's seed. EVAL mode passes the input through. */
 clgan_status clgan_net_add_dropout(clgan_net *net, float rate);
 
+/* Dropout2d (PyTorch's Dropout2d, Keras' SpatialDropout2D): in TRAIN mode each channel
+ * of each sample is zeroed, over all its pixels, with probability `rate` and the kept
+ * ones scaled by 1/(1-rate); one Philox draw per (sample, channel), a new mask per
+ * forward, reproducible under the network's seed. EVAL passes the input through. On a
+ * feature vector (1 x 1 x C) it drops single values, as Dropout does (other draws). */
+clgan_status clgan_net_add_dropout2d(clgan_net *net, float rate);
+
+/* LayerNorm (the WGAN-GP paper's critic normalization): each sample is normalized over
+ * all its H*W*C values (mean, biased variance, eps inside the square root), then
+ *   y = gamma * xhat + beta   per element, gamma 1, beta 0 at start,
+ * tensors lnK.gamma and lnK.beta of shape (h, w, c) (NHWC order; (c) for a feature
+ * vector). PyTorch's nn.LayerNorm([C, H, W]) holds them as (C, H, W): ours[h, w, c] =
+ * torch[c, h, w]. The same in TRAIN and EVAL mode. eps in (0, 1) (PyTorch 1e-5). */
+clgan_status clgan_net_add_layernorm(clgan_net *net, float eps);
+
+/* Spectral normalization (Miyato et al. 2018) for the dense and convolution layers added
+ * after this call (on != 0) until it is called again with 0: they then use W / sigma(W),
+ * sigma the largest singular value of the kernel viewed as the (rows, out channels)
+ * matrix it is stored as: dense (in, out), Conv2d (kh*kw*cin, filters),
+ * ConvTranspose2d (cin*kh*kw, filters). As torch.nn.utils.spectral_norm with one power
+ * iteration: every TRAIN forward does v = normalize(M u), u = normalize(M^T v),
+ * sigma = u . M^T v; EVAL uses the stored u, v; gradients flow through sigma with u, v
+ * constant. u (out) and v (rows) are state tensors <layer>.sn_u / .sn_v (checkpointed),
+ * drawn at finalize as normalized standard normals, u first. PyTorch's weight_u is our
+ * sn_u; its weight_v is our sn_v (for Conv2d with its entries ordered (cin, kh, kw)
+ * where ours are (kh, kw, cin)); sigma and W / sigma agree. Residual blocks refuse it. */
+clgan_status clgan_net_set_spectral_norm(clgan_net *net, int on);
+
 /* A residual block y = [BN](act(x W + b)) + skip(x), skip = x when the widths match and a
  * learned projection x P + p (a Dense layer) when they differ. bn: BatchNorm inside the
  * block after the activation, with the given settings. Tensors are named
@@ -303,11 +331,14 @@ clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem 
  * xhat in TRAIN mode first, so view->out and the cached activations then belong to
  * xhat: call it after the real/fake backward passes that need theirs. Writes
  * metrics[slot] = P and metrics[slot + 1] = mean_i ||g_i|| on the device; no host sync.
- * D must end in one output per sample and hold only dense and activation layers:
- * anything else, BatchNorm above all (batch statistics couple the samples, so a
- * per-sample input gradient is not defined), is refused with CLGAN_EINVAL before any
- * work. Scratch (about 2 * batch * (in_dim + sum of layer widths) floats) is allocated
- * on the first call, owned by `d`, and reused; later calls allocate nothing. */
+ * D must end in one output per sample and hold only dense, convolution (Conv2d,
+ * ConvTranspose2d, spectrally normalized or not), upsampling, zero-padding, reshape,
+ * dropout (the mask of this forward is held fixed, as autograd does), LayerNorm and
+ * activation layers: anything else, BatchNorm above all (batch statistics couple the
+ * samples, so a per-sample input gradient is not defined), is refused with CLGAN_EINVAL
+ * naming the layer and why, before any work. Scratch (about 2 * batch * (in_dim + sum
+ * of layer widths) floats) is allocated on the first call, owned by `d`, and reused;
+ * later calls allocate nothing. Uses the network's workspace (conv layers). */
 clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda, cl_mem metrics,
                                         int slot);
 

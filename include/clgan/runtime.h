@@ -15,6 +15,9 @@
 #ifndef CLGAN_RUNTIME_H
 #define CLGAN_RUNTIME_H
 
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120 /* clgan uses OpenCL 1.2 calls only */
+#endif
 #include <CL/cl.h>
 #include <stddef.h>
 #include <stdint.h>

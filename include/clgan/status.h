@@ -21,6 +21,7 @@ typedef enum {
     CLGAN_ENUMERIC, /* NaN/Inf or a diverged computation */
     CLGAN_ELIMIT,   /* the device cannot do what was asked: a work-group, memory or size
                        limit (exit 2: choose another device or a smaller setting) */
+    CLGAN_ECOMM,    /* a collective over MPI ranks failed or timed out (a rank died) */
     CLGAN_STATUS_COUNT
 } clgan_status;
 

@@ -12,7 +12,7 @@ static const char *const status_names[CLGAN_STATUS_COUNT] = {
     [CLGAN_EIO] = "CLGAN_EIO",       [CLGAN_EFORMAT] = "CLGAN_EFORMAT",
     [CLGAN_ENODEV] = "CLGAN_ENODEV", [CLGAN_ENOMEM] = "CLGAN_ENOMEM",
     [CLGAN_ECL] = "CLGAN_ECL",       [CLGAN_ENUMERIC] = "CLGAN_ENUMERIC",
-    [CLGAN_ELIMIT] = "CLGAN_ELIMIT",
+    [CLGAN_ELIMIT] = "CLGAN_ELIMIT", [CLGAN_ECOMM] = "CLGAN_ECOMM",
 };
 
 const char *clgan_status_str(clgan_status s)

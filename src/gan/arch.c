@@ -16,13 +16,16 @@
  *   crop T B L R | crop N      cropping
  *   reshape HxWxC | flatten    new sample shape, NHWC order kept
  *   bn                         BatchNorm (this network's eps/momentum/variance settings)
+ *   ln                         LayerNorm over each sample (eps: --bn-eps)
  *   relu lrelu tanh sigmoid elu linear
  *                              an activation (lrelu with --slope)
  *   drop R                     dropout of rate R
+ *   drop2d R                   channel dropout (whole feature maps) of rate R
  * Generic layers take this network's remedy settings, so the switches work on any spec:
  *   act    its --activation-X (with --slope);
- *   norm   BatchNorm when --batchnorm-X is on, nothing when off;
- *   drop   (no rate) dropout of its --dropout-X rate, nothing when 0.
+ *   norm   BatchNorm when --batchnorm-X is on, LayerNorm when it is layer, nothing when off;
+ *   drop   (no rate) dropout of its --dropout-X rate, nothing when 0 (drop2d likewise).
+ * --spectral-norm-X on normalizes every dense and conv kernel of the network.
  * An activation right after a dense or convolution layer is fused into it (same result,
  * one pass less).
  */
@@ -36,8 +39,8 @@
 #define MAX_SPEC_LAYERS 64
 
 typedef enum {
-    L_DENSE, L_CONV, L_CONVT, L_UP, L_PAD, L_CROP, L_RESHAPE, L_FLATTEN, L_BN, L_NORM, L_ACT,
-    L_DROP
+    L_DENSE, L_CONV, L_CONVT, L_UP, L_PAD, L_CROP, L_RESHAPE, L_FLATTEN, L_BN, L_LN, L_NORM,
+    L_ACT, L_DROP, L_DROP2D
 } layer_kind;
 
 /* One parsed layer. */
@@ -151,7 +154,7 @@ static clgan_status parse_layer(spec_layer *L, char **w, int nw, const where *wh
                  {"up", L_UP, 1, 1},       {"pad", L_PAD, 1, 4},        {"crop", L_CROP, 1, 4},
                  {"reshape", L_RESHAPE, 1, 1},
                  {"flatten", L_FLATTEN, 0, 0}, {"bn", L_BN, 0, 0},      {"norm", L_NORM, 0, 0},
-                 {"drop", L_DROP, 0, 1}};
+                 {"ln", L_LN, 0, 0},       {"drop", L_DROP, 0, 1},      {"drop2d", L_DROP2D, 0, 1}};
     for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++)
         if (!strcmp(w[0], act_names[i].name)) {
             if (nw > 1)
@@ -165,7 +168,7 @@ static clgan_status parse_layer(spec_layer *L, char **w, int nw, const where *wh
         k++;
     if (k == sizeof kinds / sizeof kinds[0])
         return bad(wh, "unknown layer '%s' (dense, conv, convt, up, pad, crop, reshape, flatten, bn, "
-                       "norm, act, relu, lrelu, tanh, sigmoid, elu, linear, drop)", w[0]);
+                       "ln, norm, act, relu, lrelu, tanh, sigmoid, elu, linear, drop, drop2d)", w[0]);
     L->kind = kinds[k].kind;
     if (nw - 1 < kinds[k].min_args || nw - 1 > kinds[k].max_args)
         return bad(wh, "wrong number of arguments%s", "");
@@ -190,7 +193,8 @@ static clgan_status parse_layer(spec_layer *L, char **w, int nw, const where *wh
         if (sscanf(w[1], "%dx%dx%d", &L->v[0], &L->v[1], &L->v[2]) != 3)
             return bad(wh, "needs HxWxC%s", "");
         return CLGAN_OK;
-    case L_DROP: {
+    case L_DROP:
+    case L_DROP2D: {
         char *end;
         L->rate = -1.0f;
         if (nw == 2) {
@@ -292,17 +296,25 @@ static clgan_status add(clgan_net *n, const spec_layer *L, clgan_act fused,
     case L_NORM:
         if (nc->bn == CLGAN_BN_OFF)
             break;
+        if (nc->bn == CLGAN_BN_LAYER) {
+            st = clgan_net_add_layernorm(n, c->bn_eps);
+            break;
+        }
         /* fall through */
     case L_BN:
         st = clgan_net_add_batchnorm(n, c->bn_eps, c->bn_momentum, var_corr);
         break;
+    case L_LN:
+        st = clgan_net_add_layernorm(n, c->bn_eps);
+        break;
     case L_ACT:
         st = clgan_net_add_activation(n, resolve_act(L, nc), c->slope);
         break;
-    case L_DROP: {
+    case L_DROP:
+    case L_DROP2D: {
         float r = L->rate < 0.0f ? nc->dropout : L->rate;
         if (r > 0.0f)
-            st = clgan_net_add_dropout(n, r);
+            st = L->kind == L_DROP ? clgan_net_add_dropout(n, r) : clgan_net_add_dropout2d(n, r);
         break;
     }
     }
@@ -333,10 +345,10 @@ clgan_status clgan_arch_build(clgan_net *n, const char *spec, const char *tail, 
     for (int i = count - 1; i >= 0; i--) {
         if (L[i].kind == L_DENSE || L[i].kind == L_CONV || L[i].kind == L_CONVT)
             break;
-        if (L[i].kind == L_BN || (L[i].kind == L_NORM && nc->bn != CLGAN_BN_OFF)) {
+        if (L[i].kind == L_BN || L[i].kind == L_LN || (L[i].kind == L_NORM && nc->bn != CLGAN_BN_OFF)) {
             st = clgan_error(CLGAN_EINVAL, "--%s: layer %d ('%s') normalizes the network's "
-                             "output (BatchNorm after the last dense/conv layer): move it before "
-                             "that layer", flag, L[i].index, L[i].text);
+                             "output (a normalization after the last dense/conv layer): move it "
+                             "before that layer", flag, L[i].index, L[i].text);
             goto done;
         }
     }

@@ -11,7 +11,7 @@ static clgan_status hidden_layers(clgan_net *n, const clgan_net_config *nc, cons
                                   int dropout_ok)
 {
     clgan_status st = CLGAN_OK;
-    int bn = nc->bn != CLGAN_BN_OFF;
+    int bn = nc->bn == CLGAN_BN_HIDDEN || nc->bn == CLGAN_BN_ALL;
     float var_corr = c->bn_var_keras ? 1.0f + c->bn_eps : 1.0f;
     for (int i = 0; i < nc->n_layers && st == CLGAN_OK; i++) {
         if (nc->residual) {
@@ -21,6 +21,8 @@ static clgan_status hidden_layers(clgan_net *n, const clgan_net_config *nc, cons
             st = clgan_net_add_dense(n, nc->layers[i], (clgan_act)nc->act, c->slope);
             if (st == CLGAN_OK && bn)
                 st = clgan_net_add_batchnorm(n, c->bn_eps, c->bn_momentum, var_corr);
+            else if (st == CLGAN_OK && nc->bn == CLGAN_BN_LAYER)
+                st = clgan_net_add_layernorm(n, c->bn_eps);
         }
         if (st == CLGAN_OK && dropout_ok && nc->dropout > 0)
             st = clgan_net_add_dropout(n, nc->dropout);
@@ -42,10 +44,11 @@ static clgan_status finish(clgan_net **out, clgan_net *n, clgan_status st, uint6
     return CLGAN_OK;
 }
 
-/* The network's kernel initialization, from its settings. */
+/* The network's kernel initialization and spectral normalization, from its settings. */
 static clgan_status set_init(clgan_net *n, const clgan_net_config *nc)
 {
-    return clgan_net_set_init(n, (clgan_init)nc->init, nc->init_std);
+    clgan_status st = clgan_net_set_init(n, (clgan_init)nc->init, nc->init_std);
+    return st != CLGAN_OK ? st : clgan_net_set_spectral_norm(n, nc->spectral_norm);
 }
 
 static clgan_status generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,

@@ -15,6 +15,7 @@
 #include "clgan/diag.h"
 #include "clgan/gan.h"
 #include "clgan/io.h"
+#include "gan/progress.h"
 #include "run_internal.h"
 
 /* The per-iteration arrays (.npy files and the detectors' input): each the mean of two
@@ -76,18 +77,28 @@ static void path_in(char *out, size_t n, const run_state *r, const char *name)
     snprintf(out, n, "%s/%s", r->dir, name);
 }
 
-/* Draws the 5x5 grid from the fixed noise and writes images/<it>.png and a GIF frame. */
+/* Draws the 5x5 grid from the fixed noise, captioned with the iteration and enlarged
+ * --grid-scale times, and writes images/<it>.png and a GIF frame. */
 static clgan_status write_grid(run_state *r, long it)
 {
     uint8_t *pix = NULL;
-    int gw, gh;
-    char name[64], path[700];
+    int gw = 0, gh = 0;
+    char name[64], path[700], caption[40];
     clgan_status st = clgan_trainer_sample(r->tr, r->imgs, GRID * GRID);
     if (st == CLGAN_OK)
         st = clgan_grid_make_nhwc(&pix, &gw, &gh, r->imgs, GRID * GRID, r->h, r->w, r->img_c,
                                   GRID, GRID, 2, -1.0f, 1.0f);
-    if (st != CLGAN_OK)
+    snprintf(caption, sizeof caption, "iteration %ld", it);
+    if (clgan_caption_width(caption) > gw) /* small images: the number alone */
+        snprintf(caption, sizeof caption, "%ld", it);
+    if (st == CLGAN_OK)
+        st = clgan_image_caption(&pix, gw, &gh, r->img_c, caption);
+    if (st == CLGAN_OK)
+        st = clgan_image_upscale(&pix, &gw, &gh, r->img_c, r->c->grid_scale);
+    if (st != CLGAN_OK) {
+        free(pix);
         return st;
+    }
     snprintf(name, sizeof name, "images/%ld.png", it);
     path_in(path, sizeof path, r, name);
     st = r->img_c == 3 ? clgan_png_write_rgb(path, pix, gw, gh) : clgan_png_write_gray(path, pix, gw, gh);
@@ -260,18 +271,26 @@ static void progress(run_state *r, int final)
     long every = tty ? 1 : (n / 20 > r->c->log_every ? n / 20 : r->c->log_every);
     if (!final && s - r->printed < every)
         return;
-    const float *h = v->history + (s - 1) * CLGAN_M_COUNT;
-    double eta = r->rate > 0 ? (n - v->iteration) / r->rate : 0;
-    char quality[64] = "";
-    if (r->n_eval > 0)
-        snprintf(quality, sizeof quality, " | modes %d, FD %.1f", r->last.modes_covered,
-                 r->last.frechet);
-    fprintf(r->log, "%s[%ld/%ld] %.1f it/s, ETA %02d:%02d | D loss %.4f, acc %5.1f%% | G loss %.4f%s%s",
-            tty ? "\r" : "", s, n, r->rate, (int)(eta / 60), (int)fmod(eta, 60),
-            0.5 * (h[CLGAN_M_D_LOSS_REAL] + h[CLGAN_M_D_LOSS_FAKE]),
-            50.0 * (h[CLGAN_M_D_ACC_REAL] + h[CLGAN_M_D_ACC_FAKE]), h[CLGAN_M_G_LOSS], quality,
-            tty ? (final ? "\n" : "   ") : "\n");
+    /* The losses as means over the iterations since the last line (the line says which). */
+    long from = s > r->printed ? r->printed : r->printed_from;
+    clgan_progress p = {.done = s, .total = n, .rate = r->rate,
+                        .eta_s = r->rate > 0 ? (n - v->iteration) / r->rate : -1, .from = from,
+                        .to = s, .g_loss = mean_of(v->history, from, s, CLGAN_M_G_LOSS),
+                        .show_acc = r->c->loss != CLGAN_LOSS_WASSERSTEIN,
+                        .has_eval = r->n_eval > 0, .modes = r->last.modes_covered,
+                        .fd = r->last.frechet};
+    p.d_loss = 0.5 * (mean_of(v->history, from, s, CLGAN_M_D_LOSS_REAL) +
+                      mean_of(v->history, from, s, CLGAN_M_D_LOSS_FAKE));
+    p.d_acc = 0.5 * (mean_of(v->history, from, s, CLGAN_M_D_ACC_REAL) +
+                     mean_of(v->history, from, s, CLGAN_M_D_ACC_FAKE));
+    char line[256];
+    /* A terminal gets one line redrawn in place, never wider than the window (a wrapped
+     * line would leave a copy at every redraw); a log gets one full line per interval. */
+    int width = tty ? clgan_progress_width(fileno(r->log)) : 0;
+    clgan_progress_format(line, sizeof line, tty && !width ? 80 : width, &p);
+    fprintf(r->log, tty ? "\r%s\033[K%s" : "%s%s", line, tty && !final ? "" : "\n");
     fflush(r->log);
+    r->printed_from = from;
     r->printed = s;
 }
 

@@ -25,6 +25,7 @@ typedef struct {
     char jsonl_tmp[700];
     long logged;          /* iterations already written to metrics.jsonl */
     long printed;         /* iteration of the last progress line */
+    long printed_from;    /* the start of the interval it showed */
     double t0, t_last;
     long it_last;
     double rate;

@@ -114,7 +114,7 @@ static clgan_status act_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
 
 static void act_free(clgan_layer *l) { free(l->priv); }
 
-/* Gradient-penalty view (gradpen.c): no parameters, z = x. */
+/* Gradient-penalty view (gradpen.c): A is the identity. */
 static void act_gp_view(const clgan_layer *l, clgan_layer_gp *out)
 {
     const act_layer *a = l->priv;

@@ -122,6 +122,9 @@ clgan_status clgan_batchnorm_make(clgan_layer *l, int c, float eps, float moment
     b->momentum = momentum;
     b->var_corr = var_corr;
     l->ops = &bn_ops;
+    l->gp_refusal = "its batch statistics couple the samples, so the per-sample gradient norm "
+                    "WGAN-GP penalizes is not defined. Build the critic without BatchNorm "
+                    "(Gulrajani et al. use none, or layer norm)";
     l->in = l->out = c;
     l->flops = 0.0;
     l->scratch = 2 * (size_t)c; /* the (2, C) cache, counted per sample: an upper bound */

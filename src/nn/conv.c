@@ -37,6 +37,8 @@ typedef struct {
     int direct;           /* Conv2d whose column matrix is x (1x1, stride 1, no padding) */
     int chunk;            /* images per workspace chunk */
     cl_mem w, b, dw, db;  /* views into the network's params / grads (b, db NULL: no bias) */
+    clgan_sn *sn;         /* spectral norm of the kernel, or NULL */
+    cl_mem wf;            /* the kernel the last forward used: w, or sn's W / sigma */
     cl_mem zeros;         /* (max(C, F)) zeros: the padding the implicit products read */
 } conv_layer;
 
@@ -54,20 +56,24 @@ static int conv_describe(const clgan_layer *l, clgan_tensor_info *t)
         t[0] = (clgan_tensor_info){.name = "kernel", .ndim = 4, .shape = {ci, kh, kw, f}, .trained = 1};
     else
         t[0] = (clgan_tensor_info){.name = "kernel", .ndim = 4, .shape = {kh, kw, ci, f}, .trained = 1};
-    if (c->o.no_bias)
-        return 1;
-    t[1] = (clgan_tensor_info){.name = "bias", .ndim = 1, .shape = {f}, .trained = 1};
-    return 2;
+    int n = 1;
+    if (!c->o.no_bias)
+        t[n++] = (clgan_tensor_info){.name = "bias", .ndim = 1, .shape = {f}, .trained = 1};
+    return c->sn ? n + clgan_sn_describe(c->sn, t + n) : n;
 }
 
 static clgan_status conv_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem *g, int batch)
 {
     conv_layer *c = l->priv;
-    (void)ctx, (void)batch;
-    c->w = v[0];
+    const int n = c->o.no_bias ? 1 : 2;
+    clgan_status st;
+    (void)batch;
+    c->w = c->wf = v[0];
     c->dw = g[0];
     c->b = c->o.no_bias ? NULL : v[1];
     c->db = c->o.no_bias ? NULL : g[1];
+    if (c->sn && (st = clgan_sn_bind(c->sn, ctx, v[n], v[n + 1])) != CLGAN_OK)
+        return st;
     if (c->o.transpose)
         return CLGAN_OK;
     int zn = l->in_shape.c > c->o.filters ? l->in_shape.c : c->o.filters;
@@ -104,9 +110,9 @@ static clgan_status conv_fwd(clgan_ctx *ctx, cl_mem out, cl_mem in, cl_mem w, cl
                                    CLGAN_ARG_INT(0)));
 }
 
-/* conv_wgrad over the whole batch: dW (K, F) (beta 0: set, 1: add). */
-static clgan_status conv_wgrad(clgan_ctx *ctx, const clgan_layer *l, const conv_layer *c, cl_mem x,
-                               cl_mem dz, float beta)
+/* The implicit weight gradient over the whole batch: dw (K, F) (beta 0: set, 1: add). */
+static clgan_status implicit_wgrad(clgan_ctx *ctx, const conv_layer *c, cl_mem dw, cl_mem x,
+                                   cl_mem dz, int batch, float beta)
 {
     const conv_geom *g = &c->g;
     const size_t tm = (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_TM);
@@ -114,10 +120,10 @@ static clgan_status conv_wgrad(clgan_ctx *ctx, const clgan_layer *l, const conv_
                       (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_TNV);
     const int F = c->o.filters;
     size_t gs[2] = {(size_t)c->K / tm, ((size_t)F + tn - 1) / tn}, panel[2] = {16, 1};
-    clgan_gemm_add_flops(ctx, 2.0 * l->batch * g->OH * g->OW * (double)c->K * F);
+    clgan_gemm_add_flops(ctx, 2.0 * batch * g->OH * g->OW * (double)c->K * F);
     return clgan_launch(ctx, CLGAN_K_conv_wgrad, 2, gs, clgan_cpu_shapes(ctx) ? panel : NULL,
-                        CLGAN_ARGS(CLGAN_ARG_MEM(c->dw), CLGAN_ARG_MEM(x), CLGAN_ARG_MEM(dz),
-                                   CLGAN_ARG_F32(beta), CLGAN_ARG_INT(l->batch * g->OH * g->OW),
+                        CLGAN_ARGS(CLGAN_ARG_MEM(dw), CLGAN_ARG_MEM(x), CLGAN_ARG_MEM(dz),
+                                   CLGAN_ARG_F32(beta), CLGAN_ARG_INT(batch * g->OH * g->OW),
                                    CLGAN_ARG_INT(F), CLGAN_ARG_INT(g->H), CLGAN_ARG_INT(g->W),
                                    CLGAN_ARG_INT(g->C), CLGAN_ARG_INT(g->OH), CLGAN_ARG_INT(g->OW),
                                    CLGAN_ARG_INT(g->KH), CLGAN_ARG_INT(g->KW), CLGAN_ARG_INT(g->SH),
@@ -125,20 +131,21 @@ static clgan_status conv_wgrad(clgan_ctx *ctx, const clgan_layer *l, const conv_
                                    CLGAN_ARG_INT(0), CLGAN_ARG_INT(0)));
 }
 
-/* dx of a stride-1 Conv2d: conv_fwd of dz with the flipped kernel (in the workspace). */
+/* dx of a stride-1 Conv2d: conv_fwd of dz with the flipped kernel of the last forward
+ * (in the workspace). */
 static clgan_status conv_dx_flipped(clgan_ctx *ctx, const clgan_layer *l, const conv_layer *c,
-                                    cl_mem dx, cl_mem dz)
+                                    cl_mem dx, cl_mem dz, int batch)
 {
     const conv_geom *g = &c->g;
     const int F = c->o.filters;
     size_t n = (size_t)c->K * F, ls = clgan_local_size(ctx, CLGAN_K_conv_flip, 64);
     clgan_status st = clgan_launch(ctx, CLGAN_K_conv_flip, 1, &n, &ls,
-                                   CLGAN_ARGS(CLGAN_ARG_MEM(l->ws), CLGAN_ARG_MEM(c->w),
+                                   CLGAN_ARGS(CLGAN_ARG_MEM(l->ws), CLGAN_ARG_MEM(c->wf),
                                               CLGAN_ARG_INT(g->KH), CLGAN_ARG_INT(g->KW),
                                               CLGAN_ARG_INT(g->C), CLGAN_ARG_INT(F)));
     if (st != CLGAN_OK)
         return st;
-    return conv_fwd(ctx, dx, dz, l->ws, c->zeros, NULL, CLGAN_ACT_NONE, 0.0f, l->batch, g->OH,
+    return conv_fwd(ctx, dx, dz, l->ws, c->zeros, NULL, CLGAN_ACT_NONE, 0.0f, batch, g->OH,
                     g->OW, F, g->H, g->W, g->C, g->KH, g->KW, 1, 1, g->KH - 1 - g->PT,
                     g->KW - 1 - g->PL);
 }
@@ -151,6 +158,8 @@ static void conv_init(clgan_layer *l, float *const *host, clgan_rng *rng)
     clgan_init_kernel(l, host[0], n, (double)kk * l->in_shape.c, (double)kk * c->o.filters, rng);
     for (int j = 0; !c->o.no_bias && j < c->o.filters; j++)
         host[1][j] = 0.0f;
+    if (c->sn)
+        clgan_sn_init(c->sn, host[c->o.no_bias ? 1 : 2], host[c->o.no_bias ? 2 : 3], rng);
 }
 
 clgan_status clgan_launch_chan(clgan_ctx *ctx, clgan_kernel_id k, int channels, size_t rows,
@@ -193,18 +202,24 @@ static clgan_status col2im(clgan_ctx *ctx, const conv_layer *c, cl_mem img, cl_m
                                    CLGAN_ARG_INT(img0 * g->H * g->W * g->C), CLGAN_ARG_INT(0)));
 }
 
-static clgan_status conv_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
-                                 clgan_mode mode)
+/* y = A(x) + b, then act (b NULL, act NONE: the plain product A), with the kernel of
+ * the last forward (c->wf). */
+static clgan_status conv_run(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
+                             cl_mem bias, clgan_act act, float slope)
 {
     conv_layer *c = l->priv;
     const conv_geom *g = &c->g;
     const int F = c->o.filters, Cin = l->in_shape.c;
     clgan_status st = CLGAN_OK;
     int fused = 0;
-    (void)mode;
-    if (implicit(ctx, c))
-        return conv_fwd(ctx, y, x, c->w, c->zeros, c->b, c->o.act, c->o.slope, batch, g->H, g->W,
-                        g->C, g->OH, g->OW, F, g->KH, g->KW, g->SH, g->SW, g->PT, g->PL);
+    if (implicit(ctx, c)) {
+        /* conv_fwd applies the activation only with a bias */
+        st = conv_fwd(ctx, y, x, c->wf, c->zeros, bias, act, slope, batch, g->H, g->W, g->C,
+                      g->OH, g->OW, F, g->KH, g->KW, g->SH, g->SW, g->PT, g->PL);
+        if (st != CLGAN_OK || bias)
+            return st;
+        return clgan_bias_act_fwd(ctx, y, NULL, batch * g->OH * g->OW, F, act, slope);
+    }
     for (int i0 = 0; i0 < batch && st == CLGAN_OK; i0 += c->chunk) {
         int nimg = batch - i0 < c->chunk ? batch - i0 : c->chunk;
         if (!c->o.transpose) {
@@ -214,92 +229,98 @@ static clgan_status conv_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_me
                                     : CLGAN_MAT(l->ws, 0, (size_t)c->K);
             if (!c->direct && (st = im2col(ctx, c, l->ws, x, i0, nimg)) != CLGAN_OK)
                 break;
-            st = clgan_gemm_bias_act_mat(ctx, rows, F, c->K, a, CLGAN_MAT(c->w, 0, F),
-                                         CLGAN_MAT(y, (size_t)i0 * l->out, F), c->b, c->o.act,
-                                         c->o.slope, &fused);
+            st = clgan_gemm_bias_act_mat(ctx, rows, F, c->K, a, CLGAN_MAT(c->wf, 0, F),
+                                         CLGAN_MAT(y, (size_t)i0 * l->out, F), bias, act, slope,
+                                         &fused);
         } else {
             /* col (nimg*Hi*Wi, K) = x (rows, Cin) W (Cin, K); y = col2im(col) */
             size_t rows = (size_t)nimg * l->in_shape.h * l->in_shape.w;
             if ((st = clgan_gemm_mat(ctx, 0, 0, rows, c->K, Cin, 1.0f,
                                      CLGAN_MAT(x, (size_t)i0 * l->in, Cin),
-                                     CLGAN_MAT(c->w, 0, c->K), 0.0f,
+                                     CLGAN_MAT(c->wf, 0, c->K), 0.0f,
                                      CLGAN_MAT(l->ws, 0, c->K))) == CLGAN_OK)
                 st = col2im(ctx, c, y, l->ws, i0, nimg);
         }
     }
     if (st != CLGAN_OK || fused)
         return st;
-    return clgan_bias_act_fwd(ctx, y, c->b, batch * l->out_shape.h * l->out_shape.w, F, c->o.act,
-                              c->o.slope);
+    return clgan_bias_act_fwd(ctx, y, bias, batch * l->out_shape.h * l->out_shape.w, F, act,
+                              slope);
 }
 
-static clgan_status conv_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
-                                  cl_mem y, int batch, int param_grads)
+static clgan_status conv_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch,
+                                 clgan_mode mode)
+{
+    conv_layer *c = l->priv;
+    clgan_status st;
+    if (c->sn && (st = clgan_sn_forward(c->sn, ctx, c->w, mode, &c->wf)) != CLGAN_OK)
+        return st;
+    return conv_run(l, ctx, y, x, batch, c->b, c->o.act, c->o.slope);
+}
+
+/* The adjoint of the product and its weight gradient, from dz (the gradient at
+ * A(x) + b; not modified): dx = A^T(dz) when dx is set, and the weight gradient of
+ * <A(x; W), dz> into wacc when it is set (wmode CLGAN_GRAD_SET or _ADD), sharing the
+ * column matrix where both need it. */
+static clgan_status conv_lin_bwd(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                                 cl_mem wacc, int wmode, int batch)
 {
     conv_layer *c = l->priv;
     const conv_geom *g = &c->g;
     const int F = c->o.filters, Cin = l->in_shape.c;
     const size_t K = (size_t)c->K;
-    clgan_status st;
-    /* dz = dy * act'(y) in place; db (+)= its sums over every output pixel */
-    st = clgan_act_bwd_bias(ctx, dy, param_grads ? c->db : NULL, dy, y,
-                            batch * l->out_shape.h * l->out_shape.w, F, c->o.act, c->o.slope,
-                            param_grads == CLGAN_GRAD_SET);
-    if (st == CLGAN_OK && implicit(ctx, c)) {
-        int wgrad = param_grads && c->g.C % clgan_tunable(ctx, CLGAN_T_GEMM_TM) == 0;
+    clgan_status st = CLGAN_OK;
+    if (implicit(ctx, c)) {
+        int wgrad = wacc && c->g.C % clgan_tunable(ctx, CLGAN_T_GEMM_TM) == 0;
         int flipped = dx && g->SH == 1 && g->SW == 1;
-        if (wgrad && (st = conv_wgrad(ctx, l, c, x, dy,
-                                      param_grads == CLGAN_GRAD_SET ? 0.0f : 1.0f)) != CLGAN_OK)
+        if (wgrad && (st = implicit_wgrad(ctx, c, wacc, x, dy, batch,
+                                          wmode == CLGAN_GRAD_SET ? 0.0f : 1.0f)) != CLGAN_OK)
             return st;
-        if (flipped && (st = conv_dx_flipped(ctx, l, c, dx, dy)) != CLGAN_OK)
+        if (flipped && (st = conv_dx_flipped(ctx, l, c, dx, dy, batch)) != CLGAN_OK)
             return st;
-        if (wgrad || !param_grads)
-            param_grads = 0; /* done, or not wanted: the explicit path skips it */
+        if (wgrad)
+            wacc = NULL; /* done: the explicit path skips it */
         if (flipped)
             dx = NULL;
-        if (!param_grads && !dx)
-            return CLGAN_OK;
     }
-    for (int i0 = 0; i0 < batch && st == CLGAN_OK; i0 += c->chunk) {
+    for (int i0 = 0; i0 < batch && st == CLGAN_OK && (dx || wacc); i0 += c->chunk) {
         int nimg = batch - i0 < c->chunk ? batch - i0 : c->chunk;
-        float beta = param_grads == CLGAN_GRAD_SET && i0 == 0 ? 0.0f : 1.0f;
+        float beta = wmode == CLGAN_GRAD_SET && i0 == 0 ? 0.0f : 1.0f;
         if (!c->o.transpose) {
             size_t rows = (size_t)nimg * g->OH * g->OW;
             clgan_mat dz = CLGAN_MAT(dy, (size_t)i0 * l->out, F);
             clgan_mat col = c->direct ? CLGAN_MAT(x, (size_t)i0 * l->in, K)
                                       : CLGAN_MAT(l->ws, 0, K);
             /* dW (K, F) += col^T (K, rows) dz (rows, F) */
-            if (param_grads &&
+            if (wacc &&
                 ((!c->direct && (st = im2col(ctx, c, l->ws, x, i0, nimg)) != CLGAN_OK) ||
                  (st = clgan_gemm_mat(ctx, 1, 0, K, F, rows, 1.0f, col, dz, beta,
-                                      CLGAN_MAT(c->dw, 0, F))) != CLGAN_OK))
+                                      CLGAN_MAT(wacc, 0, F))) != CLGAN_OK))
                 break;
             /* dx = col2im(dz (rows, F) W^T (F, K)) */
             if (dx) {
                 clgan_mat dcol = c->direct ? CLGAN_MAT(dx, (size_t)i0 * l->in, K)
                                            : CLGAN_MAT(l->ws, 0, K);
-                if ((st = clgan_gemm_mat(ctx, 0, 1, rows, K, F, 1.0f, dz, CLGAN_MAT(c->w, 0, F),
+                if ((st = clgan_gemm_mat(ctx, 0, 1, rows, K, F, 1.0f, dz, CLGAN_MAT(c->wf, 0, F),
                                          0.0f, dcol)) != CLGAN_OK ||
                     (!c->direct && (st = col2im(ctx, c, dx, l->ws, i0, nimg)) != CLGAN_OK))
                     break;
             }
         } else {
             size_t rows = (size_t)nimg * l->in_shape.h * l->in_shape.w;
-            if (!param_grads && !dx)
-                break;
             /* col (rows, K) = im2col(dz) */
             if ((st = im2col(ctx, c, l->ws, dy, i0, nimg)) != CLGAN_OK)
                 break;
             /* dW (Cin, K) += x^T (Cin, rows) col (rows, K) */
-            if (param_grads &&
+            if (wacc &&
                 (st = clgan_gemm_mat(ctx, 1, 0, Cin, K, rows, 1.0f,
                                      CLGAN_MAT(x, (size_t)i0 * l->in, Cin),
                                      CLGAN_MAT(l->ws, 0, K), beta,
-                                     CLGAN_MAT(c->dw, 0, K))) != CLGAN_OK)
+                                     CLGAN_MAT(wacc, 0, K))) != CLGAN_OK)
                 break;
             /* dx (rows, Cin) = col (rows, K) W^T (K, Cin) */
             if (dx && (st = clgan_gemm_mat(ctx, 0, 1, rows, Cin, K, 1.0f, CLGAN_MAT(l->ws, 0, K),
-                                           CLGAN_MAT(c->w, 0, K), 0.0f,
+                                           CLGAN_MAT(c->wf, 0, K), 0.0f,
                                            CLGAN_MAT(dx, (size_t)i0 * l->in, Cin))) != CLGAN_OK)
                 break;
         }
@@ -307,11 +328,66 @@ static clgan_status conv_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_
     return st;
 }
 
+static clgan_status conv_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                                  cl_mem y, int batch, int param_grads)
+{
+    conv_layer *c = l->priv;
+    clgan_status st;
+    /* dz = dy * act'(y) in place; db (+)= its sums over every output pixel */
+    st = clgan_act_bwd_bias(ctx, dy, param_grads ? c->db : NULL, dy, y,
+                            batch * l->out_shape.h * l->out_shape.w, c->o.filters, c->o.act,
+                            c->o.slope, param_grads == CLGAN_GRAD_SET);
+    /* with spectral norm: dL/dW_sn first, then through sigma into dw */
+    cl_mem wacc = !param_grads ? NULL : c->sn ? clgan_sn_grad(c->sn) : c->dw;
+    if (st == CLGAN_OK)
+        st = conv_lin_bwd(l, ctx, dx, dy, x, wacc, c->sn ? CLGAN_GRAD_SET : param_grads, batch);
+    if (st == CLGAN_OK && c->sn && param_grads)
+        st = clgan_sn_backward(c->sn, ctx, c->dw, param_grads);
+    return st;
+}
+
+/* The gradient-penalty view's operations (gradpen.c). */
+static clgan_status conv_apply(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch)
+{
+    return conv_run(l, ctx, y, x, batch, NULL, CLGAN_ACT_NONE, 0.0f);
+}
+
+static clgan_status conv_adjoint(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, int batch)
+{
+    return conv_lin_bwd(l, ctx, dx, dy, NULL, NULL, 0, batch);
+}
+
+static clgan_status conv_wgrad(clgan_layer *l, clgan_ctx *ctx, cl_mem x, cl_mem dy, int batch,
+                               int mode)
+{
+    conv_layer *c = l->priv;
+    return conv_lin_bwd(l, ctx, NULL, dy, x, c->sn ? clgan_sn_grad(c->sn) : c->dw, mode, batch);
+}
+
+static clgan_status conv_wgrad_done(clgan_layer *l, clgan_ctx *ctx)
+{
+    conv_layer *c = l->priv;
+    return clgan_sn_backward(c->sn, ctx, c->dw, CLGAN_GRAD_ADD);
+}
+
+static const clgan_linear_ops conv_lin = {conv_apply, conv_adjoint, conv_wgrad, NULL};
+static const clgan_linear_ops conv_lin_sn = {conv_apply, conv_adjoint, conv_wgrad,
+                                             conv_wgrad_done};
+
+static void conv_gp_view(const clgan_layer *l, clgan_layer_gp *out)
+{
+    const conv_layer *c = l->priv;
+    *out = (clgan_layer_gp){.lin = c->sn ? &conv_lin_sn : &conv_lin, .db = c->db,
+                                .act = c->o.act, .slope = c->o.slope};
+}
+
 static void conv_free(clgan_layer *l)
 {
     conv_layer *c = l->priv;
-    if (c)
+    if (c) {
+        clgan_sn_free(c->sn);
         clgan_buf_release(&c->zeros);
+    }
     free(c);
 }
 
@@ -388,7 +464,14 @@ clgan_status clgan_conv_make(clgan_layer *l, const clgan_conv_opts *opts)
     }
     c->o = o;
     c->K = o.kh * o.kw * g->C;
+    clgan_status st;
+    if (l->spectral_norm &&
+        (st = clgan_sn_make(&c->sn, o.kh * o.kw * in.c, o.filters)) != CLGAN_OK) {
+        free(c);
+        return st;
+    }
     l->ops = o.transpose ? &convt_ops : &conv_ops;
+    l->gp_view = conv_gp_view;
     l->priv = c;
     l->out_shape = out;
     l->out = clgan_shape_size(out);
@@ -407,6 +490,7 @@ clgan_status clgan_conv_make(clgan_layer *l, const clgan_conv_opts *opts)
         l->workspace = (size_t)c->K * o.filters * sizeof(float);
     if ((double)c->chunk * g->OH * g->OW * c->K > 2147483647.0 ||
         (double)l->batch * (l->in > l->out ? l->in : l->out) > 2147483647.0) {
+        clgan_sn_free(c->sn);
         free(c);
         l->priv = NULL;
         return clgan_error(CLGAN_EINVAL, "%s: a %dx%dx%d input at batch %d is too large for "

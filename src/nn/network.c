@@ -27,6 +27,7 @@ struct clgan_net {
     int finalized;
     int planned;              /* tensors and offsets laid out for the current layers */
     int first[MAX_LAYERS + 1];    /* index of each layer's first tensor */
+    int spectral_norm;          /* clgan_net_set_spectral_norm: for the layers added next */
     int kind_count[KIND_COUNT]; /* per kind, for layer names */
     clgan_tensor_info *tensors;
     cl_mem *views;            /* sub-buffers: values of every tensor, then grads */
@@ -112,6 +113,7 @@ static clgan_layer *next_layer(clgan_net *n)
     l->in = n->view.out_dim;
     l->batch = n->view.batch;
     l->ctx = n->ctx;
+    l->spectral_norm = n->spectral_norm;
     l->init = n->init;
     l->init_std = n->init_std;
     return l;
@@ -193,6 +195,32 @@ clgan_status clgan_net_add_dropout(clgan_net *n, float rate)
     return add_layer(n, KIND_DROP, clgan_dropout_make(l, l->in, rate));
 }
 
+clgan_status clgan_net_add_dropout2d(clgan_net *n, float rate)
+{
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return clgan_error(CLGAN_EINVAL, "dropout2d rate must be in [0, 1) (got %g)", rate);
+    return add_layer(n, KIND_DROP, clgan_dropout2d_make(l, rate));
+}
+
+clgan_status clgan_net_add_layernorm(clgan_net *n, float eps)
+{
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    return add_layer(n, KIND_LN, clgan_layernorm_make(l, eps));
+}
+
+clgan_status clgan_net_set_spectral_norm(clgan_net *n, int on)
+{
+    if (n->finalized)
+        return clgan_error(CLGAN_EINVAL, "network already finalized");
+    n->spectral_norm = on != 0;
+    return CLGAN_OK;
+}
+
 clgan_status clgan_net_add_residual(clgan_net *n, int out_dim, clgan_act act, float slope, int bn,
                                     float eps, float momentum, float var_corr)
 {
@@ -201,6 +229,9 @@ clgan_status clgan_net_add_residual(clgan_net *n, int out_dim, clgan_act act, fl
         return CLGAN_EINVAL;
     if (out_dim <= 0)
         return clgan_error(CLGAN_EINVAL, "residual block width must be > 0 (got %d)", out_dim);
+    if (n->spectral_norm)
+        return clgan_error(CLGAN_EINVAL, "spectral normalization is not implemented for "
+                           "residual blocks (only dense and convolution layers)");
     return add_layer(n, KIND_RES, clgan_residual_make(l, l->in, out_dim, act, slope, bn, eps,
                                                       momentum, var_corr));
 }
@@ -308,6 +339,13 @@ clgan_status clgan_net_plan_get(clgan_net *n, clgan_net_plan *p)
         if (scr && wide > p->largest_bytes) /* no single cache is wider than the layer */
             p->largest_bytes = wide < scr ? wide : scr;
         ws = l->workspace > ws ? l->workspace : ws;
+        /* A spectrally normalized kernel keeps W / sigma and its gradient (specnorm.c). */
+        for (int t = n->first[i]; l->spectral_norm && t < n->first[i + 1]; t++)
+            if (n->tensors[t].trained && strstr(n->tensors[t].name, ".kernel")) {
+                size_t k = mul_sat(n->tensors[t].count, 4);
+                p->device_bytes = add_sat(p->device_bytes, add_sat(mul_sat(k, 2), 4));
+                p->largest_bytes = k > p->largest_bytes ? k : p->largest_bytes;
+            }
     }
     p->device_bytes = add_sat(p->device_bytes, ws); /* one shared workspace, the largest need */
     p->largest_bytes = ws > p->largest_bytes ? ws : p->largest_bytes;

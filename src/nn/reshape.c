@@ -36,6 +36,20 @@ static clgan_status reshape_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, 
     return clgan_buf_copy(ctx, dx, 0, dy, 0, (size_t)batch * l->in * sizeof(float));
 }
 
+/* Gradient-penalty view (gradpen.c): A is a copy both ways. */
+static clgan_status reshape_copy(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch)
+{
+    return clgan_buf_copy(ctx, y, 0, x, 0, (size_t)batch * l->in * sizeof(float));
+}
+
+static const clgan_linear_ops reshape_lin = {reshape_copy, reshape_copy, NULL, NULL};
+
+static void reshape_gp_view(const clgan_layer *l, clgan_layer_gp *out)
+{
+    (void)l;
+    *out = (clgan_layer_gp){.lin = &reshape_lin, .act = CLGAN_ACT_NONE};
+}
+
 static void reshape_free(clgan_layer *l) { (void)l; }
 
 static const clgan_layer_ops reshape_ops = {"reshape", reshape_describe, reshape_bind,
@@ -49,6 +63,7 @@ clgan_status clgan_reshape_make(clgan_layer *l, clgan_shape s)
                            "sizes must match", l->in_shape.h, l->in_shape.w, l->in_shape.c, l->in,
                            s.h, s.w, s.c);
     l->ops = &reshape_ops;
+    l->gp_view = reshape_gp_view;
     l->out_shape = s;
     l->out = l->in;
     return CLGAN_OK;

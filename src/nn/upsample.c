@@ -56,6 +56,25 @@ static clgan_status up_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_me
                      (size_t)batch * l->in_shape.h);
 }
 
+/* Gradient-penalty view (gradpen.c): A is the upsampling itself. */
+static clgan_status up_apply(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch)
+{
+    return up_forward(l, ctx, y, x, batch, CLGAN_MODE_TRAIN);
+}
+
+static clgan_status up_adjoint(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, int batch)
+{
+    return up_backward(l, ctx, dx, dy, NULL, NULL, batch, CLGAN_GRAD_NONE);
+}
+
+static const clgan_linear_ops up_lin = {up_apply, up_adjoint, NULL, NULL};
+
+static void up_gp_view(const clgan_layer *l, clgan_layer_gp *out)
+{
+    (void)l;
+    *out = (clgan_layer_gp){.lin = &up_lin, .act = CLGAN_ACT_NONE};
+}
+
 static void up_free(clgan_layer *l) { free(l->priv); }
 
 static const clgan_layer_ops up_ops = {"upsample", up_describe, up_bind, up_init,
@@ -73,6 +92,7 @@ clgan_status clgan_upsample_make(clgan_layer *l, int fh, int fw)
     u->fh = fh;
     u->fw = fw;
     l->ops = &up_ops;
+    l->gp_view = up_gp_view;
     l->priv = u;
     l->out_shape = CLGAN_SHAPE(in.h * fh, in.w * fw, in.c);
     l->out = clgan_shape_size(l->out_shape);

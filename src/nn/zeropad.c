@@ -65,6 +65,25 @@ static clgan_status pad_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
                       dx, dy, batch);
 }
 
+/* Gradient-penalty view (gradpen.c): A is the padding (or cropping) itself. */
+static clgan_status pad_apply(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch)
+{
+    return pad_forward(l, ctx, y, x, batch, CLGAN_MODE_TRAIN);
+}
+
+static clgan_status pad_adjoint(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, int batch)
+{
+    return pad_backward(l, ctx, dx, dy, NULL, NULL, batch, CLGAN_GRAD_NONE);
+}
+
+static const clgan_linear_ops pad_lin = {pad_apply, pad_adjoint, NULL, NULL};
+
+static void pad_gp_view(const clgan_layer *l, clgan_layer_gp *out)
+{
+    (void)l;
+    *out = (clgan_layer_gp){.lin = &pad_lin, .act = CLGAN_ACT_NONE};
+}
+
 static void pad_free(clgan_layer *l) { free(l->priv); }
 
 static const clgan_layer_ops pad_ops = {"zeropad", pad_describe, pad_bind, pad_init,
@@ -87,6 +106,7 @@ clgan_status clgan_zeropad_make(clgan_layer *l, int top, int bottom, int left, i
     p->left = left;
     p->crop = crop;
     l->ops = &pad_ops;
+    l->gp_view = pad_gp_view;
     l->priv = p;
     l->out_shape = CLGAN_SHAPE(oh, ow, in.c);
     l->out = clgan_shape_size(l->out_shape);

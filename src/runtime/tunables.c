@@ -32,6 +32,8 @@ static const struct {
 } table[CLGAN_T_COUNT] = {
     [CLGAN_T_LOSS_WG] = {64, 1},  /* the batch: 32-256 rows, a few per work-item */
     [CLGAN_T_GP_WG] = {64, 1},    /* likewise, over the penalty's rows */
+    [CLGAN_T_LN_WG] = {64, 1},    /* one group per sample, over its H*W*C values */
+    [CLGAN_T_SN_WG] = {256, 1},   /* one group per kernel matrix (up to ~10^6 values) */
     [CLGAN_T_MON_WG] = {64, 1},   /* one group per tensor; up to ~40 tensors */
     [CLGAN_T_XENT_WG] = {64, 1},  /* classifier batch */
     [CLGAN_T_OPT_WG] = {256, 1},  /* norm reductions over whole parameter buffers */
