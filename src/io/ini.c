@@ -105,8 +105,13 @@ clgan_status clgan_ini_parse(const char *text, size_t len, const char *origin,
                              "key = value, or a ; comment)", origin, line);
             break;
         }
-        const char *kb = b, *ke = eq, *vb = eq + 1, *ve = cut_comment(eq + 1, e);
+        const char *kb = b, *ke = eq, *vb = eq + 1, *ve = e;
         trim(&kb, &ke);
+        trim(&vb, &ve);
+        /* Like inih: a ';' opens a comment only after a blank inside the value, so a value
+         * may start with ';' (and "key = ;x" written back reads as ";x": found by
+         * tests/fuzz/fuzz_ini.c). */
+        ve = cut_comment(vb, ve);
         trim(&vb, &ve);
         if (kb == ke) {
             st = clgan_error(CLGAN_EFORMAT, "%s:%d: a value without a key", origin, line);
