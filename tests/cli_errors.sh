@@ -77,7 +77,7 @@ expect2 "bad --grid-scale" "grid-scale" "$clgan" train --grid-scale 0
 if [ -e "$tmp/n.png" ]; then echo "FAIL: a refused sample left n.png"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
 
 # A refused input leaves no run directory behind.
-expect2 "gp with dropout" "dense layers" "$clgan" train --preset wgan-gp --dropout-d 0.3 --out "$tmp/r6"
+expect2 "gp with batchnorm" "batchnorm-d" "$clgan" train --preset wgan-gp --batchnorm-d on --out "$tmp/r6"
 expect2 "corrupt classifier" "classifier" "$clgan" train --classifier "$tmp/bad.safetensors" --out "$tmp/r7"
 if [ -e "$tmp/r6" ] || [ -e "$tmp/r7" ]; then echo "FAIL: a refused run left a directory"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
 
