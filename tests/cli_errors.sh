@@ -37,7 +37,7 @@ expect2 "truncated IDX" "truncated" "$clgan" train --data "$tmp/trunc" --out "$t
 expect2 "unknown device" "no device matches" "$clgan" train --device nosuchdevice --iterations 1 --out "$tmp/r4"
 expect2 "unknown ini key" "unknown.ini:3" "$clgan" train --config "$tmp/unknown.ini"
 expect2 "bad ini value" "badval.ini:2" "$clgan" train --config "$tmp/badval.ini"
-expect2 "missing config" "cannot open" "$clgan" train --config "$tmp/none.ini"
+expect2 "missing config" "no such file" "$clgan" train --config "$tmp/none.ini"
 expect2 "missing checkpoint" "cannot open\|No such" "$clgan" sample --checkpoint "$tmp/none.safetensors"
 expect2 "corrupt checkpoint" "safetensors\|header" "$clgan" sample --checkpoint "$tmp/bad.safetensors" --out "$tmp/x.png"
 expect2 "bad sample output" "must end in" "$clgan" sample --checkpoint x --out "$tmp/x.jpg"
@@ -77,7 +77,7 @@ expect2 "bad --grid-scale" "grid-scale" "$clgan" train --grid-scale 0
 if [ -e "$tmp/n.png" ]; then echo "FAIL: a refused sample left n.png"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
 
 # A refused input leaves no run directory behind.
-expect2 "gp with dropout" "dense layers" "$clgan" train --preset wgan-gp --dropout-d 0.3 --out "$tmp/r6"
+expect2 "gp with batchnorm" "batchnorm-d" "$clgan" train --preset wgan-gp --batchnorm-d on --out "$tmp/r6"
 expect2 "corrupt classifier" "classifier" "$clgan" train --classifier "$tmp/bad.safetensors" --out "$tmp/r7"
 if [ -e "$tmp/r6" ] || [ -e "$tmp/r7" ]; then echo "FAIL: a refused run left a directory"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
 

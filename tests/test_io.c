@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clgan/io.h"
 #include "testutil.h"
@@ -279,6 +280,23 @@ static void test_png(void)
     CHECK(no_temp_in(dir));
 }
 
+/* A PNG whose header claims 65535 x 65535 pixels in 100 bytes: refused from the header
+ * (the gray reader used to allocate 4 GiB first; tests/fuzz/fuzz_png.c found it). */
+static void test_png_limit(void)
+{
+    static const uint8_t head[] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+        0x44, 0x52, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0xff, 0xff, 0x08, 0x00, 0x00, 0x00,
+        0x00, 0x93, 0x6e, 0x86, 0x8c, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78,
+        0x9c, 0x63, 0x60, 0xa0, 0x3d, 0x00, 0x00, 0x00, 0x64, 0x00, 0x01, 0x86, 0x64, 0x3c,
+        0x35, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    uint8_t *pix = NULL;
+    int w, h;
+    put_bytes(P("huge.png"), head, sizeof head);
+    expect(clgan_png_read_gray(P("huge.png"), &pix, &w, &h), CLGAN_EFORMAT, "PNG header of 65535x65535");
+    CHECK(strstr(clgan_error_msg(), "more than the limit") != NULL && pix == NULL);
+}
+
 static void test_grid(void)
 {
     /* Three 2x3 tiles in a 2x2 grid with a 1-pixel gap: 7 x 5 pixels, tile 3 missing. */
@@ -456,13 +474,111 @@ static void test_safetensors(void)
     CHECK(no_temp_in(dir));
 }
 
+/* Every reader refuses a FIFO, a device and a directory at once, naming what it is: a
+ * FIFO used to block the open (or the read) forever, /dev/zero to feed the INI and gzip
+ * readers endlessly. alarm() turns a hang into a failure. */
+static void test_special_files(void)
+{
+    const char *fifo = P("fifo"), *kinds[3] = {fifo, "/dev/zero", dir};
+    const char *words[3] = {"FIFO", "character device", "directory"};
+    uint8_t *b = NULL;
+    size_t n = 0, shape[4];
+    float *f = NULL;
+    int nd, w, h;
+    clgan_idx idx;
+    clgan_tensor_set set;
+    CHECK(mkfifo(fifo, 0600) == 0);
+    alarm(60);
+    for (int k = 0; k < 3; k++) {
+        char what[96];
+        snprintf(what, sizeof what, "read_file of a %s", words[k]);
+        expect(clgan_io_read_file(kinds[k], &b, &n), CLGAN_EIO, what);
+        CHECK(strstr(clgan_error_msg(), words[k]) != NULL);
+        snprintf(what, sizeof what, "idx_read of a %s", words[k]);
+        expect(clgan_idx_read(kinds[k], &idx), CLGAN_EIO, what);
+        CHECK(strstr(clgan_error_msg(), words[k]) != NULL);
+        snprintf(what, sizeof what, "npy_read of a %s", words[k]);
+        expect(clgan_npy_read_f32(kinds[k], &f, &nd, shape), CLGAN_EIO, what);
+        snprintf(what, sizeof what, "safetensors_read of a %s", words[k]);
+        expect(clgan_safetensors_read(kinds[k], &set), CLGAN_EIO, what);
+        snprintf(what, sizeof what, "png_read of a %s", words[k]);
+        expect(clgan_png_read_gray(kinds[k], &b, &w, &h), CLGAN_EIO, what);
+        CHECK(strstr(clgan_error_msg(), words[k]) != NULL);
+    }
+    alarm(0);
+    /* Missing and unreadable files say which. */
+    expect(clgan_io_read_file(P("nothing"), &b, &n), CLGAN_EIO, "read a missing file");
+    CHECK(strstr(clgan_error_msg(), "no such file") != NULL);
+    expect(clgan_idx_read(P("nothing"), &idx), CLGAN_EIO, "idx_read a missing file");
+    CHECK(strstr(clgan_error_msg(), "no such file") != NULL);
+    put_bytes(P("secret"), "x", 1);
+    chmod(P("secret"), 0);
+    if (geteuid() == 0) {
+        printf("  unreadable file: skipped (root reads any file)\n");
+    } else {
+        expect(clgan_idx_read(P("secret"), &idx), CLGAN_EIO, "idx_read an unreadable file");
+        CHECK(strstr(clgan_error_msg(), "permission denied") != NULL);
+    }
+    CHECK(clgan_io_exists(fifo) && clgan_io_exists(P("secret")) && !clgan_io_exists(P("nothing")));
+    remove(P("secret"));
+    remove(fifo);
+}
+
+/* Collects INI entries as "section|key|value;" into a string. */
+static clgan_status ini_collect(void *user, const char *section, const char *key, const char *value)
+{
+    char *out = user;
+    if (!strcmp(key, "refuse"))
+        return clgan_error(CLGAN_EINVAL, "refused %s", value);
+    snprintf(out + strlen(out), 8192 - strlen(out), "%s|%s|%.20s;", section, key, value);
+    return CLGAN_OK;
+}
+
+static void test_ini(void)
+{
+    static char got[8192], text[8192];
+    const char ok[] = "\xEF\xBB\xBF; comment\n# another\n\n[ train ]\nlr = 0.1 ; inline\nk: v\r\n"
+                      "path = a;b\n[model]\nempty =\nsemi = ;x ;y\n";
+    const char *want = "train|lr|0.1;train|k|v;train|path|a;b;model|empty|;model|semi|;x;";
+    got[0] = '\0';
+    CHECK_OK(clgan_ini_parse(ok, sizeof ok - 1, "ok.ini", ini_collect, got));
+    CHECK(!strcmp(got, want));
+    if (strcmp(got, want))
+        fprintf(stderr, "  got %s\n", got);
+    /* A 5000-byte line (inih cut lines at 200 bytes). */
+    int n = snprintf(text, sizeof text, "[t]\ndata = /");
+    memset(text + n, 'x', 5000);
+    strcpy(text + n + 5000, "\nseed = 3\n");
+    got[0] = '\0';
+    CHECK_OK(clgan_ini_parse(text, strlen(text), "long.ini", ini_collect, got));
+    CHECK(strstr(got, "t|data|/xxx") && strstr(got, "t|seed|3;"));
+    const struct { const char *text; size_t len; const char *want; } bad[] = {
+        {"[t]\nout = x\n  seed = 7\n", 0, "in.ini:3: an indented line"},
+        {"[t]\nbatch = 1\0junk\n", 19, "in.ini:2: a NUL byte at column 10"},
+        {"[t]\njust words\n", 0, "in.ini:2: not valid INI syntax"},
+        {"[t\n", 0, "in.ini:1: a section header without ']'"},
+        {"[t] x\n", 0, "in.ini:1: text after the section header"},
+        {"[t]\n= 3\n", 0, "in.ini:2: a value without a key"},
+        {"[t]\n\nrefuse = me\n", 0, "in.ini:3: refused me"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t len = bad[i].len ? bad[i].len : strlen(bad[i].text);
+        clgan_status st = clgan_ini_parse(bad[i].text, len, "in.ini", ini_collect, got);
+        CHECK(st != CLGAN_OK && strstr(clgan_error_msg(), bad[i].want));
+        printf("  INI case %zu -> %s: %s\n", i, clgan_status_str(st), clgan_error_msg());
+    }
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s", tu_tmpdir("test_io"));
+    test_special_files();
+    test_ini();
     test_files();
     test_idx();
     test_npy();
     test_png();
+    test_png_limit();
     test_grid();
     test_gif();
     test_safetensors();

@@ -56,6 +56,31 @@ int main(void)
     free(at100);
     free(now);
     clgan_trainer_free(t);
+
+    /* The memory plan: what init allocates is what the plan adds up (to the buffer), and
+     * a plan above the device's or the host's memory is refused with the numbers. */
+    clgan_mem_plan p = {0};
+    snprintf(p.what, sizeof p.what, "this test");
+    CHECK_OK(clgan_trainer_plan(&p, ctx, &c, 1000, CLGAN_SHAPE(1, 1, dim)));
+    CHECK(p.device > 0 && p.host >= (size_t)(c.iterations + 1) * CLGAN_M_COUNT * 4);
+    CHECK_OK(clgan_plan_check(&p, ctx, "advice"));
+    const clgan_device_info *dev = &clgan_ctx_get(ctx)->dev;
+    clgan_mem_plan over = p;
+    clgan_plan_add(&over, "ballast", 1, dev->global_mem);
+    CHECK(clgan_plan_check(&over, ctx, "advice") == CLGAN_EINVAL &&
+          strstr(clgan_error_msg(), "CL_DEVICE_GLOBAL_MEM_SIZE") && strstr(clgan_error_msg(), "ballast"));
+    printf("  %s\n", clgan_error_msg());
+    over = p;
+    clgan_plan_largest(&over, "one huge buffer", dev->max_alloc + 1);
+    CHECK(clgan_plan_check(&over, ctx, "advice") == CLGAN_EINVAL &&
+          strstr(clgan_error_msg(), "CL_DEVICE_MAX_MEM_ALLOC_SIZE") && strstr(clgan_error_msg(), "one huge"));
+    printf("  %s\n", clgan_error_msg());
+    over = p;
+    clgan_plan_add(&over, "host ballast", 0, (size_t)clgan_host_mem_available() + 1);
+    CHECK(clgan_host_mem_available() > 0);
+    CHECK(clgan_plan_check(&over, ctx, "advice") == CLGAN_EINVAL &&
+          strstr(clgan_error_msg(), "host memory") && strstr(clgan_error_msg(), "host ballast"));
+    printf("  %s\n", clgan_error_msg());
     clgan_ctx_free(ctx);
     return tu_finish("test_trainer");
 }

@@ -13,10 +13,11 @@ pkgs=(
   pocl-opencl-icd                              # CPU OpenCL device
   oclgrind clang-15                            # strict simulated device; offline OpenCL C compile
   libpng-dev zlib1g-dev libgif-dev             # PNG, gzip, GIF
-  libinih-dev libcjson-dev                     # INI config, JSON
+  libcjson-dev                                 # JSON
   liblapacke-dev                               # Frechet distance (symmetric eigensolver)
   python3 python3-numpy python3-matplotlib python3-pil  # tests read outputs; plot_losses.py
   chromium                                     # tests/cli_report.sh renders the HTML report
+  clang libclang-rt-14-dev                     # tools/fuzz.sh: libFuzzer harnesses (ASan+UBSan)
 )
 if [ "${1:-}" = "--extras" ]; then
   # OpenBLAS: without it Debian's PyTorch runs on the reference BLAS, ~10x slower.

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "clgan/io.h"
 #include "clgan/nn.h"
 #include "clgan/optim.h"
 #include "clgan/runtime.h"
@@ -95,6 +96,8 @@ typedef struct {
     long eval_every;    /* score samples with the classifier every N iterations (0 = off) */
     int eval_samples;   /* samples scored per evaluation */
     char classifier[512]; /* "auto" (the shipped one matching --data), "none", or a file */
+    long checkpoint_every; /* write RUN/checkpoints/ckpt-<it>.safetensors every N iterations */
+    int keep_checkpoints; /* the newest K checkpoints are kept */
 } clgan_config;
 
 void clgan_config_defaults(clgan_config *c);
@@ -134,6 +137,12 @@ clgan_status clgan_config_load_preset(clgan_config *c, const char *name);
  * path; 1 when found. */
 int clgan_find_sample(char *out, size_t n, const char *rel);
 
+/* The flag of the first setting that differs between a and b, leaving out the flags in
+ * `allowed` (NULL-terminated); NULL when they agree. For --resume, which may change only
+ * a few settings. */
+const char *clgan_config_diff(const clgan_config *a, const clgan_config *b,
+                              const char *const *allowed);
+
 /* Checks cross-setting constraints (e.g. layer lists, batch > 0). */
 clgan_status clgan_config_validate(const clgan_config *c);
 
@@ -158,6 +167,48 @@ clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_co
  * sigmoid for the bce loss. One output per sample. */
 clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
                                        clgan_shape img, int batch);
+
+/* The same network (role 0: G, 1: D) with its layers added but nothing allocated, for
+ * clgan_net_plan_get and for checking a checkpoint's tensors before anything is built;
+ * clgan_model_finalize then allocates and initializes it as the builders above do. */
+clgan_status clgan_model_layers(clgan_net **net, clgan_ctx *ctx, const clgan_config *c,
+                                clgan_shape img, int batch, int role);
+clgan_status clgan_model_finalize(clgan_net *net, const clgan_config *c, int role);
+
+/* ---- memory plan (plan.c) ------------------------------------------------------------ */
+
+#define CLGAN_PLAN_ITEMS 24
+
+typedef struct {
+    char what[48];
+    size_t bytes;
+    int device;           /* 1: device memory, 0: host memory */
+} clgan_plan_item;
+
+/* What something needs, added up before it is allocated. Zero-initialize, set `what`
+ * ("the run"), then add. */
+typedef struct {
+    char what[160];       /* what needs it, for the message */
+    clgan_plan_item item[CLGAN_PLAN_ITEMS];
+    int n;
+    size_t device, host;  /* totals (saturating) */
+    size_t largest;       /* the largest single device buffer */
+    char largest_what[48];
+} clgan_mem_plan;
+
+/* Adds `bytes` of device (device = 1) or host memory under `what` (the same name adds up). */
+void clgan_plan_add(clgan_mem_plan *p, const char *what, int device, size_t bytes);
+/* Notes a single device buffer; the largest is checked against the allocation limit. */
+void clgan_plan_largest(clgan_mem_plan *p, const char *what, size_t bytes);
+/* Adds a network built with clgan_model_layers (nothing allocated) under `name`. */
+clgan_status clgan_plan_net(clgan_mem_plan *p, clgan_net *layers, const char *name);
+/* EINVAL, one line with the numbers, the biggest items and `advice`, when the plan does
+ * not fit: its largest buffer above CL_DEVICE_MAX_MEM_ALLOC_SIZE, its device total above
+ * CL_DEVICE_GLOBAL_MEM_SIZE, or its host total (plus the device's on a CPU device)
+ * above the available RAM. */
+clgan_status clgan_plan_check(const clgan_mem_plan *p, clgan_ctx *ctx, const char *advice);
+/* Bytes of RAM available now (MemAvailable, or less under a cgroup limit); 0 unknown. */
+uint64_t clgan_host_mem_available(void);
 
 /* ---- trainer ------------------------------------------------------------------------ */
 
@@ -197,6 +248,12 @@ typedef struct {
 clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
                                 const uint8_t *data, size_t count, clgan_shape img);
 void clgan_trainer_free(clgan_trainer *t);
+
+/* Adds what clgan_trainer_init would allocate for `c` and a data set of `count` images
+ * of shape img (bytes) to *p, device and host, without allocating it (the networks are
+ * planned from their layer lists). */
+clgan_status clgan_trainer_plan(clgan_mem_plan *p, clgan_ctx *ctx, const clgan_config *c,
+                                size_t count, clgan_shape img);
 const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t);
 
 /* One iteration with a random real batch and fresh noise, all drawn on the device.
@@ -229,6 +286,39 @@ clgan_status clgan_trainer_sample(clgan_trainer *t, float *out, int n);
 clgan_status clgan_trainer_sample_device(clgan_trainer *t, cl_mem out, int n);
 
 /* ---- checkpoints --------------------------------------------------------------------- */
+
+/* A training checkpoint being assembled: named tensors and metadata (src/gan/ckpt.h). */
+typedef struct clgan_ckpt clgan_ckpt;
+
+/* Everything the trainer needs to continue exactly, into checkpoint `k`: syncs with the device first, then both
+ * networks' tensors and running statistics ("g/dense0.kernel"), their optimizers'
+ * state sliced the same way ("g/adam_m/dense0.kernel"), the weight snapshots a NaN after
+ * this iteration could still need, the current block's metrics, and as metadata the
+ * iteration, Adam step counters, the last finite snapshot and the dropout layers' draw
+ * counters. The random draws need nothing more: each is keyed by (seed, iteration,
+ * sub-step). */
+clgan_status clgan_trainer_save(clgan_trainer *t, clgan_ckpt *k);
+
+/* The newest readable training checkpoint of run directory `dir`: its path and
+ * iteration. An unreadable newer one is skipped, saying so on `log` (may be NULL).
+ * EINVAL when there is none (naming why). */
+clgan_status clgan_checkpoint_latest(const char *dir, char *path, size_t n, long *it, FILE *log);
+
+/* Whether a run may use directory `dir` (the run itself checks again): EINVAL when
+ * another run holds it (naming it), or when it already holds a run or other files and
+ * neither `resume` nor `overwrite` is set (docs/runs.md). */
+clgan_status clgan_run_check_dir(const char *dir, int resume, int overwrite);
+
+/* The resolved configuration a training checkpoint holds (for clgan train --resume). */
+clgan_status clgan_checkpoint_config(const char *path, clgan_config *c);
+
+/* Loads that into a new trainer built from the same configuration: EFORMAT naming the
+ * file and tensor when something is missing or of another shape. */
+clgan_status clgan_trainer_load(clgan_trainer *t, const clgan_tensor_set *s, const char *path);
+
+/* Puts back row `it` of the metrics history (CLGAN_M_COUNT floats), for a resumed run's
+ * records. */
+clgan_status clgan_trainer_set_history(clgan_trainer *t, long it, const float *row);
 
 /* Writes G's parameters and running statistics as safetensors, with the settings needed
  * to rebuild it as metadata (img_h, img_w, and img_c from c->channels). */
@@ -298,6 +388,14 @@ typedef struct {
     int progress;     /* 1: live progress line (terminal); 0: plain periodic lines */
     int quiet;        /* no progress output at all */
     volatile sig_atomic_t *stop; /* when it becomes non-zero the run ends early, outputs written */
+    const char *resume;  /* continue the run in this directory from its newest checkpoint
+                            (the configuration must be the checkpoint's, but for iterations,
+                            device, checkpoint-every and keep-checkpoints) */
+    int overwrite;        /* the run directory may hold an old run: its files are removed once
+                             this run can start */
+    volatile sig_atomic_t *running; /* set to 1 once set-up is over and the run starts writing
+                                       its directory: until then an interrupted run has
+                                       nothing to save and may simply end (NULL: not told) */
     FILE *log;        /* where progress goes (stderr when NULL) */
 } clgan_run_opts;
 

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "clgan/status.h"
 
@@ -23,11 +24,44 @@
 /* Writes `n` bytes to `path` atomically (temp file, fsync, rename). */
 clgan_status clgan_io_write_file(const char *path, const void *data, size_t n);
 
-/* Reads a whole file. *out is malloc'd (caller frees), *n its size. */
+/* Reads a whole regular file. *out is malloc'd (caller frees), *n its size. Errors
+ * (EIO) tell a missing file ("no such file") from an unreadable one ("permission
+ * denied") and refuse a directory, FIFO or device without blocking on it. */
 clgan_status clgan_io_read_file(const char *path, uint8_t **out, size_t *n);
+
+/* Opens a file for reading after checking that it is a regular file (before opening,
+ * and again on the descriptor): a FIFO, device, socket or directory is EIO naming what
+ * it is, and never blocks. *fd (caller closes) is -1 on error. Every reader of outside
+ * input opens through this or clgan_io_fopen_read. */
+clgan_status clgan_io_open_read(const char *path, int *fd);
+
+/* The same as a stdio stream ("rb"); *f is NULL on error. */
+clgan_status clgan_io_fopen_read(const char *path, FILE **f);
+
+/* 1 when something exists at `path` (any type; nothing is opened). */
+int clgan_io_exists(const char *path);
+
+/* Removes every temp file (PATH.tmp.<pid>) an atomic writer of this process has open
+ * right now. Async-signal-safe (unlink only): for a handler about to end the process. */
+void clgan_io_remove_temps(void);
 
 /* mkdir -p. */
 clgan_status clgan_io_mkdirs(const char *path);
+
+/* ---- INI text ------------------------------------------------------------------ */
+
+/* Receives one `key = value` of section `section` ("" before any header), trimmed;
+ * all borrowed for the call. A status other than CLGAN_OK stops the parse; the parser
+ * then prefixes the message with "ORIGIN:LINE: ". */
+typedef clgan_status (*clgan_ini_entry_fn)(void *user, const char *section, const char *key,
+                                           const char *value);
+
+/* Parses INI text of `len` bytes (NUL bytes are refused, not a terminator): [section],
+ * key = value or key: value, full-line ; and # comments, inline comments after " ;". No
+ * line length limit. EFORMAT naming ORIGIN:LINE for a NUL byte, an indented line (no
+ * continuation lines), or a line of no known shape; else the callback's status. */
+clgan_status clgan_ini_parse(const char *text, size_t len, const char *origin,
+                             clgan_ini_entry_fn on_entry, void *user);
 
 /* ---- IDX (MNIST) ------------------------------------------------------------ */
 
@@ -44,6 +78,10 @@ typedef struct {
  * not by name, and read through zlib. Errors: EIO (cannot open), EFORMAT (bad magic,
  * unsupported type, truncated, trailing garbage, corrupt gzip). */
 clgan_status clgan_idx_read(const char *path, clgan_idx *out);
+
+/* The same, refusing (EINVAL, before reading the data) a file whose header declares
+ * more than max_bytes of data. */
+clgan_status clgan_idx_read_max(const char *path, clgan_idx *out, size_t max_bytes);
 
 /* Writes a ubyte IDX file, gzip-compressed when `gz` is non-zero. */
 clgan_status clgan_idx_write(const char *path, const clgan_idx *t, int gz);
@@ -231,6 +269,11 @@ typedef struct {
  * the count and the first reason), EINVAL, ENOMEM. On error *out is zeroed. */
 clgan_status clgan_imagedir_load(clgan_imagedir *out, const char *dir, int size, int channels,
                                  size_t max_pixels);
+
+/* The same, refusing (EINVAL, after the first image, before the rest are decoded) a
+ * directory whose entries would need more than max_bytes as images of that size. */
+clgan_status clgan_imagedir_load_max(clgan_imagedir *out, const char *dir, int size, int channels,
+                                     size_t max_pixels, size_t max_bytes);
 
 /* Frees what _load allocated; safe on a zeroed struct and twice. */
 void clgan_imagedir_free(clgan_imagedir *d);

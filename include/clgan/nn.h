@@ -200,6 +200,28 @@ clgan_status clgan_net_add_zeropad(clgan_net *net, int top, int bottom, int left
  * Reshape and Flatten do). Flatten is CLGAN_SHAPE(1, 1, h*w*c). */
 clgan_status clgan_net_add_reshape(clgan_net *net, clgan_shape s);
 
+/* What a network needs, from its layer list alone: callable before clgan_net_finalize
+ * allocates anything (the view's tensors, n_params and n_state are then filled in, so a
+ * checkpoint's tensors can be checked against them first) and after. Sizes saturate at
+ * SIZE_MAX instead of overflowing. */
+typedef struct {
+    size_t device_bytes;  /* every device buffer finalize allocates: parameters, gradients,
+                             running statistics, activations and their gradients, the
+                             layers' own caches (an upper bound) */
+    size_t largest_bytes; /* the largest single one of them */
+    size_t host_bytes;    /* host memory finalize holds while it initializes (then frees) */
+} clgan_net_plan;
+
+clgan_status clgan_net_plan_get(clgan_net *net, clgan_net_plan *out);
+
+/* The layers' own random-draw counters, in layer order (dropout draws a new mask per
+ * TRAIN forward from Philox keyed by its seed and this counter): a checkpoint keeps them
+ * so a resumed run draws the masks the uninterrupted one would. Writes up to `max` into
+ * out and returns how many the network has. */
+int clgan_net_draws(const clgan_net *net, uint32_t *out, int max);
+/* Puts them back; EFORMAT when `count` is not the network's number of counters. */
+clgan_status clgan_net_set_draws(clgan_net *net, const uint32_t *in, int count);
+
 /* Allocates the flat buffers and activations and initializes the parameters from
  * `seed` (host RNG, deterministic). After this no layer can be added. */
 clgan_status clgan_net_finalize(clgan_net *net, uint64_t seed);

@@ -2,10 +2,12 @@
  * decides the exit code (0 ok, 2 bad input, 1 other failures). Also the flag parser the
  * subcommands share (cli.h). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clgan/io.h"
 #include "cli.h"
 #include "common/suggest.h"
 
@@ -136,8 +138,21 @@ const cli_command *cli_find_command(const char *name)
     return NULL;
 }
 
+/* Ctrl-C / SIGTERM in any command: remove the temp file being written (if any), then
+ * end by the signal. `train` installs its own handler once it runs. */
+static void on_signal(int sig)
+{
+    clgan_io_remove_temps(); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(int argc, char **argv)
 {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         cli_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

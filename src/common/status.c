@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char last_msg[1024];
+static _Thread_local char last_msg[2048];
 
 static const char *const status_names[CLGAN_STATUS_COUNT] = {
     [CLGAN_OK] = "CLGAN_OK",         [CLGAN_EINVAL] = "CLGAN_EINVAL",
@@ -46,7 +46,7 @@ clgan_status clgan_error(clgan_status s, const char *fmt, ...)
 
 clgan_status clgan_error_wrap(clgan_status s, const char *fmt, ...)
 {
-    char prefix[256], old[sizeof last_msg - sizeof prefix - 2];
+    char prefix[1024], old[sizeof last_msg - sizeof prefix - 2];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);

@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ini.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,19 +416,19 @@ done:
 
 /* ---- config.ini --------------------------------------------------------------------- */
 
-static int ini_entry(void *user, const char *section, const char *key, const char *value)
+static clgan_status ini_entry(void *user, const char *section, const char *key, const char *value)
 {
     report_run *r = user;
     char **cfg = realloc(r->cfg, (size_t)(r->n_cfg + 1) * 3 * sizeof *cfg);
     if (!cfg)
-        return 0;
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
     r->cfg = cfg;
     char **e = cfg + (size_t)r->n_cfg * 3;
     e[0] = strdup(section);
     e[1] = strdup(key);
     e[2] = strdup(value);
     r->n_cfg++;
-    return e[0] && e[1] && e[2];
+    return e[0] && e[1] && e[2] ? CLGAN_OK : clgan_error(CLGAN_ENOMEM, "out of memory");
 }
 
 static clgan_status read_config(report_run *r, const char *path, int rf)
@@ -440,10 +439,6 @@ static clgan_status read_config(report_run *r, const char *path, int rf)
     clgan_status st = clgan_io_read_file(path, &buf, &len);
     if (st != CLGAN_OK)
         return st;
-    if (memchr(buf, '\0', len)) {
-        free(buf);
-        return clgan_error(CLGAN_EFORMAT, "%s: binary data (a NUL byte) in an INI file", path);
-    }
     char *text = realloc(buf, len + 1);
     if (!text) {
         free(buf);
@@ -451,12 +446,7 @@ static clgan_status read_config(report_run *r, const char *path, int rf)
     }
     text[len] = '\0';
     r->cfg_text = text;
-    int line = ini_parse_string(text, ini_entry, r);
-    if (line > 0)
-        return clgan_error(CLGAN_EFORMAT, "%s:%d: not a valid INI line", path, line);
-    if (line < 0)
-        return clgan_error(CLGAN_ENOMEM, "%s: out of memory while parsing", path);
-    return CLGAN_OK;
+    return clgan_ini_parse(text, len, path, ini_entry, r);
 }
 
 const char *report_cfg(const report_run *r, const char *section, const char *key)

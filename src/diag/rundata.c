@@ -152,9 +152,7 @@ clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir, int loss
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     r->in.n = -1;
     snprintf(path, sizeof path, "%s/%s", dir, files[0]);
-    FILE *has = fopen(path, "rb");
-    if (has) {
-        fclose(has);
+    if (clgan_io_exists(path)) {
         for (int k = 0; k < 5; k++)
             if ((st = load_array(&r->arr[k], &r->in.n, dir, files[k], k < 2)) != CLGAN_OK)
                 goto fail;
@@ -176,10 +174,7 @@ clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir, int loss
     r->in.loss = loss;
 
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    FILE *probe = fopen(path, "r");
-    if (probe)
-        fclose(probe);
-    else
+    if (!clgan_io_exists(path))
         snprintf(path, sizeof path, "%s/metrics.jsonl.partial", dir);
     if ((st = read_jsonl(&recs, &nrec, path)) != CLGAN_OK)
         goto fail;
@@ -213,10 +208,7 @@ clgan_status clgan_run_data_load(clgan_run_data **out, const char *dir, int loss
     r->in.g_norm = r->g_norm, r->in.d_norm = r->d_norm;
 
     snprintf(path, sizeof path, "%s/eval.jsonl", dir);
-    FILE *ev = fopen(path, "r");
-    if (ev)
-        fclose(ev);
-    else /* a run that was killed */
+    if (!clgan_io_exists(path)) /* a run that was killed */
         snprintf(path, sizeof path, "%s/eval.jsonl.partial", dir);
     if ((st = read_jsonl(&recs, &nrec, path)) != CLGAN_OK)
         goto fail;

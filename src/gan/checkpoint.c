@@ -2,6 +2,7 @@
  * statistic under its layer name (dense0.kernel (in, out), bn0.moving_mean, ...) and,
  * as metadata, the full INI configuration plus the image size and channels, so `clgan
  * sample` can rebuild G. Readable from Python with any safetensors reader. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,15 @@ done:
     return st;
 }
 
+/* "[100, 256]" into buf. */
+static void shape_str(char *buf, size_t n, int ndim, const size_t *shape)
+{
+    snprintf(buf, n, "[");
+    for (int d = 0; d < ndim; d++)
+        snprintf(buf + strlen(buf), n - strlen(buf), "%s%zu", d ? ", " : "", shape[d]);
+    snprintf(buf + strlen(buf), n - strlen(buf), "]");
+}
+
 static int parse_dim(const char *s)
 {
     char *end;
@@ -71,6 +81,21 @@ clgan_status clgan_checkpoint_load_generator(clgan_net **out, clgan_ctx *ctx, co
                          "'%s', expected '%s')", path, fmt ? fmt : "missing", FORMAT);
         goto done;
     }
+    /* NaN/Inf weights would draw NaN samples (black or garbage grids) without a word. */
+    for (int i = 0; i < set.n; i++) {
+        size_t cnt = 1, bad = 0, first = 0;
+        for (int d = 0; d < set.t[i].ndim; d++)
+            cnt *= set.t[i].shape[d];
+        for (size_t k = 0; k < cnt; k++)
+            if (!isfinite(set.t[i].data[k]) && !bad++)
+                first = k;
+        if (bad) {
+            st = clgan_error(CLGAN_EFORMAT, "%s: tensor %s holds %zu NaN/Inf value(s) (the first at "
+                             "index %zu): these weights come from a diverged run; use a checkpoint "
+                             "saved before it diverged", path, set.t[i].name, bad, first);
+            goto done;
+        }
+    }
     *img_h = parse_dim(clgan_safetensors_meta(&set, "img_h"));
     *img_w = parse_dim(clgan_safetensors_meta(&set, "img_w"));
     if (!*img_h || !*img_w) {
@@ -86,13 +111,38 @@ clgan_status clgan_checkpoint_load_generator(clgan_net **out, clgan_ctx *ctx, co
         goto done;
     }
     clgan_config_defaults(c);
+    /* The metadata describes G; the file's tensors must be exactly those tensors before
+     * anything is allocated (a 1 KB file asking for 20000-wide layers is refused here,
+     * not after building them), and the whole must fit the device and the host. */
     if ((st = clgan_config_load_ini_text(c, ini, path)) != CLGAN_OK)
         goto done;
     c->channels = img_c;
-    if ((st = clgan_model_generator(&g, ctx, c, CLGAN_SHAPE(*img_h, *img_w, img_c), batch)) !=
+    if ((st = clgan_model_layers(&g, ctx, c, CLGAN_SHAPE(*img_h, *img_w, img_c), batch, 0)) !=
         CLGAN_OK)
         goto done;
     const clgan_net_view *v = clgan_net_get(g);
+    clgan_net_plan np;
+    if ((st = clgan_net_plan_get(g, &np)) != CLGAN_OK)
+        goto done;
+    for (int i = 0; i < v->n_tensors; i++) {
+        const clgan_tensor_info *ti = &v->tensors[i];
+        const clgan_tensor_view *tv = clgan_safetensors_find(&set, ti->name);
+        if (!tv || !clgan_tensor_shape_eq(ti, tv->ndim, tv->shape)) {
+            char want[64], got[64] = "missing";
+            shape_str(want, sizeof want, ti->ndim, ti->shape);
+            if (tv)
+                shape_str(got, sizeof got, tv->ndim, tv->shape);
+            st = clgan_error(CLGAN_EFORMAT, "%s: tensor %s is %s, its configuration needs %s", path,
+                             ti->name, got, want);
+            goto done;
+        }
+    }
+    clgan_mem_plan plan = {0};
+    snprintf(plan.what, sizeof plan.what, "the generator in %.100s", path);
+    if ((st = clgan_plan_net(&plan, g, "G")) != CLGAN_OK ||
+        (st = clgan_plan_check(&plan, ctx, "draw with a smaller --n, or on a larger device")) != CLGAN_OK ||
+        (st = clgan_model_finalize(g, c, 0)) != CLGAN_OK)
+        goto done;
     hp = calloc(v->n_params + 1, sizeof *hp);
     hs = calloc(v->n_state + 1, sizeof *hs);
     if (!hp || !hs) {
@@ -102,11 +152,6 @@ clgan_status clgan_checkpoint_load_generator(clgan_net **out, clgan_ctx *ctx, co
     for (int i = 0; i < v->n_tensors; i++) {
         const clgan_tensor_info *ti = &v->tensors[i];
         const clgan_tensor_view *tv = clgan_safetensors_find(&set, ti->name);
-        if (!tv || !clgan_tensor_shape_eq(ti, tv->ndim, tv->shape)) {
-            st = clgan_error(CLGAN_EFORMAT, "%s: tensor %s is missing or has the wrong shape", path,
-                             ti->name);
-            goto done;
-        }
         memcpy((ti->trained ? hp : hs) + ti->offset, tv->data, ti->count * sizeof(float));
     }
     if ((st = clgan_net_write_params(g, hp, hs)) != CLGAN_OK)

@@ -3,7 +3,6 @@
  * the run's config.ini all come from this table. Does not validate cross-setting rules
  * beyond clgan_config_validate. */
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -155,6 +154,11 @@ static const setting settings[] = {
      "samples scored per evaluation"},
     {"classifier", "train", "classifier", T_STR, F(classifier), STR_SIZE(classifier), NULL, 0, 0,
      "scoring classifier: auto (samples/classifier for MNIST or fashion data), none, or a file"},
+    {"checkpoint-every", "train", "checkpoint-every", T_LONG, F(checkpoint_every), 0, NULL, 1, 1e12,
+     "write a checkpoint (RUN/checkpoints/) every N iterations, and at the end or when stopped; "
+     "clgan train --resume RUN continues from the newest"},
+    {"keep-checkpoints", "train", "keep-checkpoints", T_INT, F(keep_checkpoints), 0, NULL, 1, 1000,
+     "how many of the newest checkpoints to keep"},
 };
 #undef F
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
@@ -215,6 +219,28 @@ void clgan_config_defaults(clgan_config *c)
     c->eval_every = 500;
     c->eval_samples = 1000;
     snprintf(c->classifier, sizeof c->classifier, "auto");
+    c->checkpoint_every = 1000;
+    c->keep_checkpoints = 2;
+}
+
+static void format_value(char *buf, size_t n, const clgan_config *c, const setting *s);
+
+const char *clgan_config_diff(const clgan_config *a, const clgan_config *b,
+                              const char *const *allowed)
+{
+    char va[600], vb[600];
+    for (int i = 0; i < N_SETTINGS; i++) {
+        int ok = 0;
+        for (int k = 0; allowed && allowed[k]; k++)
+            ok |= !strcmp(allowed[k], settings[i].flag);
+        if (ok)
+            continue;
+        format_value(va, sizeof va, a, &settings[i]);
+        format_value(vb, sizeof vb, b, &settings[i]);
+        if (strcmp(va, vb))
+            return settings[i].flag;
+    }
+    return NULL;
 }
 
 static const setting *find_flag(const char *flag)
@@ -313,6 +339,14 @@ static clgan_status set_value(clgan_config *c, const setting *s, const char *v)
         if (strlen(v) >= s->size)
             return clgan_error(CLGAN_EINVAL, "--%s: value longer than %zu characters", s->flag,
                                s->size - 1);
+        /* Whatever is stored must read back from config.ini unchanged. */
+        for (const char *q = v; *q; q++)
+            if ((unsigned char)*q < 0x20 || *q == 0x7f || (*q == ';' && q > v && (q[-1] == ' ' || q[-1] == '\t')))
+                return clgan_error(CLGAN_EINVAL, "--%s: '%s' holds %s, which config.ini cannot keep",
+                                   s->flag, v, *q == ';' ? "' ;' (an INI comment)" : "a control character");
+        if (*v && (v[0] == ' ' || v[0] == '\t' || v[strlen(v) - 1] == ' ' || v[strlen(v) - 1] == '\t'))
+            return clgan_error(CLGAN_EINVAL, "--%s: '%s' starts or ends with a blank, which config.ini "
+                               "cannot keep", s->flag, v);
         snprintf((char *)p, s->size, "%s", v);
         return CLGAN_OK;
     }
@@ -361,93 +395,34 @@ clgan_status clgan_config_set(clgan_config *c, const char *name, const char *val
     return clgan_error(CLGAN_EINVAL, "unknown setting --%s%s (see --help)", name, near);
 }
 
-typedef struct {
-    clgan_config *c;
-    const char *path;
-    clgan_status st;
-} ini_state;
-
-static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
+static clgan_status on_ini_entry(void *user, const char *section, const char *name,
+                                 const char *value)
 {
-    ini_state *is = user;
+    clgan_config *c = user;
     for (int i = 0; i < N_SETTINGS; i++)
-        if (!strcmp(settings[i].section, section) && !strcmp(settings[i].key, name)) {
-            is->st = set_value(is->c, &settings[i], value);
-            return is->st == CLGAN_OK;
-        }
+        if (!strcmp(settings[i].section, section) && !strcmp(settings[i].key, name))
+            return set_value(c, &settings[i], value);
     char near[200];
     near_setting(near, sizeof near, name, section);
-    is->st = clgan_error(CLGAN_EINVAL, "unknown key '%s' in section [%s]%s", name, section, near);
-    return 0;
-}
-
-/* inih reports the first bad line but goes on parsing, so a later key error would
- * replace the message: check the shapes of the lines first. 0 when all are a blank, a
- * comment, a [section] or a key = value; else the first bad line. */
-static int bad_ini_line(const char *text)
-{
-    int line = 0;
-    for (const char *p = text; *p;) {
-        const char *e = strchr(p, '\n');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        line++;
-        while (n && (*p == ' ' || *p == '\t'))
-            p++, n--;
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
-            n--;
-        int ok = n == 0 || *p == ';' || *p == '#' || (*p == '[' && p[n - 1] == ']') ||
-                 memchr(p, '=', n) || memchr(p, ':', n);
-        if (!ok)
-            return line;
-        p = e ? e + 1 : p + n;
-    }
-    return 0;
+    return clgan_error(CLGAN_EINVAL, "unknown key '%s' in section [%s]%s", name, section, near);
 }
 
 clgan_status clgan_config_load_ini(clgan_config *c, const char *path)
 {
-    ini_state is = {c, path, CLGAN_OK};
     uint8_t *text = NULL;
     size_t len;
-    if (clgan_io_read_file(path, &text, &len) == CLGAN_OK) {
-        char *t = realloc(text, len + 1);
-        int bad = 0;
-        if (t) {
-            t[len] = '\0';
-            bad = bad_ini_line(t);
-            text = (uint8_t *)t;
-        }
-        free(text);
-        if (bad)
-            return clgan_error(CLGAN_EINVAL, "%s:%d: not valid INI syntax (expected [section], "
-                               "key = value, or a ; comment)", path, bad);
-    } else {
-        clgan_error_clear();
-    }
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return clgan_error(CLGAN_EIO, "cannot open config %s: %s", path, strerror(errno));
-    int line = ini_parse_file(f, on_ini_entry, &is);
-    fclose(f);
-    if (line > 0 && is.st == CLGAN_OK)
-        return clgan_error(CLGAN_EINVAL, "%s:%d: not valid INI syntax", path, line);
-    if (line != 0)
-        return clgan_error_wrap(is.st == CLGAN_OK ? CLGAN_EINVAL : is.st, "%s:%d", path, line);
-    return CLGAN_OK;
+    clgan_status st = clgan_io_read_file(path, &text, &len);
+    if (st != CLGAN_OK)
+        return clgan_error_wrap(st, "config");
+    st = clgan_ini_parse((const char *)text, len, path, on_ini_entry, c);
+    free(text);
+    return st == CLGAN_EFORMAT ? CLGAN_EINVAL : st;
 }
 
 clgan_status clgan_config_load_ini_text(clgan_config *c, const char *text, const char *origin)
 {
-    ini_state is = {c, origin, CLGAN_OK};
-    int bad = bad_ini_line(text);
-    if (bad)
-        return clgan_error(CLGAN_EFORMAT, "%s:%d: not valid INI syntax", origin, bad);
-    int line = ini_parse_string(text, on_ini_entry, &is);
-    if (line > 0 && is.st == CLGAN_OK)
-        return clgan_error(CLGAN_EFORMAT, "%s:%d: not valid INI syntax", origin, line);
-    if (line != 0)
-        return clgan_error_wrap(is.st == CLGAN_OK ? CLGAN_EFORMAT : is.st, "%s:%d", origin, line);
-    return CLGAN_OK;
+    clgan_status st = clgan_ini_parse(text, strlen(text), origin, on_ini_entry, c);
+    return st == CLGAN_EINVAL ? CLGAN_EFORMAT : st;
 }
 
 char *clgan_config_to_ini(const clgan_config *c)

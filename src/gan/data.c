@@ -5,6 +5,7 @@
  * device-side draws from it and from N(0, 1) (cl/random.cl). */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
-static int exists(const char *p) { return access(p, R_OK) == 0; }
+/* Something is at `p`: the reader then says what is wrong with it (unreadable, not a
+ * regular file) rather than calling it missing. */
+static int exists(const char *p) { return clgan_io_exists(p); }
 
 /* Finds `dir`/`base`[.gz]; writes the path and returns 1 when found. */
 static int find_file(char *out, size_t n, const char *dir, const char *base)
@@ -41,7 +44,9 @@ static int shipped_dir(char *out, size_t n)
 static clgan_status load_pngs(clgan_dataset *d, const char *dir, int size, int channels)
 {
     clgan_imagedir id;
-    clgan_status st = clgan_imagedir_load(&id, dir, size, channels, 0);
+    uint64_t avail = clgan_host_mem_available();
+    clgan_status st = clgan_imagedir_load_max(&id, dir, size, channels, 0,
+                                              avail ? (size_t)avail : SIZE_MAX);
     if (st != CLGAN_OK)
         return st;
     d->images = id.images;
@@ -125,7 +130,9 @@ clgan_status clgan_dataset_load_as(clgan_dataset *d, const char *spec, int size,
                                "%s", dir, err ? strerror(err) : "not a directory");
         return load_pngs(d, dir, size, channels);
     }
-    if ((st = clgan_idx_read(path, &img)) != CLGAN_OK)
+    /* The data must fit in the host memory there is now (and the run needs more). */
+    uint64_t avail = clgan_host_mem_available();
+    if ((st = clgan_idx_read_max(path, &img, avail ? (size_t)avail : SIZE_MAX)) != CLGAN_OK)
         return st;
     if (img.ndim != 3 || img.dims[0] == 0) {
         clgan_idx_free(&img);
@@ -145,10 +152,16 @@ clgan_status clgan_dataset_load_as(clgan_dataset *d, const char *spec, int size,
             return st;
         }
         if (lab.ndim != 1 || lab.dims[0] != d->count) {
+            /* The numbers are taken before the buffers (and the counts) are freed. */
+            if (lab.ndim != 1)
+                st = clgan_error(CLGAN_EFORMAT, "%s: labels must be one number per image, got "
+                                 "%d dimensions", path, lab.ndim);
+            else
+                st = clgan_error(CLGAN_EFORMAT, "%s: %u labels for %zu images", path,
+                                 lab.dims[0], d->count);
             clgan_idx_free(&lab);
             clgan_dataset_free(d);
-            return clgan_error(CLGAN_EFORMAT, "%s: %u labels for %zu images", path,
-                               lab.ndim == 1 ? lab.dims[0] : 0, d->count);
+            return st;
         }
         d->labels = lab.data;
     }

@@ -30,9 +30,11 @@ static clgan_status hidden_layers(clgan_net *n, const clgan_net_config *nc, cons
     return st;
 }
 
-static clgan_status finish(clgan_net **out, clgan_net *n, clgan_status st, uint64_t seed)
+/* Finalizes n with `seed` (when alloc; else leaves it planned only) into *out, or frees
+ * it on error. */
+static clgan_status finish(clgan_net **out, clgan_net *n, clgan_status st, uint64_t seed, int alloc)
 {
-    if (st == CLGAN_OK)
+    if (st == CLGAN_OK && alloc)
         st = clgan_net_finalize(n, seed);
     if (st != CLGAN_OK) {
         clgan_net_free(n);
@@ -49,8 +51,8 @@ static clgan_status set_init(clgan_net *n, const clgan_net_config *nc)
     return st != CLGAN_OK ? st : clgan_net_set_spectral_norm(n, nc->spectral_norm);
 }
 
-clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,
-                                   clgan_shape img, int batch)
+static clgan_status generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,
+                              clgan_shape img, int batch, int alloc)
 {
     clgan_net *n;
     clgan_status st = clgan_config_validate(c);
@@ -66,17 +68,17 @@ clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_co
             st = clgan_error(CLGAN_EINVAL, "--arch-g: G ends in %dx%dx%d values per sample; the "
                              "images are %dx%dx%d", v->out_shape.h, v->out_shape.w,
                              v->out_shape.c, img.h, img.w, img.c);
-        return finish(g, n, st, c->seed * 2 + 1);
+        return finish(g, n, st, c->seed * 2 + 1, alloc);
     }
     if (st == CLGAN_OK)
         st = hidden_layers(n, &c->g, c, 0);
     if (st == CLGAN_OK)
         st = clgan_net_add_dense(n, img_dim, CLGAN_ACT_TANH, 0.0f);
-    return finish(g, n, st, c->seed * 2 + 1);
+    return finish(g, n, st, c->seed * 2 + 1, alloc);
 }
 
-clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
-                                       clgan_shape img, int batch)
+static clgan_status discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
+                                  clgan_shape img, int batch, int alloc)
 {
     clgan_net *n;
     clgan_status st = clgan_config_validate(c);
@@ -93,11 +95,34 @@ clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clga
             st = clgan_error(CLGAN_EINVAL, "--arch-d: D must end in one value per sample (e.g. "
                              "'flatten, dense 1'); it ends in %dx%dx%d", v->out_shape.h,
                              v->out_shape.w, v->out_shape.c);
-        return finish(d, n, st, c->seed * 2 + 2);
+        return finish(d, n, st, c->seed * 2 + 2, alloc);
     }
     if (st == CLGAN_OK)
         st = hidden_layers(n, &c->d, c, 1);
     if (st == CLGAN_OK)
         st = clgan_net_add_dense(n, 1, sigmoid ? CLGAN_ACT_SIGMOID : CLGAN_ACT_NONE, 0.0f);
-    return finish(d, n, st, c->seed * 2 + 2);
+    return finish(d, n, st, c->seed * 2 + 2, alloc);
+}
+
+clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,
+                                   clgan_shape img, int batch)
+{
+    return generator(g, ctx, c, img, batch, 1);
+}
+
+clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
+                                       clgan_shape img, int batch)
+{
+    return discriminator(d, ctx, c, img, batch, 1);
+}
+
+clgan_status clgan_model_layers(clgan_net **net, clgan_ctx *ctx, const clgan_config *c,
+                                clgan_shape img, int batch, int role)
+{
+    return role ? discriminator(net, ctx, c, img, batch, 0) : generator(net, ctx, c, img, batch, 0);
+}
+
+clgan_status clgan_model_finalize(clgan_net *net, const clgan_config *c, int role)
+{
+    return clgan_net_finalize(net, c->seed * 2 + (role ? 2 : 1));
 }

@@ -16,49 +16,7 @@
 #include "clgan/gan.h"
 #include "clgan/io.h"
 #include "gan/progress.h"
-
-#define GRID 5
-
-typedef struct {
-    const clgan_config *c;
-    const clgan_run_opts *o;
-    FILE *log;
-    char dir[512];
-    clgan_trainer *tr;
-    clgan_gif *gif;
-    int h, w, img_c;      /* image height, width, channels (1 or 3) */
-    float *imgs;          /* (GRID*GRID, h, w, img_c) */
-    FILE *jsonl;
-    char jsonl_tmp[700];
-    long logged;          /* iterations already written to metrics.jsonl */
-    long printed;         /* iteration of the last progress line */
-    long printed_from;    /* the start of the interval it showed */
-    double t0, t_last;
-    long it_last;
-    double rate;
-    /* Gradient records (one per log interval that had a monitored iteration) and the
-     * per-iteration columns the detectors read; the same data `clgan diagnose` reads
-     * back from the files. */
-    long n_mon, cap_mon;
-    long *mon_it;
-    float *g_first, *g_norm, *d_norm;
-    float *col[5];        /* d_loss, g_loss, d_acc, d_real, d_fake: (iterations) */
-    int warned[CLGAN_DIAG_COUNT];
-    long diagnosed_at;    /* iteration of the last live diagnosis */
-    /* Sample quality: the evaluator, its sample buffer and its records. */
-    clgan_eval *ev;       /* made at the first evaluation (keeps start-up fast) */
-    char ev_path[1200];   /* the classifier; "" when not evaluating */
-    char ev_note[400];    /* why "auto" does not evaluate this data, or "" */
-    clgan_ctx *ctx;
-    const clgan_dataset *data;
-    cl_mem ev_samples;    /* (eval_samples, dim) */
-    FILE *evl;
-    char evl_tmp[700];
-    long n_eval;
-    long *eval_it;
-    float *coverage, *fd, *diversity, *kl;
-    clgan_eval_result last;
-} run_state;
+#include "run_internal.h"
 
 /* The per-iteration arrays (.npy files and the detectors' input): each the mean of two
  * metrics (the same metric twice: just that one). */
@@ -184,17 +142,22 @@ static void jnum(FILE *f, const char *key, double v)
 
 /* Appends the gradient record of iteration `m` (monitored) to the record arrays and
  * writes its fields into the current metrics.jsonl line. */
-static void monitor_record(run_state *r, long m)
+void run_mon_norms(const run_state *r, long m, double *gs, double *ds)
 {
     const clgan_trainer_view *v = clgan_trainer_get(r->tr);
     const float *h = v->history + m * CLGAN_M_COUNT;
-    double gs = 0, ds = 0;
+    *gs = *ds = 0;
     for (int i = 0; i < v->n_g_tensors; i++)
-        gs += (double)h[CLGAN_M_TENSORS + i] * h[CLGAN_M_TENSORS + i];
+        *gs += (double)h[CLGAN_M_TENSORS + i] * h[CLGAN_M_TENSORS + i];
     for (int i = 0; i < v->n_d_tensors; i++) {
         double x = h[CLGAN_M_TENSORS + v->n_g_tensors + i];
-        ds += x * x;
+        *ds += x * x;
     }
+}
+
+int run_mon_push(run_state *r, long m, double gs, double ds)
+{
+    const float *h = clgan_trainer_get(r->tr)->history + m * CLGAN_M_COUNT;
     if (r->n_mon == r->cap_mon) {
         long cap = r->cap_mon ? 2 * r->cap_mon : 256;
         long *it = realloc(r->mon_it, cap * sizeof *it);
@@ -206,7 +169,7 @@ static void monitor_record(run_state *r, long m)
         float *c = realloc(r->d_norm, cap * sizeof *c);
         if (c) r->d_norm = c;
         if (!it || !a || !b || !c)
-            return; /* out of memory: this record is not kept for the detectors */
+            return 0;
         r->cap_mon = cap;
     }
     r->mon_it[r->n_mon] = m;
@@ -214,6 +177,17 @@ static void monitor_record(run_state *r, long m)
     r->g_norm[r->n_mon] = (float)sqrt(gs);
     r->d_norm[r->n_mon] = (float)sqrt(ds);
     r->n_mon++;
+    return 1;
+}
+
+static void monitor_record(run_state *r, long m)
+{
+    const clgan_trainer_view *v = clgan_trainer_get(r->tr);
+    const float *h = v->history + m * CLGAN_M_COUNT;
+    double gs, ds;
+    run_mon_norms(r, m, &gs, &ds);
+    if (!run_mon_push(r, m, gs, ds))
+        return; /* out of memory: this record is not kept for the detectors */
     fprintf(r->jsonl, ", \"monitor_iteration\": %ld", m);
     jnum(r->jsonl, "g_grad_norm", sqrt(gs));
     jnum(r->jsonl, "d_grad_norm", sqrt(ds));
@@ -445,6 +419,29 @@ static clgan_status eval_open(run_state *r, clgan_ctx *ctx, const clgan_dataset 
     return CLGAN_OK;
 }
 
+/* Adds up what the run will allocate, on the device and the host, and refuses before
+ * anything is allocated when it does not fit. The data set is already loaded (the host
+ * memory available now excludes it). */
+static clgan_status check_memory(run_state *r, clgan_ctx *ctx, const clgan_dataset *d)
+{
+    clgan_mem_plan p = {0};
+    size_t dim = (size_t)d->h * (size_t)d->w * (size_t)d->c, it = (size_t)r->c->iterations + 1;
+    clgan_status st;
+    snprintf(p.what, sizeof p.what, "this run");
+    if ((st = clgan_trainer_plan(&p, ctx, r->c, d->count, CLGAN_SHAPE(d->h, d->w, d->c))) != CLGAN_OK)
+        return st;
+    clgan_plan_add(&p, "per-iteration arrays", 0, 5 * 4 * it);
+    clgan_plan_add(&p, "sample grids", 0, 3 * GRID * GRID * dim * 4);
+    if (r->ev_path[0]) { /* evaluate.c: samples, input, Gram matrix, features (estimate) */
+        size_t n = (size_t)r->c->eval_samples;
+        clgan_plan_add(&p, "evaluator", 1, 2 * n * dim * 4 + n * n * 4 + n * 11 * 4);
+        clgan_plan_largest(&p, "the evaluator's Gram matrix", n * n * 4);
+        clgan_plan_add(&p, "evaluator", 0, n * dim * 4 + n * 1024 * 8);
+    }
+    return clgan_plan_check(&p, ctx, "use a smaller --batch, narrower --layers-g/--layers-d, "
+                            "fewer --iterations or --eval-samples, or smaller or fewer images");
+}
+
 /* Scores eval_samples samples of G at iteration `it` and appends the record. */
 static clgan_status evaluate(run_state *r, long it)
 {
@@ -504,35 +501,14 @@ static clgan_status close_records(run_state *r, FILE **f, const char *tmp, const
     return CLGAN_OK;
 }
 
-static clgan_status open_dir(run_state *r)
+/* A checkpoint now: the records of the complete log intervals first (they are in it). */
+static clgan_status checkpoint(run_state *r)
 {
-    char path[700];
-    clgan_status st;
-    if (r->c->out[0]) {
-        snprintf(r->dir, sizeof r->dir, "%s", r->c->out);
-    } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        strftime(r->dir, sizeof r->dir, "runs/%Y%m%d-%H%M%S", &tm);
-    }
-    path_in(path, sizeof path, r, "images");
-    if ((st = clgan_io_mkdirs(path)) != CLGAN_OK)
+    clgan_status st = clgan_trainer_sync(r->tr);
+    if (st != CLGAN_OK)
         return st;
-    path_in(r->jsonl_tmp, sizeof r->jsonl_tmp, r, "metrics.jsonl.partial");
-    r->jsonl = fopen(r->jsonl_tmp, "w");
-    if (!r->jsonl)
-        return clgan_error(CLGAN_EIO, "cannot write %s", r->jsonl_tmp);
-    if (r->ev_path[0]) {
-        path_in(r->evl_tmp, sizeof r->evl_tmp, r, "eval.jsonl.partial");
-        r->evl = fopen(r->evl_tmp, "w");
-        if (!r->evl)
-            return clgan_error(CLGAN_EIO, "cannot write %s", r->evl_tmp);
-    }
-    clgan_config cfg = *r->c;
-    snprintf(cfg.out, sizeof cfg.out, "%s", r->dir);
-    path_in(path, sizeof path, r, "config.ini");
-    return clgan_config_save(&cfg, path);
+    write_records(r, 0);
+    return run_checkpoint(r);
 }
 
 static clgan_status finish_outputs(run_state *r)
@@ -588,18 +564,24 @@ static void data_notes(FILE *f, const clgan_dataset *d, const char *ev_note)
 clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
 {
     clgan_run_opts defaults = {0};
-    run_state r = {.c = c, .o = o ? o : &defaults};
+    run_state r = {.c = c, .o = o ? o : &defaults, .lock = {.fd = -1}};
     clgan_dataset data = {0};
     clgan_ctx *ctx = NULL;
     clgan_status st;
     r.log = r.o->log ? r.o->log : stderr;
+    run_set_dir(&r);
+    /* A directory another run holds, or that holds a run, is refused before set-up. */
     if ((st = clgan_config_validate(c)) != CLGAN_OK ||
+        (st = clgan_rundir_check(r.dir, run_dir_mode(&r), 0)) != CLGAN_OK ||
+        (r.o->resume && (st = run_open_checkpoint(&r)) != CLGAN_OK) ||
         (st = clgan_dataset_load_as(&data, c->data, c->image_size, c->channels)) != CLGAN_OK)
-        return st;
+        goto done;
     r.h = data.h;
     r.w = data.w;
     r.img_c = data.c;
     int dim = data.h * data.w * data.c;
+    r.data = &data;
+    r.data_hash = run_data_hash(data.images, data.count * (size_t)dim);
     if ((size_t)c->batch > data.count) {
         st = clgan_error(CLGAN_EINVAL, "--batch %d is larger than the data set (%zu images)",
                          c->batch, data.count);
@@ -616,15 +598,28 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     if ((st = clgan_ctx_init(&ctx, &co)) != CLGAN_OK)
         goto done;
     const clgan_ctx_view *cv = clgan_ctx_get(ctx);
-    if (c->gemm != CLGAN_GEMM_AUTO)
+    if (r.o->resume)
+        run_resume_device(&r, ctx);
+    else if (c->gemm != CLGAN_GEMM_AUTO)
         clgan_gemm_set_impl(ctx, (clgan_gemm_impl)c->gemm);
     else if ((st = clgan_gemm_autoselect(ctx)) != CLGAN_OK)
         goto done;
     /* Everything that can refuse the inputs runs before the run directory is made. */
-    if ((st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count,
+    if ((r.o->resume && (st = run_resume_check(&r, ctx, CLGAN_SHAPE(data.h, data.w, data.c))) != CLGAN_OK) ||
+        (st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = check_memory(&r, ctx, &data)) != CLGAN_OK ||
+        (st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count,
                                   CLGAN_SHAPE(data.h, data.w, data.c))) != CLGAN_OK ||
-        (st = eval_open(&r, ctx, &data)) != CLGAN_OK ||
-        (st = clgan_ctx_warmup(ctx)) != CLGAN_OK) /* the evaluator's shapes too */
+        (st = clgan_ctx_warmup(ctx)) != CLGAN_OK) /* the trainer's and evaluator's shapes */
+        goto done;
+    r.ctx = ctx;
+    r.imgs = malloc((size_t)GRID * GRID * dim * sizeof(float));
+    for (int k = 0; k < 5; k++)
+        r.col[k] = calloc((size_t)c->iterations + 1, sizeof(float));
+    if (!r.imgs || !r.col[0] || !r.col[1] || !r.col[2] || !r.col[3] || !r.col[4]) {
+        st = clgan_error(CLGAN_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (r.o->resume && (st = run_resume_load(&r, r.ckpt_path)) != CLGAN_OK)
         goto done;
     if (!r.o->quiet)
         fprintf(r.log, "clgan: device %d: %s (%s, %s); kernels %s in %.2f s; gemm %s\n"
@@ -635,26 +630,25 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                 data.count, data.h, data.w, data.c);
     if (!r.o->quiet)
         data_notes(r.log, &data, r.ev_note);
-    if ((st = open_dir(&r)) != CLGAN_OK)
+    if (r.o->running)
+        *r.o->running = 1;
+    if ((st = run_open_dir(&r)) != CLGAN_OK || (!r.start && (st = write_grid(&r, 0)) != CLGAN_OK))
         goto done;
-    r.imgs = malloc((size_t)GRID * GRID * dim * sizeof(float));
-    for (int k = 0; k < 5; k++)
-        r.col[k] = calloc((size_t)c->iterations + 1, sizeof(float));
-    if (!r.imgs || !r.col[0] || !r.col[1] || !r.col[2] || !r.col[3] || !r.col[4]) {
-        st = clgan_error(CLGAN_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((st = write_grid(&r, 0)) != CLGAN_OK)
-        goto done;
-    if (!r.o->quiet)
+    if (!r.o->quiet && r.start)
+        fprintf(r.log, "clgan: resumed from %s; training iterations %ld to %ld, batch %d, in %s\n",
+                r.ckpt_path, r.start, c->iterations, c->batch, r.dir);
+    else if (!r.o->quiet)
         fprintf(r.log, "clgan: first iteration after %.2f s; training %ld iterations, batch %d, "
                        "into %s\n", clgan_now_s() - t_start, c->iterations, c->batch, r.dir);
     r.t0 = r.t_last = clgan_now_s();
-    long it = 0;
+    r.it_last = r.start;
+    long it = r.start, stopped = 0;
     for (; it < c->iterations; it++) {
         if (r.o->stop && *r.o->stop) {
             if (!r.o->quiet)
-                fprintf(r.log, "\nclgan: stopped at iteration %ld; writing outputs\n", it);
+                fprintf(r.log, "\nclgan: stopped at iteration %ld; writing outputs and a "
+                        "checkpoint\n", it);
+            stopped = 1;
             break;
         }
         if ((st = clgan_trainer_step(r.tr)) != CLGAN_OK)
@@ -670,8 +664,13 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
             goto done;
         write_records(&r, 0);
         progress(&r, 0);
+        if ((it + 1) % c->checkpoint_every == 0 && it + 1 < c->iterations &&
+            (st = checkpoint(&r)) != CLGAN_OK)
+            goto done;
     }
-    if ((st = clgan_trainer_sync(r.tr)) != CLGAN_OK)
+    /* The last checkpoint (the end, or where it stopped) before the end's own outputs; a
+     * run that diverged keeps its earlier ones only. */
+    if ((st = checkpoint(&r)) != CLGAN_OK)
         goto done;
     const clgan_trainer_view *tv = clgan_trainer_get(r.tr);
     long diverged = tv->nonfinite_at;
@@ -686,7 +685,7 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                     tv->last_good ? "after iteration" : "the initial weights, iteration", tv->last_good);
     }
     double secs = clgan_now_s() - r.t0;
-    r.rate = it / (secs > 0 ? secs : 1);
+    r.rate = (it - r.start) / (secs > 0 ? secs : 1);
     if ((c->sample_every == 0 || it % c->sample_every != 0) && it > 0 && diverged < 0 &&
         (st = write_grid(&r, it)) != CLGAN_OK)
         goto done;
@@ -702,7 +701,9 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                 "  metrics        %s/metrics.jsonl\n"
                 "  generator      %s/generator.safetensors\n"
                 "  configuration  %s/config.ini\n",
-                it, secs, r.rate, r.dir, r.dir, r.dir, r.dir, r.dir, r.dir);
+                it - r.start, secs, r.rate, r.dir, r.dir, r.dir, r.dir, r.dir, r.dir);
+    if (!r.o->quiet && stopped)
+        fprintf(r.log, "clgan: continue this run with: clgan train --resume %s\n", r.dir);
     if (diverged >= 0)
         st = clgan_error(CLGAN_ENUMERIC, "training diverged (NaN/Inf at iteration %ld); every output "
                          "so far is in %s, see diagnoses.json", diverged, r.dir);
@@ -727,5 +728,18 @@ done:
     clgan_trainer_free(r.tr);
     clgan_ctx_free(ctx);
     clgan_dataset_free(&data);
+    clgan_safetensors_free(&r.ckpt);
+    clgan_rundir_lock_release(&r.lock);
     return st;
+}
+
+/* ---- for resume.c ------------------------------------------------------------------- */
+
+void run_fill_columns(run_state *r, long from, long to) { fill_columns(r, from, to); }
+clgan_diag_input run_diag_input(const run_state *r, long n) { return diag_input(r, n); }
+void run_path(char *out, size_t n, const run_state *r, const char *name) { path_in(out, n, r, name); }
+
+int run_is_grid(const run_state *r, long it)
+{
+    return it == 0 || (r->c->sample_every > 0 && it % r->c->sample_every == 0);
 }

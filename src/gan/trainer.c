@@ -27,48 +27,7 @@
 
 #include "clgan/gan.h"
 
-#define BLOCK 100
-#define RING_BLOCKS 2
-#define SNAPSHOTS 4 /* weight snapshots, one per block; see check_finite */
-
-/* Philox streams: independent random sequences per use. */
-enum {
-    STREAM_REAL = 1, STREAM_NOISE_D = 2, STREAM_NOISE_G = 3, STREAM_SAMPLE = 4,
-    STREAM_INST_REAL = 5, STREAM_INST_FAKE = 6, STREAM_FLIP_REAL = 7, STREAM_FLIP_FAKE = 8,
-    STREAM_INTERP = 9, STREAM_EVAL = 10
-};
-/* Draw counters: iteration * DRAWS + sub-step (D steps first, then G steps). */
-#define DRAWS 16
-#define MAX_STEPS 8
-
-struct clgan_trainer {
-    clgan_ctx *ctx;
-    clgan_config cfg;
-    clgan_trainer_view view;
-    clgan_opt *opt_g, *opt_d;
-    long t_g, t_d;        /* Adam step counters; G uses t_d too when shared_t */
-    cl_mem data;          /* (count, dim) uint8 data set, or NULL */
-    size_t count;
-    cl_mem real;          /* (batch, dim) */
-    cl_mem noise_d, noise_g; /* (batch, latent) */
-    cl_mem noisy_real, noisy_fake; /* (batch, dim): D's inputs with instance noise */
-    cl_mem xhat;          /* (batch, dim): WGAN-GP interpolates */
-    cl_mem sample_noise;  /* (batch, latent): fixed noise for sample grids */
-    cl_mem ring;          /* (RING_BLOCKS * BLOCK, CLGAN_M_COUNT) */
-    float *history;       /* (iterations, CLGAN_M_COUNT) host copy */
-    long history_cap;
-    cl_event ev[RING_BLOCKS];
-    long ev_block[RING_BLOCKS]; /* which block each pending read holds */
-    /* Monitoring: tensor segments (offsets, counts) of G's and D's flat buffers, per
-     * tensor and whole; the weights before the iteration, to measure the update. */
-    cl_mem seg_off[4], seg_cnt[4]; /* G tensors, D tensors, G whole, D whole */
-    int seg_n[4];
-    cl_mem prev_g, prev_d;         /* (n_params) */
-    const char **names;            /* tensor names, G's then D's */
-    /* Weight snapshots at block ends, for restoring the last finite weights. */
-    cl_mem snap_g[SNAPSHOTS], snap_gs[SNAPSHOTS], snap_d[SNAPSHOTS];
-    long snap_block[SNAPSHOTS];
-};
+#include "trainer_internal.h"
 
 /* Uploads one set of (offset, count) segments. */
 static clgan_status segments(clgan_trainer *t, int k, const int *off, const int *cnt, int n)
@@ -231,6 +190,52 @@ static clgan_opt_opts opt_opts(const clgan_net_config *n, const clgan_config *c)
 static clgan_status upload(clgan_trainer *t, cl_mem m, const float *src, size_t floats)
 {
     return clgan_buf_write(t->ctx, m, 0, src, floats * sizeof(float));
+}
+
+/* State buffers of n floats an optimizer of these options keeps (optim.c's rules). */
+static int opt_states(const clgan_net_config *n)
+{
+    return n->optimizer == CLGAN_OPT_ADAM ? 2 : n->optimizer == CLGAN_OPT_RMSPROP ? 1
+         : n->momentum > 0 ? 1 : 0;
+}
+
+clgan_status clgan_trainer_plan(clgan_mem_plan *p, clgan_ctx *ctx, const clgan_config *c,
+                                size_t count, clgan_shape img)
+{
+    clgan_net *g = NULL, *d = NULL;
+    clgan_status st;
+    const int dim = clgan_shape_size(img);
+    if ((st = clgan_model_layers(&g, ctx, c, img, c->batch, 0)) != CLGAN_OK ||
+        (st = clgan_model_layers(&d, ctx, c, img, c->batch, 1)) != CLGAN_OK ||
+        (st = clgan_plan_net(p, g, "G")) != CLGAN_OK || (st = clgan_plan_net(p, d, "D")) != CLGAN_OK)
+        goto done;
+    const clgan_net_view *gv = clgan_net_get(g), *dv = clgan_net_get(d);
+    const size_t gp = gv->n_params * 4, gs = gv->n_state * 4, dp = dv->n_params * 4;
+    const size_t b = (size_t)c->batch, bx = b * (size_t)dim * 4, bz = b * (size_t)c->latent * 4;
+    clgan_plan_add(p, "optimizer state", 1, (size_t)opt_states(&c->g) * gp);
+    clgan_plan_add(p, "optimizer state", 1, (size_t)opt_states(&c->d) * dp);
+    clgan_plan_add(p, "weight snapshots", 1, SNAPSHOTS * (gp + gs + 4 + dp));
+    if (c->monitor_every > 0)
+        clgan_plan_add(p, "weights before a monitored step", 1, gp + dp);
+    clgan_plan_add(p, "batches and noise", 1,
+                   bx * (1 + (c->instance_noise > 0) * 2 + (c->gp_lambda > 0)) + 3 * bz);
+    if (c->gp_lambda > 0) { /* gradpen.c's scratch: about 2 batch (in + sum of widths) */
+        size_t widths = 1;
+        for (int i = 0; i < c->d.n_layers; i++)
+            widths += (size_t)c->d.layers[i];
+        clgan_plan_add(p, "gradient penalty", 1, 2 * (bx + b * widths * 4));
+    }
+    clgan_plan_add(p, "metrics ring", 1, RING_BLOCKS * BLOCK * CLGAN_M_COUNT * 4);
+    clgan_plan_add(p, "data set", 1, count * (size_t)dim);
+    clgan_plan_largest(p, "the data set", count * (size_t)dim);
+    /* Host: the metrics history of every iteration, and a checkpoint's copies. */
+    clgan_plan_add(p, "metrics history", 0, (size_t)(c->iterations + 1) * CLGAN_M_COUNT * 4);
+    clgan_plan_add(p, "checkpoint copies", 0, (size_t)(2 + opt_states(&c->g)) * gp + gs +
+                   (size_t)(2 + opt_states(&c->d)) * dp + dv->n_state * 4);
+done:
+    clgan_net_free(g);
+    clgan_net_free(d);
+    return st;
 }
 
 clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,

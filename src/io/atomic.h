@@ -20,6 +20,13 @@ typedef struct {
     char *path; /* final name; owned */
 } clgan_atomic_file;
 
+/* Registers / forgets a temp file that clgan_io_remove_temps must remove if a signal
+ * ends the process while it is being written (at most 8 at a time; more go
+ * unregistered). Every writer below does this; a writer that makes its own temp name
+ * must too. */
+void clgan_atomic_track(const char *tmp);
+void clgan_atomic_untrack(const char *tmp);
+
 /* "PATH.tmp.<pid>", malloc'd (caller frees); NULL when out of memory. */
 char *clgan_atomic_tmpname(const char *path);
 

@@ -71,6 +71,7 @@ static clgan_status gif_open(clgan_gif **g, const char *path, int w, int h, int 
         st = clgan_error(CLGAN_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
+    clgan_atomic_track(gif->tmp);
     gif->gf = EGifOpenFileName(gif->tmp, false, &err);
     if (!gif->gf) {
         st = clgan_error(CLGAN_EIO, "%s: cannot create temp file %s: %s", path, gif->tmp,
@@ -179,6 +180,7 @@ clgan_status clgan_gif_close(clgan_gif *g)
     } else {
         st = clgan_atomic_publish(g->tmp, g->path);
     }
+    clgan_atomic_untrack(g->tmp);
     g->gf = NULL;
     free(g->row);
     free(g->plane);
@@ -198,6 +200,7 @@ void clgan_gif_abort(clgan_gif *g)
         EGifCloseFile(g->gf, &err);
         remove(g->tmp);
     }
+    clgan_atomic_untrack(g->tmp);
     free(g->row);
     free(g->plane);
     free(g->path);

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "io/atomic.h"
@@ -13,16 +14,18 @@
 #define IDX_TYPE_UBYTE 0x08
 #define IDX_CHUNK (1u << 20) /* read granularity, and the first buffer size */
 
-/* The message zlib keeps for `gz` without the "PATH: " zlib puts in front, or "" when it
- * has none. Borrowed. */
+/* The message zlib keeps for `gz` without the "PATH: " (or "<fd:N>: ", for a stream
+ * opened on a descriptor) zlib puts in front, or "" when it has none. Borrowed. */
 static const char *gz_msg(gzFile gz, int *err, const char *path)
 {
-    const char *m = gzerror(gz, err);
+    const char *m = gzerror(gz, err), *fd_end;
     size_t n = strlen(path);
     if (!m)
         return "";
     if (strncmp(m, path, n) == 0 && m[n] == ':' && m[n + 1] == ' ')
         m += n + 2;
+    else if (strncmp(m, "<fd:", 4) == 0 && (fd_end = strstr(m, ">: ")) != NULL)
+        m = fd_end + 3;
     return m;
 }
 
@@ -111,8 +114,13 @@ fail:
     return st;
 }
 
-/* On error *out is zeroed and nothing is allocated. */
 clgan_status clgan_idx_read(const char *path, clgan_idx *out)
+{
+    return clgan_idx_read_max(path, out, SIZE_MAX);
+}
+
+/* On error *out is zeroed and nothing is allocated. */
+clgan_status clgan_idx_read_max(const char *path, clgan_idx *out, size_t max_bytes)
 {
     clgan_status st = CLGAN_OK;
     unsigned char hdr[4], dimb[16], extra;
@@ -121,11 +129,14 @@ clgan_status clgan_idx_read(const char *path, clgan_idx *out)
     int err;
     gzFile gz;
     memset(out, 0, sizeof *out);
-    errno = 0;
-    gz = gzopen(path, "rb");
-    if (!gz)
-        return clgan_error(CLGAN_EIO, "%s: cannot open: %s", path,
-                           errno ? strerror(errno) : "out of memory");
+    int fd;
+    if ((st = clgan_io_open_read(path, &fd)) != CLGAN_OK)
+        return st;
+    gz = gzdopen(fd, "rb");
+    if (!gz) {
+        close(fd);
+        return clgan_error(CLGAN_ENOMEM, "%s: out of memory opening it", path);
+    }
     gzbuffer(gz, 1u << 17);
     st = read_exact(gz, hdr, 4, path, "IDX header");
     if (st != CLGAN_OK)
@@ -160,6 +171,12 @@ clgan_status clgan_idx_read(const char *path, clgan_idx *out)
             goto done;
         }
         count *= out->dims[i];
+    }
+    if (count > max_bytes) {
+        st = clgan_error(CLGAN_EINVAL, "%s: its header declares %zu bytes of data, more than the "
+                         "%zu bytes of memory available: use fewer or smaller images", path,
+                         count, max_bytes);
+        goto done;
     }
     st = read_data(&out->data, gz, path, count);
     if (st != CLGAN_OK)
@@ -212,6 +229,7 @@ clgan_status clgan_idx_write(const char *path, const clgan_idx *t, int gz)
     tmp = clgan_atomic_tmpname(path);
     if (!tmp)
         return clgan_error(CLGAN_ENOMEM, "%s: out of memory", path);
+    clgan_atomic_track(tmp);
     errno = 0;
     f = gzopen(tmp, gz ? "wb6" : "wbT");
     if (!f) {
@@ -238,6 +256,7 @@ fail:
     if (f)
         gzclose_w(f);
     remove(tmp);
+    clgan_atomic_untrack(tmp);
     free(tmp);
     return st;
 }

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,12 +80,15 @@ static void log_skip(clgan_imagedir *d, const char *msg)
     d->skip_log = s;
 }
 
-/* Makes room for one more image of `bytes` in d->images; 0 when out of memory. */
-static int grow(clgan_imagedir *d, size_t *cap, size_t bytes)
+/* Makes room for one more image of `bytes` in d->images, never for more than the `most`
+ * images the directory has entries for; 0 when out of memory. */
+static int grow(clgan_imagedir *d, size_t *cap, size_t bytes, size_t most)
 {
     if (d->count < *cap)
         return 1;
     size_t nc = *cap ? 2 * *cap : 256;
+    if (nc > most)
+        nc = most;
     if (nc > SIZE_MAX / bytes)
         return 0;
     uint8_t *p = realloc(d->images, nc * bytes);
@@ -95,9 +99,15 @@ static int grow(clgan_imagedir *d, size_t *cap, size_t bytes)
     return 1;
 }
 
-/* On error *out is zeroed. */
 clgan_status clgan_imagedir_load(clgan_imagedir *out, const char *dir, int size, int channels,
                                  size_t max_pixels)
+{
+    return clgan_imagedir_load_max(out, dir, size, channels, max_pixels, SIZE_MAX);
+}
+
+/* On error *out is zeroed. */
+clgan_status clgan_imagedir_load_max(clgan_imagedir *out, const char *dir, int size, int channels,
+                                     size_t max_pixels, size_t max_bytes)
 {
     clgan_imagedir d = {0};
     clgan_status st;
@@ -132,7 +142,16 @@ clgan_status clgan_imagedir_load(clgan_imagedir *out, const char *dir, int size,
             d.h = h;
         }
         bytes = (size_t)d.w * d.h * channels;
-        if (!grow(&d, &cap, bytes)) {
+        /* Every entry may be an image: refuse before decoding them when they cannot fit. */
+        if (d.count == 0 && (n > max_bytes / bytes)) {
+            free(pix);
+            st = clgan_error(CLGAN_EINVAL, "%s: %zu entries of %dx%dx%d images would need %.1f "
+                             "GiB, more than the %.1f GiB of memory available: use fewer images or "
+                             "a smaller --image-size", dir, n, d.w, d.h, channels,
+                             (double)n * bytes / 1073741824.0, max_bytes / 1073741824.0);
+            goto fail;
+        }
+        if (!grow(&d, &cap, bytes, n)) {
             free(pix);
             st = clgan_error(CLGAN_ENOMEM, "%s: out of memory for %zu images of %dx%dx%d", dir,
                              d.count + 1, d.w, d.h, channels);

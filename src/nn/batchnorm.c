@@ -229,6 +229,7 @@ clgan_status clgan_batchnorm_make(clgan_layer *l, int c, float eps, float moment
                     "(Gulrajani et al. use none, or layer norm)";
     l->in = l->out = c;
     l->flops = 0.0;
+    l->scratch = 2 * (size_t)c; /* the (2, C) cache, counted per sample: an upper bound */
     l->priv = b;
     return CLGAN_OK;
 }

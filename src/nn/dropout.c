@@ -128,6 +128,8 @@ static clgan_status make(clgan_layer *l, int c, float rate, int per_channel)
     l->ops = &dropout_ops;
     l->gp_view = dropout_gp_view;
     l->in = l->out = c;
+    l->scratch = (size_t)c; /* the mask */
+    l->draws = &d->calls;
     l->priv = d;
     return CLGAN_OK;
 }

@@ -46,6 +46,10 @@ struct clgan_layer {
     size_t workspace; /* bytes of scratch the layer needs during forward/backward; the
                          network allocates one buffer of the largest need */
     cl_mem ws;     /* that buffer (borrowed; NULL when no layer needs one), set before bind */
+    uint32_t *draws; /* the layer's own random-draw counter (dropout's masks), NULL when
+                        none: saved and restored by checkpoints (clgan_net_draws) */
+    size_t scratch; /* device floats per sample the layer allocates for itself at bind
+                       (caches, masks; an upper bound), for clgan_net_plan */
     void *priv;
     /* Gradient-penalty hooks (gradpen.c), fields rather than ops entries so the positional
      * ops tables need no new member. gp_view: set by every layer that can be in a

@@ -4,6 +4,7 @@
  * shape and reports its output shape. Runs forward and backward; never waits on the
  * device. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ struct clgan_net {
     clgan_layer layers[MAX_LAYERS];
     int n_layers;
     int finalized;
+    int planned;              /* tensors and offsets laid out for the current layers */
+    int first[MAX_LAYERS + 1];    /* index of each layer's first tensor */
     int spectral_norm;          /* clgan_net_set_spectral_norm: for the layers added next */
     int kind_count[KIND_COUNT]; /* per kind, for layer names */
     clgan_tensor_info *tensors;
@@ -147,6 +150,7 @@ static clgan_status add_layer(clgan_net *n, int kind, clgan_status st)
         l->out_shape = l->out == l->in ? l->in_shape : CLGAN_SHAPE(1, 1, l->out);
     l->out = clgan_shape_size(l->out_shape);
     snprintf(l->name, sizeof l->name, "%s%d", kind_prefix[kind], n->kind_count[kind]++);
+    n->planned = 0;
     n->view.out_dim = l->out;
     n->view.out_shape = l->out_shape;
     n->view.flops_fwd += l->flops * n->view.batch;
@@ -264,22 +268,25 @@ clgan_status clgan_net_add_reshape(clgan_net *n, clgan_shape s)
     return add_layer(n, KIND_RESHAPE, clgan_reshape_make(l, s));
 }
 
-/* Lays out every tensor (aligned offsets), allocates the flat buffers and views. */
-static clgan_status layout(clgan_net *n, int *first_tensor)
+/* Lays out every tensor (names, aligned offsets) from the layer list: host memory only,
+ * so a network can be planned (clgan_net_plan_get) before anything is allocated. */
+static clgan_status plan_tensors(clgan_net *n)
 {
     clgan_tensor_info tmp[CLGAN_LAYER_MAX_TENSORS];
-    size_t align = clgan_buf_align(n->ctx) / sizeof(float), np = 0, ns = 0;
+    size_t align = clgan_buf_align(n->ctx) / sizeof(float), np = 0, ns = 0, nw = 0;
     int total = 0;
+    if (n->planned)
+        return CLGAN_OK;
     for (int i = 0; i < n->n_layers; i++)
         total += n->layers[i].ops->describe(&n->layers[i], tmp);
+    free(n->tensors);
     n->tensors = calloc(total ? total : 1, sizeof *n->tensors);
-    n->views = calloc(2 * (total ? total : 1), sizeof *n->views);
-    if (!n->tensors || !n->views)
+    if (!n->tensors)
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     int t = 0;
     for (int i = 0; i < n->n_layers; i++) {
         int k = n->layers[i].ops->describe(&n->layers[i], tmp);
-        first_tensor[i] = t;
+        n->first[i] = t;
         for (int j = 0; j < k; j++, t++) {
             clgan_tensor_info *ti = &n->tensors[t];
             *ti = tmp[j];
@@ -291,20 +298,75 @@ static clgan_status layout(clgan_net *n, int *first_tensor)
             ti->offset = *cur;
             *cur += (ti->count + align - 1) / align * align;
             if (ti->trained)
-                n->view.n_weights += ti->count;
+                nw += ti->count;
         }
     }
-    first_tensor[n->n_layers] = t;
+    n->first[n->n_layers] = t;
     n->view.n_tensors = total;
     n->view.tensors = n->tensors;
     n->view.n_params = np;
     n->view.n_state = ns;
+    n->view.n_weights = nw;
+    n->planned = 1;
+    return CLGAN_OK;
+}
+
+/* a * b, or SIZE_MAX when that does not fit. */
+static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+clgan_status clgan_net_plan_get(clgan_net *n, clgan_net_plan *p)
+{
+    clgan_status st = plan_tensors(n);
+    const size_t B = (size_t)n->view.batch;
+    size_t ws = 0;
+    memset(p, 0, sizeof *p);
+    if (st != CLGAN_OK)
+        return st;
+    size_t pb = mul_sat(n->view.n_params, 4), sb = mul_sat(n->view.n_state, 4);
+    size_t in = mul_sat(mul_sat(B, (size_t)n->view.in_dim), 4);
+    p->device_bytes = add_sat(add_sat(mul_sat(pb, 2), sb), in); /* params, grads, state, dinput */
+    p->largest_bytes = pb > sb ? pb : sb;
+    p->largest_bytes = in > p->largest_bytes ? in : p->largest_bytes;
+    for (int i = 0; i < n->n_layers; i++) {
+        const clgan_layer *l = &n->layers[i];
+        size_t act = mul_sat(mul_sat(B, (size_t)l->out), 4);
+        size_t wide = mul_sat(mul_sat(B, (size_t)(l->in > l->out ? l->in : l->out)), 4);
+        size_t scr = mul_sat(mul_sat(B, l->scratch), 4);
+        p->device_bytes = add_sat(add_sat(p->device_bytes, mul_sat(act, 2)), scr);
+        if (act > p->largest_bytes)
+            p->largest_bytes = act;
+        if (scr && wide > p->largest_bytes) /* no single cache is wider than the layer */
+            p->largest_bytes = wide < scr ? wide : scr;
+        ws = l->workspace > ws ? l->workspace : ws;
+        /* A spectrally normalized kernel keeps W / sigma and its gradient (specnorm.c). */
+        for (int t = n->first[i]; l->spectral_norm && t < n->first[i + 1]; t++)
+            if (n->tensors[t].trained && strstr(n->tensors[t].name, ".kernel")) {
+                size_t k = mul_sat(n->tensors[t].count, 4);
+                p->device_bytes = add_sat(p->device_bytes, add_sat(mul_sat(k, 2), 4));
+                p->largest_bytes = k > p->largest_bytes ? k : p->largest_bytes;
+            }
+    }
+    p->device_bytes = add_sat(p->device_bytes, ws); /* one shared workspace, the largest need */
+    p->largest_bytes = ws > p->largest_bytes ? ws : p->largest_bytes;
+    p->host_bytes = add_sat(pb, sb);
+    return CLGAN_OK;
+}
+
+/* Allocates the flat buffers and the tensor views (plan_tensors has laid them out). */
+static clgan_status layout(clgan_net *n)
+{
+    size_t np = n->view.n_params, ns = n->view.n_state;
+    int total = n->view.n_tensors;
+    n->views = calloc(2 * (total ? total : 1), sizeof *n->views);
+    if (!n->views)
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
     clgan_status st;
     if ((st = clgan_buf_alloc(n->ctx, &n->view.params, np * 4, "parameters")) != CLGAN_OK ||
         (st = clgan_buf_alloc(n->ctx, &n->view.grads, np * 4, "gradients")) != CLGAN_OK ||
         (st = clgan_buf_alloc(n->ctx, &n->view.state, ns * 4, "running statistics")) != CLGAN_OK)
         return st;
-    for (t = 0; t < total; t++) {
+    for (int t = 0; t < total; t++) {
         clgan_tensor_info *ti = &n->tensors[t];
         cl_mem parent = ti->trained ? n->view.params : n->view.state;
         if ((st = clgan_buf_sub(n->ctx, &n->views[n->n_views++], parent, ti->offset * 4,
@@ -320,7 +382,7 @@ static clgan_status layout(clgan_net *n, int *first_tensor)
 
 clgan_status clgan_net_finalize(clgan_net *n, uint64_t seed)
 {
-    int first[MAX_LAYERS + 1];
+    const int *first = n->first;
     clgan_status st;
     float *hp = NULL, *hs = NULL;
     clgan_rng rng = {seed};
@@ -328,7 +390,7 @@ clgan_status clgan_net_finalize(clgan_net *n, uint64_t seed)
         return clgan_error(CLGAN_EINVAL, "network already finalized");
     if (n->n_layers == 0)
         return clgan_error(CLGAN_EINVAL, "network has no layers");
-    if ((st = layout(n, first)) != CLGAN_OK)
+    if ((st = plan_tensors(n)) != CLGAN_OK || (st = layout(n)) != CLGAN_OK)
         return st;
     hp = calloc(n->view.n_params + 1, sizeof *hp);
     hs = calloc(n->view.n_state + 1, sizeof *hs);
@@ -442,6 +504,30 @@ const clgan_tensor_info *clgan_net_find(const clgan_net *n, const char *name)
         if (!strcmp(n->tensors[i].name, name))
             return &n->tensors[i];
     return NULL;
+}
+
+int clgan_net_draws(const clgan_net *n, uint32_t *out, int max)
+{
+    int k = 0;
+    for (int i = 0; i < n->n_layers; i++)
+        if (n->layers[i].draws) {
+            if (k < max)
+                out[k] = *n->layers[i].draws;
+            k++;
+        }
+    return k;
+}
+
+clgan_status clgan_net_set_draws(clgan_net *n, const uint32_t *in, int count)
+{
+    int have = clgan_net_draws(n, NULL, 0);
+    if (count != have)
+        return clgan_error(CLGAN_EFORMAT, "%d random-draw counters for a network that has %d",
+                           count, have);
+    for (int i = 0, k = 0; i < n->n_layers; i++)
+        if (n->layers[i].draws)
+            *n->layers[i].draws = in[k++];
+    return CLGAN_OK;
 }
 
 /* ---- gradient-penalty access (gradpen.c) ------------------------------------------ */

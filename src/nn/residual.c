@@ -147,5 +147,8 @@ clgan_status clgan_residual_make(clgan_layer *l, int in, int out, clgan_act act,
     r->n_bn = r->bn.ops ? r->bn.ops->describe(&r->bn, tmp) : 0;
     r->n_proj = r->proj.ops ? r->proj.ops->describe(&r->proj, tmp) : 0;
     l->flops = r->dense.flops + (r->proj.ops ? r->proj.flops : 0.0);
+    /* t, dt, dx2, u (with bn) and s (with proj), per sample; the children's own. */
+    l->scratch = 2 * (size_t)out + (size_t)in + (r->bn.ops ? out + r->bn.scratch : 0) +
+                 (r->proj.ops ? (size_t)out : 0);
     return CLGAN_OK;
 }

@@ -259,7 +259,7 @@ size_t clgan_buf_align(const clgan_ctx *ctx)
 clgan_status clgan_buf_alloc(clgan_ctx *ctx, cl_mem *out, size_t bytes, const char *what)
 {
     cl_int err;
-    char call[160];
+    char call[400];
     *out = NULL;
     bytes = (bytes + 3) / 4 * 4; /* whole floats: byte data rounds up */
     if (bytes == 0)
@@ -270,30 +270,33 @@ clgan_status clgan_buf_alloc(clgan_ctx *ctx, cl_mem *out, size_t bytes, const ch
                            what, bytes >> 20, ctx->view.dev.name,
                            (unsigned long long)(ctx->view.dev.max_alloc >> 20));
     cl_mem m = clCreateBuffer(ctx->view.context, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS) {
-        snprintf(call, sizeof call, "clCreateBuffer(%s, %zu bytes)", what, bytes);
-        return clgan_cl_fail(ctx, call, err);
-    }
     /* Zeroed by one write of the whole buffer from a zeroed host copy (setup only, so the
-     * transfer costs nothing that matters): oclgrind 21.10's uninitialized-value check
-     * keeps a shadow per buffer that only a host write covering the buffer from its
-     * start (re)sizes; it neither frees the shadow of a released buffer nor sizes it
-     * for the next buffer that reuses its slot, so a buffer zeroed any other way could
-     * inherit a smaller stale shadow and every read past it was reported. */
-    void *zeros = calloc(1, bytes);
-    if (!zeros) {
-        clReleaseMemObject(m);
-        return clgan_error(CLGAN_ENOMEM, "out of memory zeroing %s", what);
+     * transfer costs nothing that matters). Many drivers allocate at first use, so this
+     * write is also where an allocation failure shows. And oclgrind 21.10's
+     * uninitialized-value check keeps a shadow per buffer that only a host write covering
+     * the buffer from its start (re)sizes; it neither frees the shadow of a released
+     * buffer nor sizes it for the next buffer that reuses its slot, so a buffer zeroed any
+     * other way could inherit a smaller stale shadow and every read past it was reported. */
+    if (err == CL_SUCCESS) {
+        void *zeros = calloc(1, bytes);
+        if (!zeros) {
+            clReleaseMemObject(m);
+            return clgan_error(CLGAN_ENOMEM, "out of memory zeroing %s (%zu bytes)", what, bytes);
+        }
+        err = clEnqueueWriteBuffer(ctx->view.queue, m, CL_TRUE, 0, bytes, zeros, 0, NULL, NULL);
+        free(zeros);
+        if (err == CL_SUCCESS) {
+            *out = m;
+            return CLGAN_OK;
+        }
     }
-    err = clEnqueueWriteBuffer(ctx->view.queue, m, CL_TRUE, 0, bytes, zeros, 0, NULL, NULL);
-    free(zeros);
-    if (err != CL_SUCCESS) {
+    if (m)
         clReleaseMemObject(m);
-        snprintf(call, sizeof call, "clEnqueueWriteBuffer(%s, %zu zero bytes)", what, bytes);
-        return clgan_cl_fail(ctx, call, err);
-    }
-    *out = m;
-    return CLGAN_OK;
+    snprintf(call, sizeof call, "allocating %s (%zu bytes = %.1f MiB; the %s has %llu MiB in "
+             "all, at most %llu MiB per buffer)", what, bytes, bytes / 1048576.0,
+             ctx->view.dev.name, (unsigned long long)(ctx->view.dev.global_mem >> 20),
+             (unsigned long long)(ctx->view.dev.max_alloc >> 20));
+    return clgan_cl_fail(ctx, call, err);
 }
 
 clgan_status clgan_buf_sub(clgan_ctx *ctx, cl_mem *out, cl_mem parent, size_t offset,

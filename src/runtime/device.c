@@ -3,9 +3,12 @@
 #include "runtime_internal.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *clgan_device_type_str(cl_device_type t)
 {
@@ -19,6 +22,60 @@ static const char no_device_hint[] =
     "no OpenCL device found: install a driver, e.g. the CPU device with "
     "'apt-get install pocl-opencl-icd' (or run tools/install-deps.sh), then check "
     "'clgan devices'";
+
+/* The directory that must hold PATH: the nearest existing ancestor of it. 0 when that
+ * ancestor is a writable directory (PATH can be made), else 1 with the reason in why. */
+static int cannot_make(const char *path, char *why, size_t n)
+{
+    char p[1024];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s", path);
+    for (;;) {
+        if (stat(p, &sb) == 0) {
+            if (!S_ISDIR(sb.st_mode))
+                return snprintf(why, n, "%s is not a directory", p), 1;
+            if (access(p, W_OK) != 0)
+                return snprintf(why, n, "%s is not writable", p), 1;
+            return 0;
+        }
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+            return 0;
+        *slash = '\0';
+    }
+}
+
+/* No platform answered. Says why when it can: no driver installed, or drivers installed
+ * that could not start (PoCL cannot start without a writable cache directory: it used
+ * to be reported here as "install a driver"). */
+static clgan_status no_device(void)
+{
+    const char *vend = getenv("OCL_ICD_VENDORS"), *pocl = getenv("POCL_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char dir[1024], cache[1024] = "", var[32] = "", why[1100];
+    int icds = 0;
+    snprintf(dir, sizeof dir, "%s", vend && *vend ? vend : "/etc/OpenCL/vendors");
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        icds += strlen(e->d_name) > 4 && !strcmp(e->d_name + strlen(e->d_name) - 4, ".icd");
+    if (d)
+        closedir(d);
+    if (!icds)
+        return clgan_error(CLGAN_ENODEV, "%s", no_device_hint);
+    if (pocl && *pocl)
+        snprintf(cache, sizeof cache, "%s", pocl), snprintf(var, sizeof var, "POCL_CACHE_DIR");
+    else if (xdg && *xdg)
+        snprintf(cache, sizeof cache, "%s/pocl", xdg), snprintf(var, sizeof var, "XDG_CACHE_HOME");
+    else if (home && *home)
+        snprintf(cache, sizeof cache, "%s/.cache/pocl", home), snprintf(var, sizeof var, "HOME");
+    if (cache[0] && cannot_make(cache, why, sizeof why))
+        return clgan_error(CLGAN_ENODEV, "no OpenCL device started, though %d driver(s) are "
+                           "installed in %s: PoCL needs a writable cache directory and cannot "
+                           "make %s (from %s): %s; set %s to a writable directory", icds, dir,
+                           cache, var, why, var);
+    return clgan_error(CLGAN_ENODEV, "no OpenCL device started, though %d driver(s) are "
+                       "installed in %s; 'clinfo' shows what the drivers say", icds, dir);
+}
 
 /* Reads the device's properties; every query checked (ECL naming the property). */
 static clgan_status fill_info(clgan_device_info *d)
@@ -93,7 +150,7 @@ clgan_status clgan_devices_list(clgan_device_info **out, int *n)
     *n = 0;
     cl_int err = clGetPlatformIDs(16, plats, &np);
     if (err == -1001 || np == 0)
-        return clgan_error(CLGAN_ENODEV, "%s", no_device_hint);
+        return no_device();
     if (err != CL_SUCCESS)
         return clgan_cl_fail(NULL, "clGetPlatformIDs", err);
     if (np > 16)
@@ -134,7 +191,7 @@ clgan_status clgan_devices_list(clgan_device_info **out, int *n)
     }
     if (count == 0) {
         free(devs);
-        return clgan_error(CLGAN_ENODEV, "%s", no_device_hint);
+        return no_device();
     }
     *out = devs;
     *n = count;
