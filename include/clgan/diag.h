@@ -29,6 +29,15 @@
 
 /* ==== detectors ======================================================================= */
 
+/* One monitored tensor of a run (tensors.json): which network, its name, rank and size.
+ * Detectors use ranks and sizes only, never names (any architecture). */
+typedef struct {
+    char name[64];
+    int net;       /* 0: G, 1: D */
+    int ndim;      /* 1..4; 0 when unknown (a run written before tensors.json) */
+    long count;    /* elements; 0 when unknown */
+} clgan_diag_tensor;
+
 /* What the detectors read: a run's per-iteration series, its gradient records
  * (every monitor-every iterations) and its sample-quality records (eval.jsonl). */
 typedef struct {
@@ -40,10 +49,43 @@ typedef struct {
     const long *mon_it;         /* (n_mon) their iterations */
     const float *g_first_norm;  /* (n_mon) G's first-layer gradient norm */
     const float *g_norm, *d_norm; /* (n_mon) global gradient norms */
+    int n_tensors, n_g_tensors; /* per-tensor columns: G's tensors, then D's, network order */
+    const clgan_diag_tensor *tensors; /* (n_tensors) */
+    const float *t_grad;        /* (n_mon, n_tensors) gradient L2 norms */
+    const float *t_update;      /* (n_mon, n_tensors) ||w after - w before|| / ||w after|| of
+                                   the monitored iteration; NaN where not recorded */
+    const float *t_weight;      /* (n_mon, n_tensors) ||w after||; NaN where not recorded */
     long n_eval;                /* sample-quality records */
     const long *eval_it;        /* (n_eval) their iterations */
     const float *coverage, *fd, *diversity; /* (n_eval) modes covered, Frechet, diversity */
 } clgan_diag_input;
+
+/* ---- the records the detectors read (src/diag/records.c) ------------------------------
+ * ONE path from a run's records to clgan_diag_input, used live by the trainer's run
+ * driver (fed each line as it is written) and afterwards by `clgan diagnose` (fed the
+ * files' lines): both see exactly the same numbers, so they reach the same diagnoses.
+ * The detectors keep no state of their own: what they report is a function of these
+ * records alone (a resumed run re-reads its files and needs nothing else). */
+typedef struct clgan_diag_records clgan_diag_records;
+
+clgan_status clgan_diag_records_init(clgan_diag_records **out);
+void clgan_diag_records_free(clgan_diag_records *r);
+/* The tensor table: tensors.json's text (see clgan_diag_tensors_json). EFORMAT. */
+clgan_status clgan_diag_records_tensors(clgan_diag_records *r, const char *json, const char *origin);
+/* One metrics.jsonl line (one log interval; its gradient record when it carries one).
+ * EFORMAT names origin:line. */
+clgan_status clgan_diag_records_metrics(clgan_diag_records *r, const char *line,
+                                        const char *origin, long lineno);
+/* One eval.jsonl line. */
+clgan_status clgan_diag_records_eval(clgan_diag_records *r, const char *line, const char *origin,
+                                     long lineno);
+/* The per-iteration series (n values each, borrowed: they must outlive the input):
+ * d_loss, g_loss, d_acc, d_real, d_fake. */
+void clgan_diag_records_series(clgan_diag_records *r, long n, const float *const series[5]);
+/* The detectors' input over everything fed so far (borrowed from r). */
+const clgan_diag_input *clgan_diag_records_input(clgan_diag_records *r, int loss);
+/* tensors.json's text for a table of n tensors (G's first): malloc'd, caller frees. */
+char *clgan_diag_tensors_json(const clgan_diag_tensor *t, int n);
 
 typedef enum {
     CLGAN_DIAG_D_STRONG = 0,
