@@ -108,14 +108,14 @@ MATRIX = [
 ]
 SEEDS = (1, 2, 3)
 
-# --fast: one way per class, one seed, kept short (ctest, a few minutes at most).
+# --fast: one way per class from the tuning half, one seed, kept short (ctest).
 FAST = [
     ("exploding", "sgd-lsgan-overshoot", "--iterations 300"),
     ("dead", "short-no-eval", ""),
     ("vanishing", "deep-sigmoid-g", "--iterations 300 --eval-every 0"),
-    ("d_too_strong", "lr-ratio-100", "--iterations 600 --eval-every 0"),
-    ("d_too_weak", "lr-d-1e-6", "--iterations 600 --eval-every 300"),
-    ("mode_collapse", "fast-g-beta0.9", "--iterations 800 --eval-every 200"),
+    ("d_too_strong", "sgd-g", "--iterations 500 --eval-every 0"),
+    ("d_too_weak", "tiny-slow-d", "--iterations 400 --eval-every 200"),
+    ("mode_collapse", "lsgan-fast-g", "--iterations 300 --eval-every 100"),
     ("healthy", "preset-keras-gan", "--iterations 600 --eval-every 300"),
 ]
 
@@ -158,12 +158,13 @@ def train(clgan, cls, way, flags, seed, half, root, reuse):
     d = os.path.join(root, name)
     done = os.path.join(d, "diagnoses.json")
     t0 = time.time()
+    rc = None
     if not (reuse and os.path.exists(done)):
         subprocess.run(["rm", "-rf", d])
         with open(d + ".log", "w") as log:
-            subprocess.run([clgan, "train"] + argv_for(flags, seed, d), stdout=log,
-                           stderr=subprocess.STDOUT)
-    return name, d, time.time() - t0
+            rc = subprocess.run([clgan, "train"] + argv_for(flags, seed, d), stdout=log,
+                                stderr=subprocess.STDOUT).returncode
+    return name, d, time.time() - t0, rc
 
 
 def detected(clgan, d):
@@ -205,7 +206,10 @@ def main():
     ap.add_argument("--reuse", action="store_true", help="keep runs that already finished")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--json", help="write every run's labels, detections and evidence here")
+    ap.add_argument("--original-rules", action="store_true",
+                    help="label with the rules as first committed (see provoke_labels.py)")
     args = ap.parse_args()
+    provoke_labels.ORIGINAL_RULES = args.original_rules
     todo = runs(args)
     if args.list:
         for cls, way, flags, seed, half in todo:
@@ -218,14 +222,14 @@ def main():
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
         done = list(ex.map(lambda r: train(clgan, *r, args.out, args.reuse), todo))
     results = []
-    for (cls, way, flags, seed, half), (name, d, secs) in zip(todo, done):
+    for (cls, way, flags, seed, half), (name, d, secs, rc) in zip(todo, done):
         labels, why = provoke_labels.labels(d)
         found_after, found_live, agree, diags = detected(clgan, d)
         found = {DETECTOR[i] for i in found_after if i in DETECTOR}
         results.append({"run": name, "intended": cls, "half": half, "flags": flags,
                         "labels": sorted(labels), "why": why, "found": sorted(found),
                         "live_agrees": agree and found_after == found_live, "seconds": round(secs, 1),
-                        "diagnoses": diags})
+                        "exit": rc, "diagnoses": diags})
     wall = time.time() - t0
     for r in results:
         mark = "" if set(r["labels"]) == set(r["found"]) else "  <-- differs"
@@ -241,6 +245,14 @@ def main():
     print("| healthy (no label) | %d | | %d with any alarm | | | %s without |" %
           (len(healthy), len(alarmed), "%.0f%%" % (100.0 * (len(healthy) - len(alarmed)) / len(healthy))
            if healthy else "-"))
+    print("\nBy provoking configuration (intended class -> runs whose labels include it):")
+    for c in CLASSES + ["healthy"]:
+        mine = [r for r in results if r["intended"] == c]
+        if mine:
+            got = [r for r in mine if (c in r["labels"]) or (c == "healthy" and not r["labels"])]
+            print("  %-14s %d of %d runs%s" % (c, len(got), len(mine), "" if len(got) == len(mine) else
+                  " (not: " + ", ".join("%s=%s" % (r["run"], ",".join(r["labels"]) or "healthy")
+                                        for r in mine if r not in got) + ")"))
     disagree = [r["run"] for r in results if not r["live_agrees"]]
     print("\n%d runs (%s half) in %.0f s; live and `clgan diagnose` agree on %d of %d%s" %
           (len(results), "fast" if args.fast else args.half, wall, len(results) - len(disagree),
@@ -251,6 +263,8 @@ def main():
     if args.fast:
         bad = [r["run"] for r in results if set(r["labels"]) - set(r["found"])]
         bad += [r["run"] for r in healthy if r["found"]] + disagree
+        # a run that hit NaN/Inf ends with exit status 1 (every output written), others 0
+        bad += [r["run"] for r in results if r["exit"] != (1 if "NaN" in r["why"].get("exploding", "") else 0)]
         unlabelled = [r["run"] for r in results if r["intended"] != "healthy" and r["intended"] not in r["labels"]]
         if unlabelled:
             print("provocations that did not provoke their class (by the label rules): " + ", ".join(unlabelled))
