@@ -113,9 +113,9 @@ FAST = [
     ("exploding", "sgd-lsgan-overshoot", "--iterations 300"),
     ("dead", "short-no-eval", ""),
     ("vanishing", "deep-sigmoid-g", "--iterations 300 --eval-every 0"),
-    ("d_too_strong", "sgd-g", "--iterations 500 --eval-every 0"),
+    ("d_too_strong", "sgd-g", "--iterations 700 --eval-every 0"),
     ("d_too_weak", "tiny-slow-d", "--iterations 400 --eval-every 200"),
-    ("mode_collapse", "lsgan-fast-g", "--iterations 300 --eval-every 100"),
+    ("mode_collapse", "lsgan-fast-g", "--iterations 600 --eval-every 200"),
     ("healthy", "preset-keras-gan", "--iterations 600 --eval-every 300"),
 ]
 

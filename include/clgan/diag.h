@@ -58,6 +58,7 @@ typedef struct {
     long n_eval;                /* sample-quality records */
     const long *eval_it;        /* (n_eval) their iterations */
     const float *coverage, *fd, *diversity; /* (n_eval) modes covered, Frechet, diversity */
+    const float *confidence;    /* (n_eval) the classifier's mean top probability */
 } clgan_diag_input;
 
 /* ---- the records the detectors read (src/diag/records.c) ------------------------------
@@ -92,28 +93,43 @@ typedef enum {
     CLGAN_DIAG_D_WEAK,
     CLGAN_DIAG_VANISHING,
     CLGAN_DIAG_EXPLODING,
+    CLGAN_DIAG_DEAD,
     CLGAN_DIAG_COLLAPSE,
     CLGAN_DIAG_EQUILIBRIUM,
     CLGAN_DIAG_COUNT
 } clgan_diag_id;
 
+#define CLGAN_DIAG_MAX 32 /* events clgan_diagnose reports at most */
+
 enum { CLGAN_SEV_INFO = 0, CLGAN_SEV_WARNING = 1, CLGAN_SEV_ERROR = 2 };
 
-/* One named failure (or state) with its evidence and what to try. */
+/* One event: a named failure (or state) over a span of iterations, with its evidence and
+ * what to try. The same failure may come back as another event (a temporary collapse,
+ * then a second one). */
 typedef struct {
     clgan_diag_id id;
     const char *key;          /* "mode_collapse" (static) */
     const char *name;         /* "Mode collapse" (static) */
     int severity;             /* CLGAN_SEV_* */
-    long onset, last;         /* iterations */
+    long onset;               /* first iteration of the span (its first window or record) */
+    long end;                 /* last iteration the condition was seen to hold */
+    long confirmed;           /* iteration at which the detector could first name it: when
+                                 the live run printed its warning */
+    int recovered;            /* 1: the condition cleared after `end` and stayed clear */
     char evidence[600];      /* the numbers, one line */
     const char *remedies[6];  /* flags to try, NULL-terminated (static strings) */
 } clgan_diagnosis;
 
-/* Runs every detector; out has room for CLGAN_DIAG_COUNT entries. Returns how many. */
+/* Runs every detector over the input; out has room for CLGAN_DIAG_MAX events. Returns how
+ * many, in order of onset (equilibrium last). Every detector is causal: what it reports
+ * about iterations [0, t) depends only on the records up to t, so a diagnosis of the
+ * first n iterations (live) holds every event of a later one, with the same onset. */
 int clgan_diagnose(const clgan_diag_input *in, clgan_diagnosis *out);
+/* Prints the summary ("Diagnosis after N iterations: ..." and each event). */
 void clgan_diagnoses_print(FILE *f, const clgan_diagnosis *d, int n, long iterations);
-/* The diagnoses as JSON text (malloc'd, caller frees; NULL on OOM). */
+/* The diagnoses as JSON text (malloc'd, caller frees; NULL on OOM): {"iterations",
+ * "healthy" (no warning or error event, recovered or not), "diagnoses": [{"id", "name",
+ * "severity", "onset", "end", "confirmed", "recovered", "evidence", "remedies"}]}. */
 char *clgan_diagnoses_json(const clgan_diagnosis *d, int n, long iterations);
 clgan_status clgan_diagnoses_write(const char *path, const clgan_diagnosis *d, int n,
                                    long iterations);

@@ -16,9 +16,11 @@ clgan_status cmd_diagnose(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: clgan diagnose RUN_DIR [--json]\n"
-                   "Names what went wrong in a training run (also an interrupted one): training\n"
-                   "imbalance, vanishing or exploding gradients, mode collapse, equilibrium; with\n"
-                   "the evidence and the flags to try. --json prints diagnoses.json's form.\n");
+                   "Names what went wrong in a training run (also an interrupted one): exploding,\n"
+                   "dead or vanishing gradients, training imbalance, mode collapse (each as events:\n"
+                   "onset, end, recovered or not), equilibrium; with the evidence and the flags to\n"
+                   "try. The same records and detectors as the live run. --json prints\n"
+                   "diagnoses.json's form.\n");
             return CLGAN_OK;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
@@ -40,7 +42,7 @@ clgan_status cmd_diagnose(int argc, char **argv)
         (st = clgan_run_data_load(&r, dir, c.loss)) != CLGAN_OK)
         return st;
     const clgan_diag_input *in = clgan_run_data_input(r);
-    clgan_diagnosis d[CLGAN_DIAG_COUNT];
+    clgan_diagnosis d[CLGAN_DIAG_MAX];
     int n = clgan_diagnose(in, d);
     if (json) {
         char *text = clgan_diagnoses_json(d, n, in->n);

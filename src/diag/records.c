@@ -26,7 +26,7 @@ struct clgan_diag_records {
     /* sample-quality records */
     long n_eval, cap_eval;
     long *eval_it;
-    float *coverage, *fd, *diversity;
+    float *coverage, *fd, *diversity, *confidence;
     /* the per-iteration series: borrowed, or rebuilt from the interval means (owned) */
     long n;
     const float *series[5];
@@ -50,7 +50,7 @@ void clgan_diag_records_free(clgan_diag_records *r)
     free(r->mon_it), free(r->g_first), free(r->g_norm), free(r->d_norm);
     free(r->t_grad), free(r->t_update), free(r->t_weight);
     free(r->rec_end), free(r->rec_len), free(r->rec_mean);
-    free(r->eval_it), free(r->coverage), free(r->fd), free(r->diversity);
+    free(r->eval_it), free(r->coverage), free(r->fd), free(r->diversity), free(r->confidence);
     for (int k = 0; k < 5; k++)
         free(r->own[k]);
     free(r);
@@ -243,7 +243,8 @@ clgan_status clgan_diag_records_eval(clgan_diag_records *r, const char *line, co
     if (r->n_eval == r->cap_eval) {
         long cap = r->cap_eval ? 2 * r->cap_eval : 32;
         if (!grow(&r->eval_it, cap, sizeof(long)) || !grow(&r->coverage, cap, sizeof(float)) ||
-            !grow(&r->fd, cap, sizeof(float)) || !grow(&r->diversity, cap, sizeof(float))) {
+            !grow(&r->fd, cap, sizeof(float)) || !grow(&r->diversity, cap, sizeof(float)) ||
+            !grow(&r->confidence, cap, sizeof(float))) {
             cJSON_Delete(o);
             return clgan_error(CLGAN_ENOMEM, "out of memory");
         }
@@ -254,6 +255,7 @@ clgan_status clgan_diag_records_eval(clgan_diag_records *r, const char *line, co
     r->coverage[k] = (float)num(o, "modes_covered", 0);
     r->fd[k] = (float)num(o, "frechet", NAN);
     r->diversity[k] = (float)num(o, "diversity", NAN);
+    r->confidence[k] = (float)num(o, "confidence", NAN);
     cJSON_Delete(o);
     return CLGAN_OK;
 }
@@ -308,5 +310,6 @@ const clgan_diag_input *clgan_diag_records_input(clgan_diag_records *r, int loss
     in->n_eval = r->n_eval;
     in->eval_it = r->eval_it;
     in->coverage = r->coverage, in->fd = r->fd, in->diversity = r->diversity;
+    in->confidence = r->confidence;
     return in;
 }

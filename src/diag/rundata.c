@@ -1,7 +1,6 @@
 /* rundata.c - reads a run directory back for the detectors (`clgan diagnose`): feeds
  * tensors.json, metrics.jsonl's and eval.jsonl's lines and the per-iteration .npy arrays
- * through the same records path the live run uses (records.c); and writes diagnoses as
- * JSON. The caller reads config.ini's loss (diag does not know the GAN configuration).
+ * through the same records path the live run uses (records.c). The caller reads config.ini's loss (diag does not know the GAN configuration).
  * A run that was interrupted (metrics.jsonl.partial) or killed (no arrays) reads too. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -159,43 +158,4 @@ void clgan_run_data_free(clgan_run_data *r)
         free(r->arr[k]);
     clgan_diag_records_free(r->rec);
     free(r);
-}
-
-char *clgan_diagnoses_json(const clgan_diagnosis *d, int n, long iterations)
-{
-    static const char *const sev[] = {"info", "warning", "error"};
-    cJSON *root = cJSON_CreateObject(), *list = cJSON_CreateArray();
-    int healthy = 1;
-    for (int i = 0; i < n; i++) {
-        cJSON *o = cJSON_CreateObject(), *rem = cJSON_CreateArray();
-        healthy &= d[i].severity == CLGAN_SEV_INFO;
-        cJSON_AddStringToObject(o, "id", d[i].key);
-        cJSON_AddStringToObject(o, "name", d[i].name);
-        cJSON_AddStringToObject(o, "severity", sev[d[i].severity]);
-        cJSON_AddNumberToObject(o, "onset", (double)d[i].onset);
-        cJSON_AddNumberToObject(o, "last", (double)d[i].last);
-        cJSON_AddStringToObject(o, "evidence", d[i].evidence);
-        for (int k = 0; k < 6 && d[i].remedies[k]; k++)
-            cJSON_AddItemToArray(rem, cJSON_CreateString(d[i].remedies[k]));
-        cJSON_AddItemToObject(o, "remedies", rem);
-        cJSON_AddItemToArray(list, o);
-    }
-    cJSON_AddNumberToObject(root, "iterations", (double)iterations);
-    cJSON_AddBoolToObject(root, "healthy", healthy);
-    cJSON_AddItemToObject(root, "diagnoses", list);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    return text;
-}
-
-clgan_status clgan_diagnoses_write(const char *path, const clgan_diagnosis *d, int n, long iterations)
-{
-    char *text = clgan_diagnoses_json(d, n, iterations);
-    if (!text)
-        return clgan_error(CLGAN_ENOMEM, "out of memory");
-    size_t len = strlen(text);
-    text[len] = '\n';
-    clgan_status st = clgan_io_write_file(path, text, len + 1);
-    free(text);
-    return st;
 }

@@ -44,7 +44,8 @@ typedef struct {
     clgan_diag_records *rec;
     char *line;           /* the record being written (memstream) */
     size_t line_len;
-    int warned[CLGAN_DIAG_COUNT];
+    struct { int id; long onset; int recovered; } warned[CLGAN_DIAG_MAX]; /* printed live */
+    int n_warned;
     long diagnosed_at;    /* iteration of the last live diagnosis */
     /* Sample quality: the evaluator, its sample buffer and its records. */
     clgan_eval *ev;       /* made at the first evaluation (keeps start-up fast) */
@@ -108,21 +109,35 @@ static clgan_status line_close(run_state *r, FILE *m, FILE *f, int eval, long li
                 : clgan_diag_records_metrics(r->rec, r->line, "metrics record", lineno);
 }
 
-/* Runs the detectors on what has come back so far and prints one line for each failure
- * seen for the first time. */
+/* Runs the detectors on what has come back so far and prints one line for each event
+ * (a failure and its onset) seen for the first time, and one when it recovers. The
+ * detectors are causal, so every event printed here is in the final summary too. */
 static void live_diagnosis(run_state *r)
 {
-    clgan_diagnosis d[CLGAN_DIAG_COUNT];
+    clgan_diagnosis d[CLGAN_DIAG_MAX];
     long n = r->logged;
     int k = clgan_diagnose(diag_input(r, n), d);
     r->diagnosed_at = n;
-    for (int i = 0; i < k; i++) {
-        if (d[i].severity == CLGAN_SEV_INFO || r->warned[d[i].id] || r->o->quiet)
+    for (int i = 0; i < k && !r->o->quiet; i++) {
+        if (d[i].severity == CLGAN_SEV_INFO)
             continue;
-        r->warned[d[i].id] = 1;
-        fprintf(r->log, "%sclgan: warning at iteration %ld: %s since %ld: %s; try %s\n",
-                r->o->progress ? "\n" : "", n, d[i].name, d[i].onset, d[i].evidence,
-                d[i].remedies[0] ? d[i].remedies[0] : "see the report");
+        int w = 0;
+        while (w < r->n_warned && !(r->warned[w].id == (int)d[i].id && r->warned[w].onset == d[i].onset))
+            w++;
+        const char *nl = r->o->progress ? "\n" : "";
+        if (w == r->n_warned && w < CLGAN_DIAG_MAX) {
+            r->warned[r->n_warned++].id = (int)d[i].id;
+            r->warned[w].onset = d[i].onset;
+            r->warned[w].recovered = 0;
+            fprintf(r->log, "%sclgan: %s at iteration %ld: %s since %ld: %s; try %s\n", nl,
+                    d[i].severity == CLGAN_SEV_ERROR ? "error" : "warning", n, d[i].name,
+                    d[i].onset, d[i].evidence, d[i].remedies[0] ? d[i].remedies[0] : "see the report");
+        }
+        if (w < r->n_warned && d[i].recovered && !r->warned[w].recovered) {
+            r->warned[w].recovered = 1;
+            fprintf(r->log, "%sclgan: recovered at iteration %ld: %s (iterations %ld-%ld)\n", nl, n,
+                    d[i].name, d[i].onset, d[i].end);
+        }
     }
 }
 
@@ -572,7 +587,7 @@ static clgan_status finish_outputs(run_state *r)
         st = g ? clgan_gif_close(g) : CLGAN_OK;
     }
     if (st == CLGAN_OK && r->jsonl) {
-        clgan_diagnosis d[CLGAN_DIAG_COUNT];
+        clgan_diagnosis d[CLGAN_DIAG_MAX];
         int k = clgan_diagnose(diag_input(r, r->logged), d);
         path_in(path, sizeof path, r, "diagnoses.json");
         st = clgan_diagnoses_write(path, d, k, r->logged);
