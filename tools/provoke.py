@@ -254,9 +254,11 @@ def main():
                   " (not: " + ", ".join("%s=%s" % (r["run"], ",".join(r["labels"]) or "healthy")
                                         for r in mine if r not in got) + ")"))
     disagree = [r["run"] for r in results if not r["live_agrees"]]
-    print("\n%d runs (%s half) in %.0f s; live and `clgan diagnose` agree on %d of %d%s" %
-          (len(results), "fast" if args.fast else args.half, wall, len(results) - len(disagree),
-           len(results), (": differ on " + ", ".join(disagree)) if disagree else ""))
+    cpu = os.times()
+    print("\n%d runs (%s half) in %.0f s (%.0f s of CPU); live and `clgan diagnose` agree on %d "
+          "of %d%s" % (len(results), "fast" if args.fast else args.half, wall,
+                       cpu.children_user + cpu.children_system, len(results) - len(disagree),
+                       len(results), (": differ on " + ", ".join(disagree)) if disagree else ""))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

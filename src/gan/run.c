@@ -111,7 +111,10 @@ static clgan_status line_close(run_state *r, FILE *m, FILE *f, int eval, long li
 
 /* Runs the detectors on what has come back so far and prints one line for each event
  * (a failure and its onset) seen for the first time, and one when it recovers. The
- * detectors are causal, so every event printed here is in the final summary too. */
+ * detectors are causal, so every event printed here is in the final summary too. Their
+ * state is the records alone: a resumed run that feeds its files' lines to r->rec first
+ * diagnoses exactly as the uninterrupted run would (only `warned`, what was already
+ * printed, is this process's own). */
 static void live_diagnosis(run_state *r)
 {
     clgan_diagnosis d[CLGAN_DIAG_MAX];
