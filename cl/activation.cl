@@ -98,3 +98,25 @@ __kernel void dropout_bwd(__global float *dx, __global const float *dy, __global
     if (gid >= n) return;
     dx[gid] = dy[gid] * mask[gid];
 }
+
+/* Dropout2d's mask, one entry per (sample n, channel c), i = n*C + c: (u >= rate) /
+ * (1 - rate), u from Philox with counter (i, call, stream, 0x0D52) and key seed (another
+ * stream than dropout_fwd's). 1-D over n = N*C. */
+__kernel void dropout2d_mask(__global float *mask, int n, float rate, uint seed_lo, uint seed_hi,
+                             uint call, uint stream)
+{
+    int gid = get_global_id(0);
+    if (gid >= n) return;
+    uint4 r = philox4x32((uint4)((uint)gid, call, stream, 0x0D52u), (uint2)(seed_lo, seed_hi));
+    mask[gid] = u01(r.x) >= rate ? 1.0f / (1.0f - rate) : 0.0f;
+}
+
+/* y (N, HW, C) = x * mask (N, C) broadcast over the HW pixels (y may alias x): Dropout2d's
+ * forward and, with dy for x, its backward. 1-D over N*HW*C. */
+__kernel void dropout2d_apply(__global float *y, __global const float *x,
+                              __global const float *mask, int N, int HW, int C)
+{
+    int gid = get_global_id(0);
+    if (gid >= N * HW * C) return;
+    y[gid] = x[gid] * mask[gid / (HW * C) * C + gid % C];
+}

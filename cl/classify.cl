@@ -5,9 +5,6 @@
  * Layouts (row-major): images (count, h*w) uint8; batches and logits (rows, dim) and
  * (rows, C) float; labels int (rows); gram (n, n) float = X X^T.
  */
-#ifndef XENT_WG
-#define XENT_WG 64
-#endif
 
 /* out(batch, h*w)[r, p] for r < rows = image index[first + r], augmented, scaled to [-1, 1];
  * labels_out[r] its label. Rows r in [rows, batch) are padding: -1 pixels, label 0.

@@ -1,17 +1,14 @@
-/* common.h - prepended to every kernel file: activation codes shared with the host
- * (include/clgan/nn.h clgan_act), the Philox4x32-10 counter-based generator, and
- * small helpers. Everything here is static inline or a macro. */
+/* common.h - prepended to every kernel file: the activation helpers, the Philox4x32-10
+ * counter-based generator, and small helpers. Everything here is static inline or a
+ * macro. The codes (ACT_*, LOSS_*, ROLE_*) and the tunables (LOSS_WG, GEMM_VW, ...)
+ * are not defined in cl/: the host passes them as -D build options from the one table
+ * of include/clgan/kernels.h (src/runtime/tunables.c). */
 
-/* Must match clgan_act in include/clgan/nn.h. */
-#define ACT_NONE 0
-#define ACT_LEAKYRELU 1
-#define ACT_RELU 2
-#define ACT_TANH 3
-#define ACT_SIGMOID 4
-#define ACT_ELU 5
+#define CLGAN_CAT_(a, b) a##b
+#define CLGAN_CAT(a, b) CLGAN_CAT_(a, b)
 
 /* f(x) for activation `act` (`a` = LeakyReLU slope or ELU alpha). */
-inline float act_apply(float x, int act, float a)
+static inline float act_apply(float x, int act, float a)
 {
     switch (act) {
     case ACT_LEAKYRELU: return x > 0.0f ? x : a * x;
@@ -25,7 +22,7 @@ inline float act_apply(float x, int act, float a)
 
 /* f'(x) written in terms of the output y = f(x), so backward needs only the output.
  * (LeakyReLU with a > 0, ReLU and ELU keep the sign of x in y.) */
-inline float act_grad_from_output(float y, int act, float a)
+static inline float act_grad_from_output(float y, int act, float a)
 {
     switch (act) {
     case ACT_LEAKYRELU: return y > 0.0f ? 1.0f : a;
@@ -39,7 +36,7 @@ inline float act_grad_from_output(float y, int act, float a)
 
 /* The same for 8 lanes at once (explicit vectors: the CPU compilers do not vectorize
  * a work-item's loop over rows by themselves). */
-inline float8 act_grad_from_output8(float8 y, int act, float a)
+static inline float8 act_grad_from_output8(float8 y, int act, float a)
 {
     switch (act) {
     case ACT_LEAKYRELU: return select((float8)(a), (float8)(1.0f), isgreater(y, 0.0f));
@@ -54,7 +51,7 @@ inline float8 act_grad_from_output8(float8 y, int act, float a)
 /* Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11):
  * a keyed bijection of a 128-bit counter. Same counter and key, same numbers, on any
  * device. */
-inline uint4 philox4x32(uint4 c, uint2 k)
+static inline uint4 philox4x32(uint4 c, uint2 k)
 {
     for (int r = 0; r < 10; r++) {
         uint hi0 = mul_hi(0xD2511F53u, c.x), lo0 = 0xD2511F53u * c.x;
@@ -67,4 +64,4 @@ inline uint4 philox4x32(uint4 c, uint2 k)
 
 /* A float in (0, 1]: 24 random bits plus half a bucket, never 0 (so log() is finite);
  * the top buckets round up to exactly 1.0f in float32. */
-inline float u01(uint x) { return ((float)(x >> 8) + 0.5f) * (1.0f / 16777216.0f); }
+static inline float u01(uint x) { return ((float)(x >> 8) + 0.5f) * (1.0f / 16777216.0f); }

@@ -3,9 +3,10 @@
  * CPUs only; clgan_gemm picks it over CLBlast by measurement (src/runtime/gemm_native.c).
  *
  * Every kernel computes C(M,N) = alpha * op(A) * op(B) + beta * C, all row-major with
- * row strides lda/ldb/ldc and no offsets (callers pass sub-buffers). When beta == 0, C
- * is never read (it may hold NaN). Arguments: C, A, B, alpha, beta, M, N, K, lda, ldb,
- * ldc. Every index fits in int (the host checks).
+ * row strides lda/ldb/ldc, each matrix starting at its offset (a_off, b_off, c_off, in
+ * floats, the last arguments). When beta == 0, C is never read (it may hold NaN).
+ * Arguments: C, A, B, alpha, beta, M, N, K, lda, ldb, ldc[, bias, act, slope], a_off,
+ * b_off, c_off. Every index fits in int (the host checks).
  *
  *   gemm_nn  A (M,K): A(m,k) = A[m*lda + k]   B (K,N): B(k,n) = B[k*ldb + n]
  *   gemm_tn  A (K,M): A(m,k) = A[k*lda + m]   B (K,N) as above            (C = A^T B)
@@ -32,35 +33,17 @@
  *
  * Launch (see gemm_native.c): 2-D, global = (ceil(M/rows per item), ceil(N/cols per
  * item)), dimension 0 over row tiles so consecutive work-groups share a panel of B.
- * Any local size is correct; the host uses (GEMM_LOCAL0, 1).
+ * Any local size is correct (gemm_native.c picks it per device class).
  */
 
-#ifndef GEMM_VW
-#define GEMM_VW 16 /* floats per vector: 2, 4, 8 or 16 */
-#endif
-#ifndef GEMM_TM
-#define GEMM_TM 8 /* nn/tn: rows of C per work-item */
-#endif
-#ifndef GEMM_TNV
-#define GEMM_TNV 2 /* nn/tn: vectors of columns of C per work-item */
-#endif
-#ifndef GEMM_DM
-#define GEMM_DM 2 /* nt: rows of C per work-item (2 x 8 beat 4 x 4 by 5-8% over the
-                     trainer's shapes on PoCL: clgan bench --gemm-shapes) */
-#endif
-#ifndef GEMM_DN
-#define GEMM_DN 8 /* nt: columns of C per work-item */
-#endif
 #define GEMM_TN (GEMM_VW * GEMM_TNV)
 
-#define GEMM_CAT_(a, b) a##b
-#define GEMM_CAT(a, b) GEMM_CAT_(a, b)
-typedef GEMM_CAT(float, GEMM_VW) gemm_vec;
-#define gemm_vload GEMM_CAT(vload, GEMM_VW)
-#define gemm_vstore GEMM_CAT(vstore, GEMM_VW)
+typedef CLGAN_CAT(float, GEMM_VW) gemm_vec;
+#define gemm_vload CLGAN_CAT(vload, GEMM_VW)
+#define gemm_vstore CLGAN_CAT(vstore, GEMM_VW)
 
 /* Sum of the lanes of v. */
-float gemm_hsum(gemm_vec v)
+static inline float gemm_hsum(gemm_vec v)
 {
 #if GEMM_VW == 16
     float8 v8 = v.lo + v.hi;
@@ -81,7 +64,7 @@ float gemm_hsum(gemm_vec v)
 }
 
 /* The epilogue of gemm_nn_bias_act: act(v + bias) per lane, ACT_* codes of common.h. */
-gemm_vec gemm_act(gemm_vec v, int act, float a)
+static inline gemm_vec gemm_act(gemm_vec v, int act, float a)
 {
     switch (act) {
     case ACT_LEAKYRELU: return select(a * v, v, isgreater(v, 0.0f));
@@ -95,7 +78,7 @@ gemm_vec gemm_act(gemm_vec v, int act, float a)
 
 /* Stores lanes l of `v` with lo <= n0 + l < hi into c[n0 + l] as alpha*v + beta*c
  * (beta == 0: c not read). */
-void gemm_store_lanes(__global float *c, int n0, int lo, int hi, gemm_vec v, float alpha,
+static inline void gemm_store_lanes(__global float *c, int n0, int lo, int hi, gemm_vec v, float alpha,
                       float beta, __global const float *bias, int act, float slope)
 {
     float t[GEMM_VW];
@@ -128,7 +111,7 @@ void gemm_store_lanes(__global float *c, int n0, int lo, int hi, gemm_vec v, flo
 #define GEMM_LOADB_GATHER(j) gemm_gather(B + k * ldb, n0 + (j) * GEMM_VW, N - 1)
 
 /* Lanes p[min(n0 + l, nmax)]. */
-gemm_vec gemm_gather(__global const float *p, int n0, int nmax)
+static inline gemm_vec gemm_gather(__global const float *p, int n0, int nmax)
 {
     float t[GEMM_VW];
     for (int l = 0; l < GEMM_VW; l++)
@@ -143,8 +126,12 @@ gemm_vec gemm_gather(__global const float *p, int n0, int nmax)
                        __global const float *B, const float alpha, const float beta,    \
                        const int M, const int N, const int K, const int lda,            \
                        const int ldb, const int ldc, __global const float *bias,        \
-                       const int act, const float slope)                                \
+                       const int act, const float slope, const int a_off,               \
+                       const int b_off, const int c_off)                                \
     {                                                                                   \
+        A += a_off;                                                                     \
+        B += b_off;                                                                     \
+        C += c_off;                                                                     \
         const int m0 = (int)get_global_id(0) * GEMM_TM;                                 \
         const int tile_n = (int)get_global_id(1) * GEMM_TN;                             \
         if (m0 >= M || tile_n >= N)                                                     \
@@ -187,8 +174,12 @@ GEMM_BCAST_KERNEL(gemm_tn, GEMM_A_TN)
 
 __kernel void gemm_nt(__global float *C, __global const float *A, __global const float *B,
                       const float alpha, const float beta, const int M, const int N,
-                      const int K, const int lda, const int ldb, const int ldc)
+                      const int K, const int lda, const int ldb, const int ldc,
+                      const int a_off, const int b_off, const int c_off)
 {
+    A += a_off;
+    B += b_off;
+    C += c_off;
     const int m0 = (int)get_global_id(0) * GEMM_DM;
     const int n0 = (int)get_global_id(1) * GEMM_DN;
     if (m0 >= M || n0 >= N)

@@ -3,14 +3,11 @@
  * per-sample input-gradient norms with the penalty and its gradient, and the two
  * activation steps of the double backward. Matrices are row-major (rows = batch,
  * cols = features); element (i, j) is at i*cols + j. Activation codes as in common.h. */
-#ifndef GP_WG
-#define GP_WG 64
-#endif
 
 /* f''(x) written in terms of the output y = f(x), like act_grad_from_output (common.h):
  * tanh -2y(1 - y^2), sigmoid y(1 - y)(1 - 2y), ELU (alpha a) y + a for y <= 0;
  * 0 for the piecewise-linear ones. */
-inline float act_grad2_from_output(float y, int act, float a)
+static inline float act_grad2_from_output(float y, int act, float a)
 {
     switch (act) {
     case ACT_TANH: return -2.0f * y * (1.0f - y * y);

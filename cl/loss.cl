@@ -7,7 +7,7 @@
  * itself or sigmoid(logit); the raw critic value otherwise). With accumulate, the
  * metrics are added (times weight) to what the slot holds, to average over sub-steps.
  *
- * Kinds (must match clgan_loss in include/clgan/nn.h), t = the target label:
+ * Kinds (LOSS_*, the codes of clgan_loss: include/clgan/kernels.h), t = the target label:
  *   0 bce         on probabilities p clipped to [clip, 1-clip] (Keras); zero gradient
  *                 where clipped: -(t log p + (1-t) log(1-p))
  *   1 bce-logits  on logits z, stable: max(z,0) - z t + log(1 + exp(-|z|))
@@ -17,19 +17,6 @@
  * Label flipping (D roles only): each sample's target becomes 1 - t with probability
  * flip, drawn from Philox with (seed, step, stream).
  */
-#ifndef LOSS_WG
-#define LOSS_WG 64
-#endif
-
-#define LOSS_BCE 0
-#define LOSS_BCE_LOGITS 1
-#define LOSS_LSGAN 2
-#define LOSS_HINGE 3
-#define LOSS_WASSERSTEIN 4
-
-#define ROLE_D_REAL 0
-#define ROLE_D_FAKE 1
-#define ROLE_G 2
 
 __kernel __attribute__((reqd_work_group_size(LOSS_WG, 1, 1)))
 void gan_loss(__global float *dout, __global float *metrics, __global const float *out, int n,

@@ -3,9 +3,6 @@
  * difference of two flat buffers (how far an update moved the weights).
  * One work-group of MON_WG work-items per tensor; tensor i covers
  * [offsets[i], offsets[i] + counts[i]) of the buffer; fixed-order reduction. */
-#ifndef MON_WG
-#define MON_WG 64
-#endif
 
 /* out[slot + i] = || a[seg i] - (has_b ? b[seg i] : 0) ||_2 for i < n (one group each).
  * Segments start 64-float aligned (the network's layout); each work-item reads float8

@@ -37,9 +37,6 @@
  * the uniform scal[0] load turned into a gather (+35%). Explicit vectors need no
  * vectorizer and amortize the scale load.
  */
-#ifndef OPT_WG
-#define OPT_WG 256 /* must match OPT_WG in src/optim/optim.c */
-#endif
 
 #define OPT_RULE_SGD 0
 #define OPT_RULE_MOMENTUM 1
@@ -47,10 +44,10 @@
 #define OPT_RULE_RMSPROP 3
 
 /* The value clip (cv = 0: off). */
-inline float opt_clip(float e, float cv) { return cv > 0.0f ? clamp(e, -cv, cv) : e; }
+static inline float opt_clip(float e, float cv) { return cv > 0.0f ? clamp(e, -cv, cv) : e; }
 
 /* Tree sum of two OPT_WG-long local arrays into element 0 (fixed order). */
-inline void opt_local_sum2(__local float *a, __local float *b, int lid)
+static inline void opt_local_sum2(__local float *a, __local float *b, int lid)
 {
     for (int s = OPT_WG / 2; s > 0; s >>= 1) {
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -124,13 +121,12 @@ void opt_norm_finish(__global float *scal, __global float *metrics,
 
 /* The update's vectors: OPT_VW floats (16 fills an AVX-512 register; measured on PoCL,
  * float16 ran 1.2-1.3x faster than float8 on this memory-bound loop). */
-#define OPT_VW 16 /* must match OPT_VW in src/optim/optim.c */
-typedef float16 optv;
-#define opt_vload vload16
-#define opt_vstore vstore16
+typedef CLGAN_CAT(float, OPT_VW) optv;
+#define opt_vload CLGAN_CAT(vload, OPT_VW)
+#define opt_vstore CLGAN_CAT(vstore, OPT_VW)
 
 /* OPT_VW floats of x from index `base`; past n reads as 0 (the tail vector only). */
-inline optv opt_load_tail(__global const float *x, int base, int n)
+static inline optv opt_load_tail(__global const float *x, int base, int n)
 {
     float t[OPT_VW];
     for (int k = 0; k < OPT_VW; k++) t[k] = base + k < n ? x[base + k] : 0.0f;
@@ -138,7 +134,7 @@ inline optv opt_load_tail(__global const float *x, int base, int n)
 }
 
 /* Stores the lanes of v that fall below n (the tail vector only). */
-inline void opt_store_tail(optv v, __global float *x, int base, int n)
+static inline void opt_store_tail(optv v, __global float *x, int base, int n)
 {
     float t[OPT_VW];
     opt_vstore(v, 0, t);

@@ -4,7 +4,7 @@
 
 /* Four standard normals from one Philox draw (Box-Muller on two pairs), as one vector
  * computation. */
-inline float4 normal4(uint4 r)
+static inline float4 normal4(uint4 r)
 {
     float2 rad = sqrt(-2.0f * log((float2)(u01(r.x), u01(r.z))));
     float2 ang = 6.283185307179586f * (float2)(u01(r.y), u01(r.w));
@@ -14,7 +14,7 @@ inline float4 normal4(uint4 r)
 
 /* Philox4x32-10 of common.h on 16 counters at once, one lane each (words c0..c3 of the
  * counters as four vectors): the same numbers as philox4x32 lane by lane. */
-inline void philox4x32_16(uint16 *c0, uint16 *c1, uint16 *c2, uint16 *c3, uint2 k)
+static inline void philox4x32_16(uint16 *c0, uint16 *c1, uint16 *c2, uint16 *c3, uint2 k)
 {
     for (int r = 0; r < 10; r++) {
         uint16 hi0 = mul_hi((uint16)(0xD2511F53u), *c0), lo0 = 0xD2511F53u * *c0;
@@ -28,7 +28,7 @@ inline void philox4x32_16(uint16 *c0, uint16 *c1, uint16 *c2, uint16 *c3, uint2 
 }
 
 /* u01 of common.h per lane. */
-inline float16 u01_16(uint16 x) { return (convert_float16(x >> 8) + 0.5f) * (1.0f / 16777216.0f); }
+static inline float16 u01_16(uint16 x) { return (convert_float16(x >> 8) + 0.5f) * (1.0f / 16777216.0f); }
 
 /* out[0..n) ~ N(0, 1) by Box-Muller: counter i gives elements 4i..4i+3, exactly as
  * normal4(philox4x32(i, ...)) would. Work-item w computes counters 16w..16w+15 as

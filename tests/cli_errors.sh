@@ -48,6 +48,34 @@ expect2 "unknown preset" "unknown preset" "$clgan" train --preset nosuch
 expect2 "batch bigger than data" "larger than the data" "$clgan" train --batch 20000 --out "$tmp/r5"
 if [ -e "$tmp/x.png" ]; then echo "FAIL: a failed sample left x.png"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
 
+# A mistyped command, flag, key, preset or topic names the nearest valid ones.
+printf '[train]\niteration = 5\n' >"$tmp/typo.ini"
+expect2 "command typo" "unknown command 'trian'; did you mean train?" "$clgan" trian
+expect2 "setting typo" "unknown setting --iteration; did you mean --iterations?" "$clgan" train --iteration 5
+expect2 "per-network setting typo" "did you mean --lr?" "$clgan" train --lrr 1e-4
+expect2 "ini key typo" "did you mean iterations?" "$clgan" train --config "$tmp/typo.ini"
+expect2 "preset typo" "did you mean wgan?" "$clgan" train --preset wgn
+expect2 "subcommand flag typo" "unknown flag --chekpoint; did you mean --checkpoint?" "$clgan" sample --chekpoint x
+expect2 "report flag typo" "did you mean --out?" "$clgan" report "$tmp" --otu x
+expect2 "help topic typo" "no help on 'preset'; did you mean presets?" "$clgan" help preset
+expect2 "nothing near" "unknown setting --frobnicate (see --help)" "$clgan" train --frobnicate 1
+# diagnose and report on a directory that is not a run say so.
+mkdir -p "$tmp/notarun" && echo hi >"$tmp/notarun/notes.txt"
+expect2 "diagnose a non-run" "is not a clgan run directory" "$clgan" diagnose "$tmp/notarun"
+expect2 "report a non-run" "is not a clgan run directory" "$clgan" report "$tmp/notarun"
+expect2 "diagnose a missing dir" "is not a directory" "$clgan" diagnose "$tmp/nowhere"
+
+# sample: noise files must fit the generator; flags that decide the count do not mix.
+/usr/bin/python3 -c "import numpy as np; np.save('$tmp/z3d.npy', np.zeros((2, 10, 10), np.float32)); np.save('$tmp/z7.npy', np.zeros((4, 7), np.float32)); np.save('$tmp/z100.npy', np.ones((3, 100), np.float32))"
+"$clgan" train --iterations 1 --sample-every 0 --eval-every 0 --layers-g 16 --layers-d 16 --out "$tmp/g1" >/dev/null 2>&1
+expect2 "noise of the wrong width" "shape (4, 7), expected (N, 100)" "$clgan" sample --checkpoint "$tmp/g1/generator.safetensors" --noise "$tmp/z7.npy" --out "$tmp/n.png"
+expect2 "noise of the wrong rank" "shape (2, 10, 10)" "$clgan" sample --checkpoint "$tmp/g1/generator.safetensors" --noise "$tmp/z3d.npy" --out "$tmp/n.png"
+expect2 "--n with --noise" "noise file decides" "$clgan" sample --checkpoint x --noise "$tmp/z7.npy" --n 4
+expect2 "bad --interpolate" "not a list" "$clgan" sample --checkpoint x --interpolate 1,x
+expect2 "--interpolate past the noise" "row 9 does not exist (the noise has 3 rows)" "$clgan" sample --checkpoint "$tmp/g1/generator.safetensors" --noise "$tmp/z100.npy" --interpolate 0,9 --out "$tmp/n.png"
+expect2 "bad --grid-scale" "grid-scale" "$clgan" train --grid-scale 0
+if [ -e "$tmp/n.png" ]; then echo "FAIL: a refused sample left n.png"; fail=$((fail + 1)); else passed=$((passed + 1)); fi
+
 # A refused input leaves no run directory behind.
 expect2 "gp with dropout" "dense layers" "$clgan" train --preset wgan-gp --dropout-d 0.3 --out "$tmp/r6"
 expect2 "corrupt classifier" "classifier" "$clgan" train --classifier "$tmp/bad.safetensors" --out "$tmp/r7"

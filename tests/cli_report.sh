@@ -154,6 +154,35 @@ printf '{"iteration": 620, "d_loss": NaN, "g_loss": -inf, "d_grad_norm": Infinit
 if "$clgan" report "$tmp/nan" >/dev/null 2>"$tmp/err" && grep -q "NaN/Inf" "$tmp/nan/report.html"; then ok
 else bad "metrics.jsonl with printf's nan/inf values:"; cat "$tmp/err"; fi
 
+# ---- a run cut short, a Wasserstein critic ----------------------------------------------
+# The fixture ran 600 iterations; asking for 2000 makes it a run that stopped early: the
+# verdict says so instead of "Healthy". A Wasserstein critic gets no accuracy line or card.
+verdict_of() { "$py" -c "import re,sys; m=re.search(r'<div class=\"verdict[^>]*>(.*?)</div>', open(sys.argv[1]).read()); print(re.sub('<[^>]+>', ' ', m.group(1)))" "$1"; }
+run_copy cut && sed -i 's/^iterations = 600$/iterations = 2000/' "$tmp/cut/config.ini"
+printf '{"iterations": 600, "healthy": true, "diagnoses": []}\n' >"$tmp/cut/diagnoses.json"
+"$clgan" report "$tmp/cut" >/dev/null 2>"$tmp/err"
+v=$(verdict_of "$tmp/cut/report.html" 2>&1)
+if echo "$v" | grep -q "Stopped at 600 of 2000 iterations" && ! echo "$v" | grep -q Healthy &&
+   grep -q 'verdict v-none' "$tmp/cut/report.html"; then ok
+else bad "an interrupted run's verdict: $v"; fi
+run_copy cutbad && sed -i 's/^iterations = 600$/iterations = 2000/' "$tmp/cutbad/config.ini"
+"$clgan" report "$tmp/cutbad" >/dev/null 2>"$tmp/err"
+v=$(verdict_of "$tmp/cutbad/report.html" 2>&1)
+if echo "$v" | grep -q "Not healthy: .*stopped at 600 of 2000 iterations"; then ok
+else bad "an interrupted unhealthy run's verdict: $v"; fi
+v=$(verdict_of "$tmp/run/report.html" 2>&1)
+if echo "$v" | grep -q "Not healthy" && ! echo "$v" | grep -qi "stopped"; then ok
+else bad "a finished run's verdict: $v"; fi
+run_copy cutnodiag && sed -i 's/^iterations = 600$/iterations = 2000/' "$tmp/cutnodiag/config.ini" && rm "$tmp/cutnodiag/diagnoses.json"
+"$clgan" report "$tmp/cutnodiag" >/dev/null 2>&1
+if verdict_of "$tmp/cutnodiag/report.html" | grep -q "Stopped: stopped at 600 of 2000"; then ok
+else bad "a killed run's verdict: $(verdict_of "$tmp/cutnodiag/report.html")"; fi
+run_copy wgan && sed -i 's/^loss = bce$/loss = wasserstein/' "$tmp/wgan/config.ini"
+"$clgan" report "$tmp/wgan" >/dev/null 2>&1
+if ! grep -q ">D accuracy<\|final D accuracy" "$tmp/wgan/report.html" && grep -q "mean critic score" "$tmp/wgan/report.html" &&
+   grep -q "a Wasserstein critic has no threshold" "$tmp/wgan/report.html" && grep -q ">D accuracy<" "$tmp/run/report.html"; then ok
+else bad "a Wasserstein run's report still charts D accuracy, or the bce one lost it"; fi
+
 # ---- bad input: exit 2, one line, no report ------------------------------------------
 mkdir -p "$tmp/empty" "$tmp/unrelated" && echo notes >"$tmp/unrelated/notes.txt"
 expect2 "missing run dir" "cannot open run directory" "$clgan" report "$tmp/nowhere"

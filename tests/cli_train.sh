@@ -70,12 +70,23 @@ check "same seed, identical loss arrays" cmp "$tmp/a/discriminator_loss.npy" "$t
 check "same seed, identical G loss" cmp "$tmp/a/generator_loss.npy" "$tmp/b/generator_loss.npy"
 check "other seed, other losses" bash -c "! cmp -s '$tmp/a/generator_loss.npy' '$tmp/c/generator_loss.npy'"
 
-check "PNG grid decodes, 5x5 of 28x28" $py - "$tmp/a/images/50.png" <<'PY'
-import sys, zlib, struct
-b = open(sys.argv[1], "rb").read()
-assert b[:8] == b"\x89PNG\r\n\x1a\n"
-w, h = struct.unpack(">II", b[16:24])
-assert (w, h) == (5 * 28 + 4 * 2, 5 * 28 + 4 * 2), (w, h)
+check "PNG grid decodes, 5x5 of 28x28 and a caption" $py - "$tmp/a/images/50.png" "$tmp/a/images/40.png" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+a = np.asarray(Image.open(sys.argv[1])); b = np.asarray(Image.open(sys.argv[2]))
+assert a.shape == (5 * 28 + 4 * 2 + 9, 5 * 28 + 4 * 2), a.shape  # 9 caption rows
+cap_a, cap_b = a[-9:], b[-9:]
+assert set(np.unique(cap_a)) == {0, 255}, "the caption is white text on black"
+assert (cap_a != cap_b).any(), "iterations 40 and 50 have different captions"
+PY
+"$clgan" train --iterations 2 --sample-every 0 --eval-every 0 --grid-scale 3 --out "$tmp/scaled" >/dev/null 2>&1
+check "--grid-scale 3 enlarges grids and GIF frames" $py - "$tmp/scaled" <<'PY'
+import sys
+from PIL import Image
+d = sys.argv[1]
+for f in (d + "/images/2.png", d + "/training.gif"):
+    assert Image.open(f).size == (3 * 148, 3 * 157), (f, Image.open(f).size)
 PY
 check "GIF has one frame per grid" $py - "$tmp/a/training.gif" <<'PY'
 import sys
@@ -95,6 +106,28 @@ check "sample to npy" "$clgan" sample --checkpoint "$tmp/a/generator.safetensors
 check "samples are G's range and shape" $py -c "
 import numpy as np; a = np.load('$tmp/s.npy'); assert a.shape == (70, 28, 28), a.shape
 assert a.min() >= -1 and a.max() <= 1 and a.std() > 0.01"
+ck=$tmp/a/generator.safetensors
+check "sample --save-noise" "$clgan" sample --checkpoint "$ck" --n 12 --seed 4 --out "$tmp/s12.npy" --save-noise "$tmp/z12.npy"
+check "sample --noise gives the same images" bash -c "'$clgan' sample --checkpoint '$ck' --noise '$tmp/z12.npy' --out '$tmp/s12b.npy' >/dev/null && cmp '$tmp/s12.npy' '$tmp/s12b.npy'"
+check "sample --interpolate" "$clgan" sample --checkpoint "$ck" --noise "$tmp/z12.npy" --interpolate 2,5,9 --steps 5 \
+  --grid-scale 2 --out "$tmp/lerp.png" --save-noise "$tmp/zl.npy"
+"$clgan" sample --checkpoint "$ck" --noise "$tmp/z12.npy" --interpolate 2,5,9 --steps 5 --out "$tmp/lerp.npy" >/dev/null 2>&1
+check "interpolation: paths from row to row, a grid of one path per row" $py - "$tmp" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+t = sys.argv[1]
+z, zl = np.load(t + "/z12.npy"), np.load(t + "/zl.npy")
+s, sl = np.load(t + "/s12.npy"), np.load(t + "/lerp.npy")
+assert zl.shape == (10, z.shape[1]), zl.shape
+for k, (row, want) in enumerate([(0, 2), (4, 5), (5, 5), (9, 9)]):
+    assert np.array_equal(zl[row], z[want]), (row, want)  # the paths end on the anchors
+    assert np.abs(sl[row] - s[want]).max() < 1e-5, row     # and draw the same images there
+mid = zl[2]
+assert not np.allclose(mid, z[2]) and not np.allclose(mid, z[5])
+assert abs(np.linalg.norm(mid) - np.linalg.norm(z[2])) < 0.25 * np.linalg.norm(z[2])  # slerp keeps the norm
+assert Image.open(t + "/lerp.png").size == (2 * (5 * 28 + 4 * 2), 2 * (2 * 28 + 2))
+PY
 check "checkpoint readable from Python" $py - "$tmp/a/generator.safetensors" <<'PY'
 import sys, json, struct, numpy as np
 b = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", b[:8])[0]

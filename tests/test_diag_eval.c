@@ -418,8 +418,8 @@ static void test_cli(void)
     exe[n] = '\0';
     *strrchr(exe, '/') = '\0';
     snprintf(out, sizeof out, "%s/tiny.safetensors", tmp);
-    snprintf(cmd, sizeof cmd, "'%s/clgan' train-classifier --device cpu --epochs 2 --limit 512 "
-             "--holdout 300 --out '%s' > '%s/log' 2>&1", exe, out, tmp);
+    snprintf(cmd, sizeof cmd, "'%s/clgan' train-classifier --device '%s' --epochs 2 --limit 512 "
+             "--holdout 300 --out '%s' > '%s/log' 2>&1", exe, tu_device(), out, tmp);
     int rc = run(cmd);
     printf("  tiny run (2 epochs on 512 digits): exit %d\n", rc);
     CHECK(rc == 0);
@@ -455,7 +455,7 @@ static void test_cli(void)
 int main(void)
 {
     clgan_dataset d;
-    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"});
+    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()});
     if (st != CLGAN_OK) {
         fprintf(stderr, "test_diag_eval: %s\n", clgan_error_msg());
         return 1;

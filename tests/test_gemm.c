@@ -33,6 +33,8 @@ typedef struct {
     size_t M, N, K;
     float alpha, beta;
     size_t pad; /* added to every leading dimension */
+    size_t off; /* A, B and C start at off, 2*off+1, 3*off+2 floats into their buffers
+                   (0: at the start); what lies before them must stay untouched */
 } gemm_case;
 
 /* Largest |x - ref| and largest |x - ref| / tol over C; NaN counts as infinite. */
@@ -64,7 +66,9 @@ static int run_case(clgan_ctx *ctx, const char *label, const gemm_case *c)
     const size_t a_rows = c->ta ? K : M, a_cols = c->ta ? M : K;
     const size_t b_rows = c->tb ? N : K, b_cols = c->tb ? K : N;
     const size_t lda = a_cols + c->pad, ldb = b_cols + c->pad, ldc = N + c->pad;
+    const size_t oa = c->off, ob = c->off ? 2 * c->off + 1 : 0, oc = c->off ? 3 * c->off + 2 : 0;
     const size_t na = a_rows * lda, nb = b_rows * ldb, nc = M * ldc;
+    float *guard = calloc(oc + 1, sizeof *guard), *gout = calloc(oc + 1, sizeof *gout);
     float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b);
     float *c0 = malloc(nc * sizeof *c0), *out[2] = {malloc(nc * sizeof(float)),
                                                       malloc(nc * sizeof(float))};
@@ -73,7 +77,7 @@ static int run_case(clgan_ctx *ctx, const char *label, const gemm_case *c)
     errstat e[2] = {{0, 0}, {0, 0}};
     double cross = 0.0;
     int ok = 0;
-    if (!a || !b || !c0 || !out[0] || !out[1] || !ref || !tol) {
+    if (!a || !b || !c0 || !out[0] || !out[1] || !ref || !tol || !guard || !gout) {
         fprintf(stderr, "out of memory\n");
         tu_failures++;
         goto done;
@@ -101,19 +105,32 @@ static int run_case(clgan_ctx *ctx, const char *label, const gemm_case *c)
                              1e-30;
         }
 
-    CHECK_OK(clgan_buf_alloc(ctx, &da, na * sizeof(float), "A"));
-    CHECK_OK(clgan_buf_alloc(ctx, &db, nb * sizeof(float), "B"));
-    CHECK_OK(clgan_buf_alloc(ctx, &dc, nc * sizeof(float), "C"));
+    CHECK_OK(clgan_buf_alloc(ctx, &da, (oa + na) * sizeof(float), "A"));
+    CHECK_OK(clgan_buf_alloc(ctx, &db, (ob + nb) * sizeof(float), "B"));
+    CHECK_OK(clgan_buf_alloc(ctx, &dc, (oc + nc) * sizeof(float), "C"));
     if (!da || !db || !dc)
         goto done;
-    CHECK_OK(clgan_buf_write(ctx, da, 0, a, na * sizeof(float)));
-    CHECK_OK(clgan_buf_write(ctx, db, 0, b, nb * sizeof(float)));
+    CHECK_OK(clgan_buf_write(ctx, da, oa * 4, a, na * sizeof(float)));
+    CHECK_OK(clgan_buf_write(ctx, db, ob * 4, b, nb * sizeof(float)));
+    for (size_t i = 0; i < oc; i++)
+        guard[i] = (float)i + 0.5f;
+    int guard_ok = 1;
     for (int impl = 0; impl < 2; impl++) {
         clgan_gemm_set_impl(ctx, impl ? CLGAN_GEMM_NATIVE : CLGAN_GEMM_CLBLAST);
-        CHECK_OK(clgan_buf_write(ctx, dc, 0, c0, nc * sizeof(float)));
-        CHECK_OK(clgan_gemm(ctx, c->ta, c->tb, M, N, K, c->alpha, da, lda, db, ldb, c->beta, dc,
-                            ldc));
-        CHECK_OK(clgan_buf_read(ctx, dc, 0, out[impl], nc * sizeof(float)));
+        CHECK_OK(clgan_buf_write(ctx, dc, oc * 4, c0, nc * sizeof(float)));
+        if (oc)
+            CHECK_OK(clgan_buf_write(ctx, dc, 0, guard, oc * sizeof(float)));
+        if (c->off)
+            CHECK_OK(clgan_gemm_mat(ctx, c->ta, c->tb, M, N, K, c->alpha, CLGAN_MAT(da, oa, lda),
+                                    CLGAN_MAT(db, ob, ldb), c->beta, CLGAN_MAT(dc, oc, ldc)));
+        else
+            CHECK_OK(clgan_gemm(ctx, c->ta, c->tb, M, N, K, c->alpha, da, lda, db, ldb, c->beta,
+                                dc, ldc));
+        CHECK_OK(clgan_buf_read(ctx, dc, oc * 4, out[impl], nc * sizeof(float)));
+        if (oc) {
+            CHECK_OK(clgan_buf_read(ctx, dc, 0, gout, oc * sizeof(float)));
+            guard_ok &= !memcmp(gout, guard, oc * sizeof(float));
+        }
         measure(&e[impl], out[impl], ref, tol, M, N, ldc);
     }
     for (size_t i = 0; i < M; i++)
@@ -127,16 +144,19 @@ static int run_case(clgan_ctx *ctx, const char *label, const gemm_case *c)
         for (size_t j = N; j < ldc; j++)
             if (memcmp(&out[1][i * ldc + j], &c0[i * ldc + j], sizeof(float)) != 0)
                 pad_ok = 0;
-    ok = e[0].ratio <= 1.0 && e[1].ratio <= 1.0 && pad_ok;
+    ok = e[0].ratio <= 1.0 && e[1].ratio <= 1.0 && pad_ok && guard_ok;
     tu_checks++;
     if (!ok)
         tu_failures++;
     printf("  %-34s %c%c M=%-4zu N=%-4zu K=%-4zu a=%-5g b=%-5g ld+%zu | native %.2e (%.3f tol) "
-           "clblast %.2e (%.3f tol) native-clblast %.2e%s%s\n",
+           "clblast %.2e (%.3f tol) native-clblast %.2e%s%s%s\n",
            label, c->ta ? 'T' : 'N', c->tb ? 'T' : 'N', M, N, K, c->alpha, c->beta, c->pad,
            e[1].diff, e[1].ratio, e[0].diff, e[0].ratio, cross, pad_ok ? "" : " PADDING WRITTEN",
+           guard_ok ? "" : " WROTE BEFORE C's OFFSET",
            ok ? "" : "  <-- FAIL");
 done:
+    free(guard);
+    free(gout);
     clgan_buf_release(&dc);
     clgan_buf_release(&db);
     clgan_buf_release(&da);
@@ -161,9 +181,9 @@ static void trainer_shapes(clgan_ctx *ctx)
     for (size_t bi = 0; bi < sizeof batches / sizeof *batches; bi++)
         for (size_t li = 0; li < sizeof layers / sizeof *layers; li++) {
             size_t B = batches[bi], in = layers[li][0], out = layers[li][1];
-            gemm_case fwd = {0, 0, B, out, in, 1.0f, 0.0f, 0};
-            gemm_case dx = {0, 1, B, in, out, 1.0f, 0.0f, 0};
-            gemm_case dw = {1, 0, in, out, B, 1.0f, 1.0f, 0};
+            gemm_case fwd = {0, 0, B, out, in, 1.0f, 0.0f, 0, 0};
+            gemm_case dx = {0, 1, B, in, out, 1.0f, 0.0f, 0, 0};
+            gemm_case dw = {1, 0, in, out, B, 1.0f, 1.0f, 0, 0};
             snprintf(label, sizeof label, "B=%zu %zux%zu Y=XW", B, in, out);
             run_case(ctx, label, &fwd);
             snprintf(label, sizeof label, "B=%zu %zux%zu dX=dY W^T", B, in, out);
@@ -180,7 +200,7 @@ static void alpha_beta(clgan_ctx *ctx)
     printf("alpha/beta variants, padded leading dimensions:\n");
     for (int op = 0; op < 3; op++)
         for (size_t v = 0; v < sizeof ab / sizeof *ab; v++) {
-            gemm_case c = {op == 2, op == 1, 45, 70, 129, ab[v][0], ab[v][1], v % 2 ? 3 : 0};
+            gemm_case c = {op == 2, op == 1, 45, 70, 129, ab[v][0], ab[v][1], v % 2 ? 3 : 0, 0};
             run_case(ctx, "alpha/beta", &c);
         }
 }
@@ -188,14 +208,16 @@ static void alpha_beta(clgan_ctx *ctx)
 static void odd_shapes(clgan_ctx *ctx)
 {
     static const size_t dims[] = {1, 3, 17, 33};
-    printf("odd shapes (M, N, K in {1, 3, 17, 33}; beta 0 with NaN C when M+N+K is odd):\n");
+    printf("odd shapes (M, N, K in {1, 3, 17, 33}; beta 0 with NaN C when M+N+K is odd; "
+           "operands at offsets 7, 15, 23 when i+j+k is odd):\n");
     for (int op = 0; op < 3; op++)
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++)
                 for (int k = 0; k < 4; k++) {
                     size_t M = dims[i], N = dims[j], K = dims[k];
                     gemm_case c = {op == 2, op == 1, M, N, K, 1.25f,
-                                   (M + N + K) % 2 ? 0.0f : 0.5f, (i + j + k) % 3 == 0 ? 5 : 0};
+                                   (M + N + K) % 2 ? 0.0f : 0.5f, (i + j + k) % 3 == 0 ? 5 : 0,
+                                   (i + j + k) % 2 ? 7 : 0};
                     run_case(ctx, "odd", &c);
                 }
 }
@@ -219,6 +241,14 @@ static void autoselect_cache(clgan_ctx *ctx)
     clgan_gemm_impl first = clgan_gemm_get_impl(ctx);
     CHECK(first == CLGAN_GEMM_CLBLAST || first == CLGAN_GEMM_NATIVE);
     printf("  measured: %s\n", clgan_gemm_impl_str(first));
+    if (!(v->dev.type & CL_DEVICE_TYPE_CPU)) {
+        /* Other devices get CLBlast without a measurement, so no choice file. */
+        CHECK(first == CLGAN_GEMM_CLBLAST);
+        CHECK(clgan_io_read_file(path, &f, &n) != CLGAN_OK);
+        clgan_error_clear();
+        free(f);
+        return;
+    }
     CHECK_OK(clgan_io_read_file(path, &f, &n));
     if (!f)
         return;
@@ -261,7 +291,7 @@ int main(void)
 {
     clgan_ctx *ctx = NULL;
     const char *cache = tu_tmpdir("gemm-cache");
-    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu", .cache_dir = cache});
+    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device(), .cache_dir = cache});
     if (st != CLGAN_OK) {
         fprintf(stderr, "test_gemm: %s\n", clgan_error_msg());
         return 1;

@@ -483,7 +483,7 @@ static void test_interpolate(void)
 
 int main(void)
 {
-    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"});
+    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()});
     if (st != CLGAN_OK) {
         fprintf(stderr, "test_gradpen: %s\n", clgan_error_msg());
         return 1;

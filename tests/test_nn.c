@@ -11,92 +11,9 @@
 #include "clgan/nn.h"
 #include "common/rng.h"
 #include "testutil.h"
+#include "tu_net.h"
 
 static clgan_ctx *ctx;
-
-/* L = sum(out * R) for the network on x. */
-static double objective(clgan_net *n, cl_mem x, const float *R, clgan_mode mode)
-{
-    const clgan_net_view *v = clgan_net_get(n);
-    size_t m = (size_t)v->batch * v->out_dim;
-    float *out = malloc(m * sizeof *out);
-    double s = 0;
-    if (clgan_net_forward(n, x, mode) != CLGAN_OK ||
-        clgan_buf_read(ctx, v->out, 0, out, m * 4) != CLGAN_OK)
-        s = NAN;
-    for (size_t i = 0; i < m && !isnan(s); i++)
-        s += (double)out[i] * R[i];
-    free(out);
-    return s;
-}
-
-static int grad_ok(const char *what, const float *g, const double *fd, size_t n)
-{
-    return tu_grad_ok(what, g, fd, n, 1);
-}
-
-/* What central differences of a network's objective need. */
-typedef struct {
-    clgan_net *n;
-    float *p, *s, *x; /* host parameters, state, input */
-    size_t nx;
-    cl_mem xb;
-    const float *R;
-} fd_state;
-
-static void fd_upload(void *u)
-{
-    fd_state *f = u;
-    clgan_net_write_params(f->n, f->p, f->s);
-    clgan_buf_write(ctx, f->xb, 0, f->x, f->nx * 4);
-}
-
-static double fd_objective(void *u)
-{
-    fd_state *f = u;
-    return objective(f->n, f->xb, f->R, CLGAN_MODE_TRAIN);
-}
-
-/* Checks every trained parameter and the input gradient of `n` by central differences. */
-static void check_net(const char *name, clgan_net *n, uint64_t seed)
-{
-    const clgan_net_view *v = clgan_net_get(n);
-    size_t nx = (size_t)v->batch * v->in_dim, no = (size_t)v->batch * v->out_dim;
-    float *x = malloc(nx * 4), *R = malloc(no * 4), *p = malloc(v->n_params * 4 + 4),
-          *s = malloc(v->n_state * 4 + 4), *g = malloc(v->n_params * 4 + 4), *gx = malloc(nx * 4);
-    double *fd = malloc((v->n_params + nx) * sizeof *fd);
-    clgan_rng rng = {seed};
-    cl_mem xb;
-    const float h = 1e-2f;
-    for (size_t i = 0; i < nx; i++) x[i] = (float)clgan_rng_normal(&rng);
-    for (size_t i = 0; i < no; i++) R[i] = (float)clgan_rng_normal(&rng);
-    CHECK_OK(clgan_buf_alloc(ctx, &xb, nx * 4, "x"));
-    CHECK_OK(clgan_buf_write(ctx, xb, 0, x, nx * 4));
-    CHECK_OK(clgan_net_read_params(n, p, s));
-    /* analytic */
-    CHECK_OK(clgan_net_zero_grad(n));
-    objective(n, xb, R, CLGAN_MODE_TRAIN);
-    CHECK_OK(clgan_buf_write(ctx, clgan_net_dout(n), 0, R, no * 4));
-    CHECK_OK(clgan_net_backward(n, clgan_net_dout(n), 1, 1));
-    CHECK_OK(clgan_buf_read(ctx, v->grads, 0, g, v->n_params * 4));
-    CHECK_OK(clgan_buf_read(ctx, v->dinput, 0, gx, nx * 4));
-    /* numeric, per tensor, then the input */
-    fd_state st = {n, p, s, x, nx, xb, R};
-    for (int t = 0; t < v->n_tensors; t++) {
-        const clgan_tensor_info *ti = &v->tensors[t];
-        char what[96];
-        if (!ti->trained) continue;
-        tu_central_diff(fd, p + ti->offset, ti->count, h, fd_upload, fd_objective, &st);
-        snprintf(what, sizeof what, "%s %s", name, ti->name);
-        grad_ok(what, g + ti->offset, fd, ti->count);
-    }
-    tu_central_diff(fd, x, nx, h, fd_upload, fd_objective, &st);
-    char what[96];
-    snprintf(what, sizeof what, "%s input", name);
-    grad_ok(what, gx, fd, nx);
-    clgan_buf_release(&xb);
-    free(x), free(R), free(p), free(s), free(g), free(gx), free(fd);
-}
 
 /* Widths 4 and 8: 8 takes the float8 kernels (cl/activation.cl, cl/norm.cl). */
 static void test_dense_activations(void)
@@ -115,7 +32,7 @@ static void test_dense_activations(void)
             CHECK_OK(clgan_net_finalize(n, 10 + a + (w == 8 ? 1000 : 0)));
             snprintf(name, sizeof name, "dense(%d)+%s%s", w, clgan_act_str((clgan_act)a),
                      clgan_net_get(n)->n_layers > 1 ? "+bn" : "");
-            check_net(name, n, 100 + a);
+            tu_net_check(ctx, name, n, 100 + a);
             clgan_net_free(n);
         }
 }
@@ -141,7 +58,7 @@ static void test_mlp_with_batchnorm(void)
     for (size_t i = 0; gm && i < gm->count; i++) p[gm->offset + i] = 0.5f + (float)clgan_rng_uniform(&rng);
     for (size_t i = 0; bt && i < bt->count; i++) p[bt->offset + i] = (float)clgan_rng_normal(&rng) * 0.3f;
     CHECK_OK(clgan_net_write_params(n, p, s));
-    check_net("mlp+bn", n, 5);
+    tu_net_check(ctx, "mlp+bn", n, 5);
     free(p), free(s);
     clgan_net_free(n);
 }
@@ -160,7 +77,7 @@ static void test_residual(int in, int out, int bn)
     CHECK((clgan_net_find(n, "res0.bn.gamma") != NULL) == (bn != 0));
     CHECK(clgan_net_find(n, "res1.proj.kernel") == NULL);
     snprintf(name, sizeof name, "residual %d->%d%s", in, out, bn ? "+bn" : "");
-    check_net(name, n, 31);
+    tu_net_check(ctx, name, n, 31);
     clgan_net_free(n);
 }
 
@@ -234,17 +151,16 @@ static void test_vector_kernels(void)
     CHECK_OK(clgan_buf_write(ctx, gam, 0, g, cols * 4));
     CHECK_OK(clgan_buf_write(ctx, bet, 0, bt, cols * 4));
     for (int act = 0; act < CLGAN_ACT_COUNT; act++) {
-        char k1[64], k8[64];
-        snprintf(k1, sizeof k1, "act_bwd_bias_%s", clgan_act_str((clgan_act)act));
-        snprintf(k8, sizeof k8, "act_bwd_bias8_%s", clgan_act_str((clgan_act)act));
+        clgan_kernel_id k1 = (clgan_kernel_id)(CLGAN_K_act_bwd_bias_none + act);
+        clgan_kernel_id k8 = (clgan_kernel_id)(CLGAN_K_act_bwd_bias8_none + act);
         size_t g1 = cols, g8 = cols / 8;
         CHECK_OK(clgan_buf_zero(ctx, p1, 0, cols * 4));
         CHECK_OK(clgan_buf_zero(ctx, p2, 0, cols * 4));
-        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, k1), 1, &g1, NULL,
+        CHECK_OK(clgan_launch(ctx, k1, 1, &g1, NULL,
                               CLGAN_ARGS(CLGAN_ARG_MEM(dz1), CLGAN_ARG_MEM(p1), CLGAN_ARG_MEM(x),
                                          CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
                                          CLGAN_ARG_INT(1), CLGAN_ARG_F32(0.2f))));
-        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, k8), 1, &g8, NULL,
+        CHECK_OK(clgan_launch(ctx, k8, 1, &g8, NULL,
                               CLGAN_ARGS(CLGAN_ARG_MEM(dz2), CLGAN_ARG_MEM(p2), CLGAN_ARG_MEM(x),
                                          CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
                                          CLGAN_ARG_INT(1), CLGAN_ARG_F32(0.2f))));
@@ -252,7 +168,7 @@ static void test_vector_kernels(void)
         CHECK_OK(clgan_buf_read(ctx, dz2, 0, o2, n * 4));
         CHECK_OK(clgan_buf_read(ctx, p1, 0, s1, cols * 4));
         CHECK_OK(clgan_buf_read(ctx, p2, 0, s2, cols * 4));
-        tu_close(k8, o2, o1, n, 1e-6, 1e-6);
+        tu_close(clgan_kernel_name(k8), o2, o1, n, 1e-6, 1e-6);
         tu_close("  its bias gradient", s2, s1, cols, 1e-5, 1e-5);
     }
     /* BatchNorm: forward (training) and backward, scalar vs float8. */
@@ -260,10 +176,10 @@ static void test_vector_kernels(void)
     cl_mem rm1, rv1;
     CHECK_OK(clgan_buf_alloc(ctx, &rm1, cols * 4, "rm"));
     CHECK_OK(clgan_buf_alloc(ctx, &rv1, cols * 4, "rv"));
-    const char *fk[2] = {"batchnorm_fwd_train", "batchnorm_fwd_train8"};
+    const clgan_kernel_id fk[2] = {CLGAN_K_batchnorm_fwd_train, CLGAN_K_batchnorm_fwd_train8};
     cl_mem outs[2] = {dz1, dz2}, caches[2] = {c1, c2};
     for (int v = 0; v < 2; v++)
-        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, fk[v]), 1, v ? &g8 : &g1, NULL,
+        CHECK_OK(clgan_launch(ctx, fk[v], 1, v ? &g8 : &g1, NULL,
                               CLGAN_ARGS(CLGAN_ARG_MEM(outs[v]), CLGAN_ARG_MEM(caches[v]),
                                          CLGAN_ARG_MEM(rm1), CLGAN_ARG_MEM(rv1), CLGAN_ARG_MEM(x),
                                          CLGAN_ARG_MEM(gam), CLGAN_ARG_MEM(bet), CLGAN_ARG_INT(rows),
@@ -272,7 +188,7 @@ static void test_vector_kernels(void)
     CHECK_OK(clgan_buf_read(ctx, dz1, 0, o1, n * 4));
     CHECK_OK(clgan_buf_read(ctx, dz2, 0, o2, n * 4));
     tu_close("batchnorm_fwd_train8", o2, o1, n, 1e-5, 1e-5);
-    const char *bk[2] = {"batchnorm_bwd", "batchnorm_bwd8"};
+    const clgan_kernel_id bk[2] = {CLGAN_K_batchnorm_bwd, CLGAN_K_batchnorm_bwd8};
     cl_mem dxs[2] = {x, y}; /* reuse as outputs after copying inputs aside */
     cl_mem dy, xin;
     CHECK_OK(clgan_buf_alloc(ctx, &dy, n * 4, "dy"));
@@ -280,7 +196,7 @@ static void test_vector_kernels(void)
     CHECK_OK(clgan_buf_write(ctx, dy, 0, b, n * 4));
     CHECK_OK(clgan_buf_write(ctx, xin, 0, a, n * 4));
     for (int v = 0; v < 2; v++)
-        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, bk[v]), 1, v ? &g8 : &g1, NULL,
+        CHECK_OK(clgan_launch(ctx, bk[v], 1, v ? &g8 : &g1, NULL,
                               CLGAN_ARGS(CLGAN_ARG_MEM(dxs[v]), CLGAN_ARG_MEM(v ? p2 : p1),
                                          CLGAN_ARG_MEM(v ? c2 : c1), CLGAN_ARG_MEM(dy),
                                          CLGAN_ARG_MEM(xin), CLGAN_ARG_MEM(caches[v]),
@@ -358,7 +274,7 @@ static void test_loss(clgan_loss kind, clgan_role role, float target, float sign
      * differences of the host's loss, in double (h = 1e-6). */
     for (int i = 0; i < n; i++)
         fd[i] = (host_loss(&a, out[i] + 1e-6) - host_loss(&a, out[i] - 1e-6)) / 2e-6 / n;
-    grad_ok(what, dout, fd, n);
+    tu_grad_ok(what, dout, fd, n, 1);
     clgan_buf_release(&ob), clgan_buf_release(&db), clgan_buf_release(&mb);
 }
 
@@ -495,7 +411,7 @@ static void test_batchnorm_running(void)
 
 int main(void)
 {
-    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"});
+    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()});
     if (st != CLGAN_OK) {
         fprintf(stderr, "test_nn: %s\n", clgan_error_msg());
         return 1;

@@ -127,7 +127,10 @@ static void run_case(const char *name, clgan_opt_opts o, const clgan_opt_opts *o
         CHECK_OK(clgan_buf_read(ctx, st[k], 0, out, n * 4));
         to_float(p, k ? r.s1 : r.s0, n);
         snprintf(what, sizeof what, "%s state %d", name, k);
-        tu_close(what, out, p, n, 1e-7, rtol);
+        /* The state sums scaled gradients of magnitude ~1 that cancel to values near
+         * 0: a few ulps of 1 (the norm-clip scale's reduction order differs between
+         * devices, and GPUs contract to FMA) is the absolute error to allow. */
+        tu_close(what, out, p, n, 2.5e-7, rtol);
     }
     CHECK_OK(clgan_buf_read(ctx, mb, 0, met, 2 * steps * 4));
     to_float(p, want_norms, 2 * steps);
@@ -392,7 +395,7 @@ static void test_api(void)
 
 int main(void)
 {
-    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"});
+    clgan_status st = clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()});
     if (st != CLGAN_OK) {
         fprintf(stderr, "test_optim: %s\n", clgan_error_msg());
         return 1;

@@ -88,7 +88,7 @@ static void gather_check(clgan_ctx *ctx, int chunk)
     CHECK_OK(clgan_buf_write(ctx, d, 0, data, sizeof data));
     if (chunk) { /* the kernel directly, in chunks of `chunk` columns */
         size_t g[2] = {ROWS, (DIM + chunk - 1) / chunk};
-        CHECK_OK(clgan_launch(ctx, clgan_kernel(ctx, "gather_batch_u8"), 2, g, NULL,
+        CHECK_OK(clgan_launch(ctx, CLGAN_K_gather_batch_u8, 2, g, NULL,
                               CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(d), CLGAN_ARG_INT(ROWS),
                                          CLGAN_ARG_INT(DIM), CLGAN_ARG_INT(COUNT),
                                          CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
@@ -112,7 +112,7 @@ static void gather_check(clgan_ctx *ctx, int chunk)
 int main(void)
 {
     clgan_ctx *ctx;
-    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"}) != CLGAN_OK) {
+    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()}) != CLGAN_OK) {
         fprintf(stderr, "test_random: %s\n", clgan_error_msg());
         return 1;
     }

@@ -16,7 +16,7 @@ int main(void)
     clgan_ctx *ctx;
     clgan_trainer *t;
     clgan_config c;
-    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "cpu"}) != CLGAN_OK) {
+    if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = tu_device()}) != CLGAN_OK) {
         fprintf(stderr, "test_trainer: %s\n", clgan_error_msg());
         return 1;
     }
@@ -25,7 +25,7 @@ int main(void)
     CHECK_OK(clgan_config_set(&c, "layers-d", "16"));
     c.latent = 4, c.batch = 8, c.iterations = 300, c.monitor_every = 10;
     const int dim = 16, B = 8;
-    CHECK_OK(clgan_trainer_init(&t, ctx, &c, NULL, 0, dim));
+    CHECK_OK(clgan_trainer_init(&t, ctx, &c, NULL, 0, CLGAN_SHAPE(1, 1, dim)));
     const clgan_trainer_view *v = clgan_trainer_get(t);
     const clgan_net_view *gv = clgan_net_get(v->g);
     float real[8 * 16], zd[8 * 4], zg[8 * 4];

@@ -87,6 +87,12 @@ void tu_central_diff(double *out, float *x, size_t n, float h, void (*set)(void 
     set(u);
 }
 
+const char *tu_device(void)
+{
+    const char *d = getenv("CLGAN_TEST_DEVICE");
+    return d && *d ? d : "cpu";
+}
+
 const char *tu_tmpdir(const char *name)
 {
     static char path[1024];

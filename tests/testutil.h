@@ -52,6 +52,11 @@ void tu_central_diff(double *out, float *x, size_t n, float h, void (*set)(void 
  * Returns a static buffer. */
 const char *tu_tmpdir(const char *name);
 
+/* The --device spec the tests run on: $CLGAN_TEST_DEVICE, else "cpu" (the PoCL CPU
+ * device CI has). tools/device_check.sh sets it to "gpu"; the oclgrind tests set
+ * "oclgrind". */
+const char *tu_device(void);
+
 /* Prints "<name>: N checks, M failed" and returns the exit code. */
 int tu_finish(const char *name);
 

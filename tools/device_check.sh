@@ -1,41 +1,64 @@
 #!/bin/bash
-# device_check.sh - the GPU check of issue "Fast everywhere", as one script for a
-# machine that has an NVIDIA driver and PyTorch but maybe no OpenCL ICD loader, no
-# .icd file and none of clgan's libraries (the lent device machine).
+# device_check.sh - the GPU check, as one script for a machine that has an NVIDIA driver
+# and PyTorch but maybe no OpenCL ICD loader, no .icd file and none of clgan's libraries
+# (the lent device machine).
 #
-#   tools/device_check.sh pack         # here: copy build/clgan's shared libraries
-#                                      # (except glibc's) into build/devlibs
-#   tools/device_check.sh run [OUTDIR] # there: find libnvidia-opencl, write an
-#                                      # nvidia.icd, run devices / bench (with the
-#                                      # profile and per-shape GEMM times) / bench_torch
+#   tools/device_check.sh pack         # here: copy build/clgan, the ctest executables and
+#                                      # their shared libraries (except glibc's) into
+#                                      # build/dev (carry that one path)
+#   tools/device_check.sh run          # there: find libnvidia-opencl, write an
+#                                      # nvidia.icd, then on the GPU: devices, the kernel
+#                                      # and parity tests, a short training run of every
+#                                      # preset, bench (profile, per-shape GEMM times,
+#                                      # device peak), and PyTorch's CUDA peer
 #
 # `run` prints every step; it does not stop at the first failure (a partial answer is
-# still an answer), and exits 1 if any step failed. Carry build/clgan and
-# build/devlibs (the device tool's `carry`). OUTDIR defaults to $OUT or /tmp.
+# still an answer), and exits 1 if any step failed. Each step has a time limit, so the
+# whole check ends in about 5 minutes. Its files (ICD, caches, runs) go to
+# /tmp/clgan-check; pipe the output through `tee "$OUT/check.log"` to keep all of it.
 set -u
 cd "$(dirname "$0")/.."
-exe=build/clgan
-libs=build/devlibs
+dev=build/dev
 
 case "${1:-}" in
 pack)
-    [ -x "$exe" ] || { echo "device_check: build $exe first" >&2; exit 2; }
-    rm -rf "$libs" && mkdir -p "$libs" || exit 2
+    [ -x build/clgan ] || { echo "device_check: build build/clgan first" >&2; exit 2; }
+    rm -rf "$dev" && mkdir -p "$dev/bin" "$dev/lib" || exit 2
+    cp build/clgan build/test_* "$dev/bin/" || exit 2
     # every resolved dependency but the C runtime, which the other machine has
-    ldd "$exe" | awk '$3 ~ /^\// {print $3}' |
+    for exe in "$dev"/bin/*; do ldd "$exe"; done | awk '$3 ~ /^\// {print $3}' | sort -u |
         grep -Ev '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
-        while read -r so; do cp -L "$so" "$libs/"; done
-    du -sh "$libs"
-    ls "$libs"
+        while read -r so; do cp -L "$so" "$dev/lib/"; done
+    # Where the BLAS alternative is OpenBLAS (35 MB), ship the reference BLAS/LAPACK
+    # instead (the Frechet distance's small eigenproblems need no speed): the carry
+    # limit is 64 MiB with the working tree.
+    ref=/usr/lib/x86_64-linux-gnu
+    if [ -e "$dev/lib/libopenblas.so.0" ] && [ -e "$ref/blas/libblas.so.3" ] &&
+       [ -e "$ref/lapack/liblapack.so.3" ]; then
+        rm -f "$dev/lib/libopenblas.so.0"
+        cp -L "$ref/blas/libblas.so.3" "$ref/lapack/liblapack.so.3" "$dev/lib/"
+    fi
+    du -sh "$dev"
     ;;
 run)
-    out=${2:-${OUT:-/tmp}}
+    out=/tmp/clgan-check
+    mkdir -p "$out" || exit 2
     fail=0
-    step() { echo "== $*"; "$@" || { echo "== failed (rc $?): $*"; fail=1; }; }
-    step nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-    export LD_LIBRARY_PATH="$PWD/$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    # step LIMIT_S CMD...: runs CMD with a time limit, logs its status.
+    step() {
+        local lim=$1; shift
+        local t0=$SECONDS
+        echo "== $*"
+        timeout "$lim" "$@"
+        local rc=$?
+        [ $rc -eq 0 ] || { echo "== failed (rc $rc): $*"; fail=1; }
+        echo "== $((SECONDS - t0)) s"
+    }
+    step 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+    export LD_LIBRARY_PATH="$PWD/$dev/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    exe=$dev/bin/clgan
     # built against the other machine's glibc: a missing symbol shows here first
-    step ldd "$exe"
+    step 20 ldd "$exe"
     # The NVIDIA OpenCL driver: from the loader cache (x86-64 entries), else a search
     # of the usual library trees (slow on a big image, so only as a fallback).
     icdlib=$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so/ && /x86-64/ {print $NF; exit}')
@@ -48,14 +71,27 @@ run)
     [ -n "$icdlib" ] && echo "$icdlib" > "$out/icd/nvidia.icd"
     export OCL_ICD_VENDORS="$out/icd"
     export XDG_CACHE_HOME="$out/cache"
-    step "$exe" devices
-    step "$exe" bench --device gpu --batch 32,128 --iterations 500 --profile --gemm-shapes
-    step python3 tools/bench_torch.py --device cuda --batch 32,128 --iterations 500 \
+    step 60 "$exe" devices
+    # The kernel, gradient, optimizer and parity tests, on the GPU.
+    export CLGAN_TEST_DEVICE=gpu CLGAN_TEST_TMP="$out/testtmp"
+    for t in test_nn test_gemm test_optim test_gradpen test_parity test_random test_trainer \
+             test_diag_eval; do
+        [ -x "$dev/bin/$t" ] && step 120 "$dev/bin/$t"
+    done
+    unset CLGAN_TEST_DEVICE
+    # Every preset trains a few hundred iterations and writes its outputs.
+    for p in samples/presets/*.ini; do
+        name=$(basename "$p" .ini)
+        step 120 "$exe" train --device gpu --preset "$name" --iterations 300 --eval-every 300 \
+            --out "$out/runs/$name"
+    done
+    step 240 "$exe" bench --device gpu --batch 32,128 --iterations 500 --profile --gemm-shapes
+    step 180 python3 tools/bench_torch.py --device cuda --batch 32,128 --iterations 500 \
         --item-every 1,100
     exit $fail
     ;;
 *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

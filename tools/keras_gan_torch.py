@@ -46,6 +46,8 @@ Philox4x32-10, WGAN weight clipping, residual blocks, every loss kind, label smo
 the minimax G loss, SGD/Adam/RMSprop with L2, decoupled decay and gradient clipping in
 include/clgan/optim.h's order with torch.optim's arithmetic). Settings whose random
 draws it does not reproduce (dropout, label flipping, instance noise) are refused.
+Networks written as layer specs (--arch-g / --arch-d: convolutions, dropout with clgan's
+Philox masks) are trained by its subclass ClganArchRef in tools/clgan_arch_ref.py.
 
 Use as a module:
   import sys; sys.path.insert(0, "tools"); from keras_gan_torch import KerasGAN
@@ -303,6 +305,12 @@ _SECTION_DEFAULTS = OrderedDict([
 ])
 
 
+# Network keys that are written out only when set (so the configurations of the
+# fixtures made before they existed stay as they were): the layer spec and the kernel
+# initialization (tools/clgan_arch.py, tools/clgan_arch_ref.py).
+_NET_OPTIONAL = OrderedDict([("arch", ""), ("init", "glorot"), ("init-std", "0.02")])
+
+
 def clgan_config(overrides=None):
     """clgan's defaults (the settings that change the arithmetic of a step) with
     `overrides` ({section: {key: value}}) applied: {section: OrderedDict(key: str)}.
@@ -315,7 +323,8 @@ def clgan_config(overrides=None):
             cfg[sec] = OrderedDict(d)
     for sec, d in (overrides or {}).items():
         for k, v in d.items():
-            if k not in cfg[sec]:
+            if k not in cfg[sec] and not (sec in ("generator", "discriminator")
+                                          and k in _NET_OPTIONAL):
                 raise KeyError("unknown key %s in [%s]" % (k, sec))
             cfg[sec][k] = str(v)
     return cfg
@@ -491,7 +500,28 @@ class ClganRef:
       the penalty and gradient norms are recorded per D step / per update.
     """
 
+    # settings whose device random draws this class does not reproduce
+    NOT_REPRODUCED = ("label-flip", "instance-noise", "dropout-g", "dropout-d")
+
     def __init__(self, cfg, img_dim, dtype=torch.float32, gen=None):
+        self._settings(cfg, img_dim, dtype)
+        self.spec = {"G": self._spec(cfg["generator"], self.latent, self.img_dim, "tanh"),
+                     "D": self._spec(cfg["discriminator"], self.img_dim, 1,
+                                     "sigmoid" if self.loss == "bce" else "none")}
+        self.P = {}
+        for net in ("G", "D"):  # init order: G's tensors, then D's (kernels Glorot, float32)
+            self.P[net] = OrderedDict()
+            for name, shape, kind in self._tensors(net):
+                if kind == "kernel":
+                    v = glorot_uniform(shape[0], shape[1], dtype, gen)
+                else:
+                    v = torch.full(shape, 1.0 if kind in ("gamma", "moving_variance") else 0.0,
+                                   dtype=dtype)
+                self.P[net][name] = v
+        self._optimizers()
+
+    def _settings(self, cfg, img_dim, dtype):
+        """The scalar settings of `cfg`; refuses the NOT_REPRODUCED ones."""
         self.cfg = cfg
         m, t = cfg["model"], cfg["train"]
         self.img_dim = int(img_dim)
@@ -512,24 +542,18 @@ class ClganRef:
         for what, v in (("label-flip", t["label-flip"]), ("instance-noise", t["instance-noise"]),
                         ("dropout-g", cfg["generator"]["dropout"]),
                         ("dropout-d", cfg["discriminator"]["dropout"])):
-            if f32(v) != 0.0:
+            if what in self.NOT_REPRODUCED and f32(v) != 0.0:
                 raise ValueError("%s is not reproduced by the reference" % what)
+        for sec in ("generator", "discriminator"):
+            if type(self) is ClganRef and cfg[sec].get("arch", ""):
+                raise ValueError("[%s] arch: use tools/clgan_arch_ref.py ClganArchRef" % sec)
         self.d_steps = int(cfg["discriminator"]["steps"])
         self.g_steps = int(cfg["generator"]["steps"])
         self.dtype = dtype
-        self.spec = {"G": self._spec(cfg["generator"], self.latent, self.img_dim, "tanh"),
-                     "D": self._spec(cfg["discriminator"], self.img_dim, 1,
-                                     "sigmoid" if self.loss == "bce" else "none")}
-        self.P = {}
-        for net in ("G", "D"):  # init order: G's tensors, then D's (kernels Glorot, float32)
-            self.P[net] = OrderedDict()
-            for name, shape, kind in self._tensors(net):
-                if kind == "kernel":
-                    v = glorot_uniform(shape[0], shape[1], dtype, gen)
-                else:
-                    v = torch.full(shape, 1.0 if kind in ("gamma", "moving_variance") else 0.0,
-                                   dtype=dtype)
-                self.P[net][name] = v
+
+    def _optimizers(self):
+        """The optimizers and counters, once self.P holds the initial values."""
+        cfg, t = self.cfg, self.cfg["train"]
         form = t["adam-form"]
         self.opt = {"G": ClganOpt(cfg["generator"], form, self.P["G"], self.trainable("G")),
                     "D": ClganOpt(cfg["discriminator"], form, self.P["D"], self.trainable("D"))}
@@ -595,7 +619,7 @@ class ClganRef:
 
     def to(self, dtype):
         """Copy (parameters, optimizer state, counters) in another dtype."""
-        o = ClganRef.__new__(ClganRef)
+        o = type(self).__new__(type(self))
         o.__dict__.update(self.__dict__)
         o.dtype = dtype
         o.P = {net: OrderedDict((n, v.detach().to(dtype).clone()) for n, v in P.items())

@@ -2,7 +2,7 @@
 """Write tests/fixtures/parity_*.safetensors: small training runs of the PyTorch reference
 for the C engine's parity test (tests/test_parity.c).
 
-Fixtures (all on 8x8 images, batch 8, latent 8):
+Fixtures (batch 8, latent 8; 8x8 images but for conv):
   mlp       the Keras-GAN recipe, tools/keras_gan_torch.py KerasGAN: G 16,32,64 -> 64,
             D 32,16 -> 1, 6 iterations; settings as separate metadata keys (the
             first fixture's layout, kept).
@@ -10,10 +10,16 @@ Fixtures (all on 8x8 images, batch 8, latent 8):
             ClganRef (tools/keras_gan_torch.py) on a clgan configuration (FIXTURES
             below, over SMALL: G 16,32, D 32,16), 5 iterations; the configuration is
             stored as INI text (metadata "config") that clgan loads over its defaults.
+  conv      ClganArchRef (tools/clgan_arch_ref.py) on 12x12x1 images: a dcgan-keras-like G
+            and D written as --arch specs (Conv2d "same" with stride 2, ConvTranspose2d,
+            UpSampling2D, ZeroPadding2D, BatchNorm over images, Dropout with clgan's
+            Philox masks), 5 iterations, from clgan's own initial weights.
 Draw order (one torch.Generator seeded with --seed): model init (G's kernels in
-order, then D's; Glorot uniform), then real, noise_d, noise_g; real uniform in
-[-1, 1], noise standard normal. WGAN-GP's interpolation coefficients come from the
-Python port of clgan's Philox4x32-10 (the device draws the same bits).
+order, then D's; Glorot uniform; conv: none, the weights are clgan's init from the
+config seed, tools/clgan_arch.py), then real, noise_d, noise_g; real uniform in
+[-1, 1] (rows of h*w*c values in NHWC order), noise standard normal. WGAN-GP's
+interpolation coefficients and the dropout masks come from the Python port of clgan's
+Philox4x32-10 (the device draws the same bits).
 
 The file is safetensors written by hand (no safetensors package): u64 LE header
 length N, N bytes of JSON (tensor entries then "__metadata__", padded with
@@ -36,7 +42,9 @@ Tensors:
               final value: max |float32 run - float64 run| over this run and
               SPREAD_RUNS runs from +-1-ulp perturbed initial weights and inputs
 Metadata (strings): config (INI), description, img_dim, iterations, d_steps, g_steps,
-seed, torch_version; f32_vs_f64_max_loss_diff / f32_vs_f64_max_weight_diff (this run
+seed, torch_version; on images img_h, img_w, img_c, init_from (init/ is clgan's own
+initialization: the C test compares it bit for bit) and dropout (what the masks are);
+f32_vs_f64_max_loss_diff / f32_vs_f64_max_weight_diff (this run
 against the same run in float64 from the same float32 initial values and inputs: the
 scale of tolerance meaningful for a float32 engine), f32_spread_max_weight_diff,
 max_weight_change, min_acc_margin (closest D output to the accuracy threshold),
@@ -69,6 +77,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from keras_gan_torch import (KerasGAN, DEFAULTS, ClganRef, ROLE_D_FAKE, ROLE_D_REAL,  # noqa: E402
                              _rel_err, clgan_config, clgan_ini, fd_check_g_kernel,
                              interp_coefficients)
+from clgan_arch_ref import ClganArchRef  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(REPO, "tests", "fixtures", "parity_mlp.safetensors")
@@ -253,9 +262,46 @@ FIXTURES = OrderedDict([
                   "bce-logits, one-sided label smoothing, the minimax G loss, SGD with "
                   "Nesterov momentum for G (2 G steps), plain SGD with decoupled weight decay "
                   "and global-norm gradient clipping that binds for D")),
+    # dcgan-keras (samples/presets/dcgan-keras.ini) scaled down to 12x12: Keras BN (eps
+    # 1e-3, momentum 0.8, Keras variance), fake batch from G in eval mode, Keras Adam with
+    # the shared step, clipped BCE: SMALL's defaults. 12 -> 6 -> 3 -> (pad) 4 -> 2 puts
+    # TensorFlow's asymmetric "same" padding (0 before, 1 after) in each strided conv.
+    # The convolutions in front of BatchNorm have no bias (nobias, as the DCGAN paper's):
+    # such a bias's gradient is zero but for rounding, Adam divides that noise by its
+    # own size, and the bias then walks by up to lr per step in a direction set by
+    # rounding. With biases there, float32 runs of the reference scatter by 4e-5 in
+    # those biases and, through G's eval-mode BatchNorm (running statistics) that feeds
+    # D's fake batch, by 4e-5 in d_loss_fake (measured): a tolerance that wide would hide
+    # real errors. Without them every value scatters by <= 4e-7.
+    ("conv", (dict(generator=dict(arch="dense 72, act, reshape 3x3x8, up 2, conv 8 k3 same nobias, "
+                                       "norm, act, convt 4 k3 s2 p1 op1 nobias, norm, act, "
+                                       "conv c k3 same, tanh",
+                                  activation="relu", batchnorm="on"),
+                   discriminator=dict(arch="conv 8 k3 s2 same, act, drop, "
+                                           "conv 16 k3 s2 same nobias, pad 0 1 0 1, norm, act, "
+                                           "drop, conv 16 k3 s2 same nobias, norm, act, drop, "
+                                           "conv 16 k3 same nobias, norm, act, drop, flatten, "
+                                           "dense 1",
+                                      activation="leakyrelu", batchnorm="on", dropout=0.25)),
+              "dcgan-keras in small on 12x12x1 images: G dense, reshape, UpSampling2D, Conv2d "
+              "same, ConvTranspose2d (k3 s2 p1 op1), BatchNorm over images, ReLU, tanh; D "
+              "Conv2d k3 s2 same (asymmetric padding) x3, ZeroPadding2D, BatchNorm over images, "
+              "LeakyReLU, Dropout 0.25 with clgan's Philox masks, Flatten, Dense, sigmoid; "
+              "no conv bias in front of BatchNorm; initial weights are clgan's own")),
 ])
+# Fixtures on images (h, w, c), trained by ClganArchRef (tools/clgan_arch_ref.py) from
+# clgan's own initial weights; the others are MLPs on 8x8 (img_dim 64) by ClganRef.
+IMAGES = {"conv": (12, 12, 1)}
 CONFIG_ITERATIONS = 5
 SERIES = RECORDS + ("g_acc",)
+
+
+def make_ref(name, cfg, dtype=torch.float32, gen=None):
+    """The reference for fixture `name`: ClganArchRef on its images, or ClganRef (its
+    initial weights drawn from `gen`)."""
+    if name in IMAGES:
+        return ClganArchRef(cfg, IMAGES[name], dtype=dtype)
+    return ClganRef(cfg, CFG["img_dim"], dtype=dtype, gen=gen)
 
 
 def fixture_config(name):
@@ -269,14 +315,23 @@ def fixture_config(name):
 def fd_check_ref(ref, real, noise_d, noise_g, e, gen, n_entries=6, h=1e-6):
     """Central finite differences (float64) of D's objective (first D step of iteration
     0, on real) and of G's loss, w.r.t. a few entries of every trainable tensor, against
-    autograd. Returns the max relative error (see _rel_err in keras_gan_torch.py)."""
+    autograd. Returns the max relative error (see _rel_err in keras_gan_torch.py).
+    References with dropout (snapshot/restore) evaluate every point with the same masks."""
     m = ref.to(torch.float64)
+    snap = m.snapshot() if hasattr(m, "snapshot") else None
+
+    def same_draws(f):
+        def g(P):
+            if snap is not None:
+                m.restore(snap)
+            return f(P)
+        return g
     with torch.no_grad():
         fake = m.forward("G", noise_d[0, 0].double(), training=m.fake_train)
     batches = [(real[0, 0].double(), ROLE_D_REAL)] + ([(fake, ROLE_D_FAKE)] if m.joint else [])
     gp = (real[0, 0].double(), fake, e[0, 0].double()) if e is not None else None
-    checks = (("D", lambda P: m.d_objective(P, batches, gp)[0]),
-              ("G", lambda P: m.g_objective(P, noise_g[0, 0].double())[0]))
+    checks = (("D", same_draws(lambda P: m.d_objective(P, batches, gp)[0])),
+              ("G", same_draws(lambda P: m.g_objective(P, noise_g[0, 0].double())[0])))
     worst = 0.0
     for net, f in checks:
         P = m._leaves(net)
@@ -294,14 +349,14 @@ def fd_check_ref(ref, real, noise_d, noise_g, e, gen, n_entries=6, h=1e-6):
                     Q[k] = w
                     vals.append(float(f(Q)))
                 fd = (vals[0] - vals[1]) / (2 * h)
-                worst = max(worst, _rel_err(fd, float(g.view(-1)[fi])))
+                worst = max(worst, _rel_err(fd, float(g.reshape(-1)[fi])))
     return worst
 
 
 SPREAD_RUNS = 16
 
 
-def rounding_spread(init, final, final64, cfg, real, noise_d, noise_g, e, seed):
+def rounding_spread(fixture, init, final, final64, cfg, real, noise_d, noise_g, e, seed):
     """Per element of every final tensor: the largest |float32 run - float64 run| over
     the reference itself and SPREAD_RUNS float32 runs whose initial weights and inputs
     (real, noise) each moved by -1, 0 or +1 ulp at random: the envelope of float32
@@ -316,7 +371,7 @@ def rounding_spread(init, final, final64, cfg, real, noise_d, noise_g, e, seed):
         return torch.from_numpy(np.where(s > 0, up, np.where(s < 0, down, a)).astype(np.float32))
     out = {k: (final[k].double() - final64[k]).abs() for k in final}
     for _ in range(SPREAD_RUNS):
-        ref = ClganRef(cfg, CFG["img_dim"], dtype=torch.float32)
+        ref = make_ref(fixture, cfg)
         for k, v in init.items():
             net, name = k.split("/", 1)
             ref.P[net][name] = ulp(v) if KerasGAN.is_trainable(name) else v.clone()
@@ -341,8 +396,8 @@ def build_config_fixture(name, seed, verbose=True):
     cfg = fixture_config(name)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    dim = CFG["img_dim"]
-    ref32 = ClganRef(cfg, dim, dtype=torch.float32, gen=gen)
+    ref32 = make_ref(name, cfg, gen=gen)
+    dim = ref32.img_dim
     it, ds, gs, B, lat = CONFIG_ITERATIONS, ref32.d_steps, ref32.g_steps, ref32.batch, ref32.latent
     real = torch.rand(it, ds, B, dim, generator=gen) * 2 - 1
     noise_d = torch.randn(it, ds, B, lat, generator=gen)
@@ -369,7 +424,7 @@ def build_config_fixture(name, seed, verbose=True):
         loss_diff = max(loss_diff, float(np.abs(gp32 - np.array(rec64["gp"])).max()))
     wdiff = {k: float((final[k].double() - final64[k]).abs().max()) for k in final}
     weight_diff = max(wdiff.values())
-    spread = rounding_spread(init, final, final64, cfg, real, noise_d, noise_g, e, seed)
+    spread = rounding_spread(name, init, final, final64, cfg, real, noise_d, noise_g, e, seed)
     ens_diff = max(float(v.max()) for v in spread.values())
     moved = max(float((final[k] - init[k]).abs().max()) for k in final)
     if acc_diff != 0:
@@ -400,6 +455,18 @@ def build_config_fixture(name, seed, verbose=True):
         ("description", FIXTURES[name][1]),
         ("img_dim", dim), ("iterations", it), ("d_steps", ds), ("g_steps", gs),
         ("seed", seed), ("torch_version", torch.__version__),
+    ])
+    if name in IMAGES:
+        meta["img_h"], meta["img_w"], meta["img_c"] = IMAGES[name]
+        meta["init_from"] = ("clgan: init/ holds the weights clgan itself initializes from the "
+                             "config seed (SplitMix64, tools/clgan_arch.py); the dropout seeds "
+                             "come from the same draws")
+        drops = [l for l in ref32.nets["D"].layer_list() if l.prefix == "drop"]
+        if drops:
+            meta["dropout"] = ("%d D layers, rate %g: a new Philox mask per training forward "
+                               "(real, fake, G step: %d calls per layer)"
+                               % (len(drops), drops[0].rate, drops[0].calls))
+    meta.update([
         ("f32_vs_f64_max_loss_diff", "%.3e" % loss_diff),
         ("f32_vs_f64_max_weight_diff", "%.3e" % weight_diff),
         ("f32_spread_max_weight_diff", "%.3e" % ens_diff),

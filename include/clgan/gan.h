@@ -22,7 +22,13 @@
 #define CLGAN_MAX_HIDDEN 8
 
 /* BatchNorm placement. */
-enum { CLGAN_BN_OFF = 0, CLGAN_BN_HIDDEN = 1, CLGAN_BN_ALL = 2 /* refused: see model.c */ };
+/* Normalization of the hidden layers (--batchnorm-X). */
+enum {
+    CLGAN_BN_OFF = 0,
+    CLGAN_BN_HIDDEN = 1, /* BatchNorm */
+    CLGAN_BN_ALL = 2,    /* BatchNorm on the output layer too: refused (config.c says why) */
+    CLGAN_BN_LAYER = 3   /* LayerNorm: per sample, so allowed in WGAN-GP critics */
+};
 
 /* The settings that exist once per network (flags --X-g / --X-d, plain --X for both;
  * INI sections [generator] / [discriminator]). */
@@ -42,6 +48,11 @@ typedef struct {
     float weight_decay; /* decoupled weight decay */
     float clip_value;   /* gradient clipping by value (0 = off) */
     float clip_norm;    /* gradient clipping by global norm (0 = off) */
+    char arch[1024];    /* layer spec (src/gan/arch.c, docs/recipes.md); "" = the MLP of
+                           layers/activation/batchnorm/residual/dropout */
+    int init;           /* clgan_init of dense and conv kernels */
+    int spectral_norm;  /* spectral normalization of dense and conv kernels */
+    float init_std;     /* its std for "normal" */
 } clgan_net_config;
 
 /* Every training setting. Defaults reproduce Keras-GAN's gan/gan.py. */
@@ -72,11 +83,14 @@ typedef struct {
     uint64_t seed;
     long sample_every;
     long log_every;
-    char data[512];     /* directory with train-images-idx3-ubyte[.gz], or "fashion" */
+    char data[512];     /* directory with train-images-idx3-ubyte[.gz] or PNG images, or "fashion" */
+    int image_size;     /* images fitted to S x S (0: the data's own size) */
+    int channels;       /* 1 gray, 3 RGB (NHWC: channels interleaved per pixel) */
     char out[512];      /* run directory; "" = runs/<timestamp> */
     char device[128];
     int gemm;           /* clgan_gemm_impl */
     int gif_delay_cs;
+    int grid_scale;     /* sample grids and GIF frames enlarged this many times */
     long monitor_every; /* measure gradient norms / update ratios every N iterations (0 = off) */
     long eval_every;    /* score samples with the classifier every N iterations (0 = off) */
     int eval_samples;   /* samples scored per evaluation */
@@ -125,12 +139,25 @@ clgan_status clgan_config_validate(const clgan_config *c);
 
 /* ---- model ------------------------------------------------------------------------ */
 
-/* Builds G: latent -> [Dense(w), act, BN]* -> Dense(img_dim), tanh. */
+/* Appends the layers of spec `spec` (the --arch-g / --arch-d language: comma-separated
+ * layers such as "dense 6272, act, reshape 7x7x128, up 2, conv 128 k3 same, norm, act")
+ * to `n`, whose input shape is set. Generic tokens take the network's settings nc (act:
+ * its activation, norm: its batchnorm, drop: its dropout); an activation right after a
+ * dense or convolution layer is fused into it. `flag` names the setting in errors
+ * ("arch-g"). `tail` (may be NULL) is appended as if it ended the spec (D's output
+ * activation). A filter count written "c" means img_c, the images' channels. EINVAL
+ * naming the layer and the problem. */
+clgan_status clgan_arch_build(clgan_net *n, const char *spec, const char *tail, int img_c,
+                              const clgan_net_config *nc, const clgan_config *c, const char *flag);
+
+/* Builds G: latent -> its arch spec, or the MLP [Dense(w), act, BN]* -> Dense(img size),
+ * tanh; its output must hold one image of shape img (h, w, c). */
 clgan_status clgan_model_generator(clgan_net **g, clgan_ctx *ctx, const clgan_config *c,
-                                   int img_dim, int batch);
-/* Builds D: img_dim -> [Dense(w), act]* -> Dense(1), sigmoid (BCE) or none (logits). */
+                                   clgan_shape img, int batch);
+/* Builds D: an image -> its arch spec, or the MLP [Dense(w), act]* -> Dense(1); then a
+ * sigmoid for the bce loss. One output per sample. */
 clgan_status clgan_model_discriminator(clgan_net **d, clgan_ctx *ctx, const clgan_config *c,
-                                       int img_dim, int batch);
+                                       clgan_shape img, int batch);
 
 /* ---- trainer ------------------------------------------------------------------------ */
 
@@ -162,7 +189,8 @@ typedef struct {
     long iteration;       /* iterations completed */
     const float *history; /* (iterations done, CLGAN_M_COUNT), valid up to synced */
     long synced;          /* iterations whose metrics are on the host */
-    int img_dim;
+    clgan_shape img;      /* one image (h, w, c), NHWC */
+    int img_dim;          /* h * w * c */
     int n_g_tensors, n_d_tensors; /* monitored tensors; D's norms follow G's */
     const char *const *tensor_names; /* n_g_tensors + n_d_tensors names, G's first */
     const clgan_tensor_info *const *tensor_info; /* the same tensors' shapes (borrowed) */
@@ -171,10 +199,10 @@ typedef struct {
                              the initial weights) */
 } clgan_trainer_view;
 
-/* Builds G, D, optimizers and buffers; uploads `data` (count, dim) uint8 (may be NULL
- * when only step_with is used). Caller owns *out. */
+/* Builds G, D, optimizers and buffers for images of shape img; uploads `data`
+ * (count, h*w*c) uint8 (may be NULL when only step_with is used). Caller owns *out. */
 clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
-                                const uint8_t *data, size_t count, int dim);
+                                const uint8_t *data, size_t count, clgan_shape img);
 void clgan_trainer_free(clgan_trainer *t);
 const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t);
 
@@ -210,11 +238,13 @@ clgan_status clgan_trainer_sample_device(clgan_trainer *t, cl_mem out, int n);
 /* ---- checkpoints --------------------------------------------------------------------- */
 
 /* Writes G's parameters and running statistics as safetensors, with the settings needed
- * to rebuild it as metadata. */
+ * to rebuild it as metadata (img_h, img_w, and img_c from c->channels). */
 clgan_status clgan_checkpoint_save_generator(const char *path, clgan_net *g,
                                              const clgan_config *c, int img_h, int img_w);
 
-/* Rebuilds G from a checkpoint for `batch` rows. *c receives its settings. */
+/* Rebuilds G from a checkpoint for `batch` rows. *c receives its settings, with
+ * c->channels set to the images' channels (metadata img_c; 1 when absent, as in
+ * checkpoints from before RGB): G's output is img_h * img_w * c->channels values. */
 clgan_status clgan_checkpoint_load_generator(clgan_net **g, clgan_ctx *ctx, const char *path,
                                              int batch, clgan_config *c, int *img_h,
                                              int *img_w);
@@ -222,16 +252,28 @@ clgan_status clgan_checkpoint_load_generator(clgan_net **g, clgan_ctx *ctx, cons
 /* ---- data ------------------------------------------------------------------------------ */
 
 typedef struct {
-    uint8_t *images; /* (count, h*w), owned */
+    uint8_t *images; /* (count, h, w, c), channels interleaved (NHWC), owned */
     uint8_t *labels; /* (count) or NULL, owned */
     size_t count;
     int h, w;
+    int c;           /* channels per pixel: 1 gray, 3 RGB */
+    int idx;         /* 1: read from IDX files (MNIST format); 0: a directory of PNGs */
+    size_t skipped;  /* PNG directory entries that were not readable images */
+    char *skip_log;  /* the first few of them, "path: reason" per line, or NULL; owned */
+    size_t color_files; /* PNGs stored in colour (converted to gray when c == 1) */
     char source[600];
 } clgan_dataset;
 
 /* Loads `spec`: a directory holding train-images-idx3-ubyte[.gz] (labels optional),
- * "fashion" (Debian's dataset-fashion-mnist), or "" for the shipped samples/data. */
+ * "fashion" (Debian's dataset-fashion-mnist), "" for the shipped samples/data, or any other
+ * directory, read as PNG images (clgan_imagedir_load: odd files skipped and counted), all
+ * at their own size and in gray. */
 clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec);
+
+/* The same, fitted to size x size (0: the data's own size; IDX images are resampled with
+ * the PNGs' rules) with `channels` 1 or 3 (gray replicated to RGB; colour to BT.601 luma).
+ * With size 0 and 1 channel, IDX data is exactly as stored. */
+clgan_status clgan_dataset_load_as(clgan_dataset *d, const char *spec, int size, int channels);
 void clgan_dataset_free(clgan_dataset *d);
 
 /* Device-side draws (cl/random.cl), the same for a (seed, step, stream) on any device;
@@ -243,6 +285,19 @@ clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, 
  * philox4x32(r, step, stream).x mod count. */
 clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
                                size_t count, uint64_t seed, uint64_t step, unsigned stream);
+
+/* ---- sampling a generator ------------------------------------------------------------ */
+
+/* Fills z (n floats) with standard-normal noise from `seed`: a host generator
+ * (SplitMix64 + Box-Muller), the same numbers on every machine and device. Row i of
+ * `clgan sample --seed S` is z[i * latent .. (i + 1) * latent) of this with n = N * latent. */
+void clgan_noise_normal(float *z, size_t n, uint64_t seed);
+
+/* Runs generator `g` (made on `ctx`) in inference mode (BatchNorm on its running statistics) on host
+ * noise z (n, in_dim) and writes out (n, out_dim); n is any count (G's batch at a time,
+ * the last one padded). z and out borrowed. Blocking. On error out is unspecified. */
+clgan_status clgan_generator_run(clgan_ctx *ctx, clgan_net *g, const float *z, long n,
+                                 float *out);
 
 /* ---- the run driver --------------------------------------------------------------------- */
 

@@ -19,14 +19,14 @@
 
 #include "clgan/runtime.h"
 
-/* Activations; the codes are shared with cl/common.h. */
+/* Activations; the codes are the kernels' ACT_* (kernels.h CLGAN_CODE_LIST). */
 typedef enum {
-    CLGAN_ACT_NONE = 0,
-    CLGAN_ACT_LEAKYRELU = 1,
-    CLGAN_ACT_RELU = 2,
-    CLGAN_ACT_TANH = 3,
-    CLGAN_ACT_SIGMOID = 4,
-    CLGAN_ACT_ELU = 5,
+    CLGAN_ACT_NONE = CLGAN_CODE_ACT_NONE,
+    CLGAN_ACT_LEAKYRELU = CLGAN_CODE_ACT_LEAKYRELU,
+    CLGAN_ACT_RELU = CLGAN_CODE_ACT_RELU,
+    CLGAN_ACT_TANH = CLGAN_CODE_ACT_TANH,
+    CLGAN_ACT_SIGMOID = CLGAN_CODE_ACT_SIGMOID,
+    CLGAN_ACT_ELU = CLGAN_CODE_ACT_ELU,
     CLGAN_ACT_COUNT
 } clgan_act;
 
@@ -35,6 +35,22 @@ const char *clgan_act_str(clgan_act a);
 int clgan_act_parse(const char *s);
 
 typedef enum { CLGAN_MODE_EVAL = 0, CLGAN_MODE_TRAIN = 1 } clgan_mode;
+
+/* The shape of one sample: height, width, channels. Activations are stored NHWC:
+ * sample-major, then rows, then columns, channels interleaved, so element (n, y, x, c)
+ * of a batch is at ((n*h + y)*w + x)*c + c. A feature vector is the 1 x 1 x C case. Why
+ * NHWC: per-channel work (bias, activation, BatchNorm) is then the column work of a
+ * (N*H*W, C) matrix, which the dense kernels already do; a convolution over the whole
+ * batch is one product with the batch folded into its rows; and it is Keras' layout, so
+ * Flatten/Reshape order matches the recipes clgan reproduces (docs/design.md). */
+typedef struct {
+    int h, w, c;
+} clgan_shape;
+
+#define CLGAN_SHAPE(h, w, c) ((clgan_shape){(h), (w), (c)})
+
+/* h * w * c. */
+static inline int clgan_shape_size(clgan_shape s) { return s.h * s.w * s.c; }
 
 /* One named parameter or state tensor of a network, for checkpoints and tests. */
 typedef struct {
@@ -53,6 +69,7 @@ typedef struct clgan_net clgan_net;
 typedef struct {
     int batch;
     int in_dim, out_dim;
+    clgan_shape in_shape, out_shape; /* per sample; in_dim = h*w*c of in_shape */
     int n_layers;
     cl_mem params;       /* all trained parameters, flat */
     cl_mem grads;        /* their gradients, same layout */
@@ -70,6 +87,9 @@ typedef struct {
 /* Starts an empty network for inputs of `in_dim` features and a fixed batch size.
  * Caller owns *out (clgan_net_free). */
 clgan_status clgan_net_init(clgan_net **out, clgan_ctx *ctx, int in_dim, int batch);
+
+/* The same for inputs of shape `in` (h, w, c) per sample (NHWC). */
+clgan_status clgan_net_init_shape(clgan_net **out, clgan_ctx *ctx, clgan_shape in, int batch);
 void clgan_net_free(clgan_net *net);
 
 /* Dense (fully connected) layer with bias, y = act(x W + b), W (in, out) as Keras
@@ -89,12 +109,96 @@ clgan_status clgan_net_add_activation(clgan_net *net, clgan_act act, float slope
  * reproducible under the network's seed. EVAL mode passes the input through. */
 clgan_status clgan_net_add_dropout(clgan_net *net, float rate);
 
+/* Dropout2d (PyTorch's Dropout2d, Keras' SpatialDropout2D): in TRAIN mode each channel
+ * of each sample is zeroed, over all its pixels, with probability `rate` and the kept
+ * ones scaled by 1/(1-rate); one Philox draw per (sample, channel), a new mask per
+ * forward, reproducible under the network's seed. EVAL passes the input through. On a
+ * feature vector (1 x 1 x C) it drops single values, as Dropout does (other draws). */
+clgan_status clgan_net_add_dropout2d(clgan_net *net, float rate);
+
+/* LayerNorm (the WGAN-GP paper's critic normalization): each sample is normalized over
+ * all its H*W*C values (mean, biased variance, eps inside the square root), then
+ *   y = gamma * xhat + beta   per element, gamma 1, beta 0 at start,
+ * tensors lnK.gamma and lnK.beta of shape (h, w, c) (NHWC order; (c) for a feature
+ * vector). PyTorch's nn.LayerNorm([C, H, W]) holds them as (C, H, W): ours[h, w, c] =
+ * torch[c, h, w]. The same in TRAIN and EVAL mode. eps in (0, 1) (PyTorch 1e-5). */
+clgan_status clgan_net_add_layernorm(clgan_net *net, float eps);
+
+/* Spectral normalization (Miyato et al. 2018) for the dense and convolution layers added
+ * after this call (on != 0) until it is called again with 0: they then use W / sigma(W),
+ * sigma the largest singular value of the kernel viewed as the (rows, out channels)
+ * matrix it is stored as: dense (in, out), Conv2d (kh*kw*cin, filters),
+ * ConvTranspose2d (cin*kh*kw, filters). As torch.nn.utils.spectral_norm with one power
+ * iteration: every TRAIN forward does v = normalize(M u), u = normalize(M^T v),
+ * sigma = u . M^T v; EVAL uses the stored u, v; gradients flow through sigma with u, v
+ * constant. u (out) and v (rows) are state tensors <layer>.sn_u / .sn_v (checkpointed),
+ * drawn at finalize as normalized standard normals, u first. PyTorch's weight_u is our
+ * sn_u; its weight_v is our sn_v (for Conv2d with its entries ordered (cin, kh, kw)
+ * where ours are (kh, kw, cin)); sigma and W / sigma agree. Residual blocks refuse it. */
+clgan_status clgan_net_set_spectral_norm(clgan_net *net, int on);
+
 /* A residual block y = [BN](act(x W + b)) + skip(x), skip = x when the widths match and a
  * learned projection x P + p (a Dense layer) when they differ. bn: BatchNorm inside the
  * block after the activation, with the given settings. Tensors are named
  * resK.dense.kernel, resK.bn.gamma, resK.proj.kernel, ... */
 clgan_status clgan_net_add_residual(clgan_net *net, int out_dim, clgan_act act, float slope,
                                     int bn, float eps, float momentum, float var_corr);
+
+/* How a convolution pads its input. */
+typedef enum {
+    CLGAN_PAD_VALID = 0, /* none */
+    CLGAN_PAD_SAME,      /* TensorFlow/Keras "same": output ceil(in / stride); the total
+                            max((out-1)*s + k - in, 0) is split with the smaller half
+                            before (so 0 before, 1 after for 28 -> 14 with k3 s2) */
+    CLGAN_PAD_EXPLICIT   /* pad_h/pad_w on both sides (PyTorch's padding=) */
+} clgan_pad_mode;
+
+/* Weight initialization of a dense or convolution kernel (biases start at 0). */
+typedef enum {
+    CLGAN_INIT_GLOROT = 0, /* uniform, limit sqrt(6 / (fan_in + fan_out)) (Keras default) */
+    CLGAN_INIT_NORMAL      /* normal(0, init_std) (the DCGAN paper: 0.02) */
+} clgan_init;
+
+/* A 2-D convolution or transposed convolution over NHWC activations.
+ * Conv2d:          out = floor((in + pads - k) / s) + 1 (SAME: ceil(in / s));
+ *                  weights "kernel" (kh, kw, c_in, filters), as Keras stores them.
+ * ConvTranspose2d: out = (in - 1) s - 2 pad + k + out_pad (PyTorch's formula; its adjoint
+ *                  is the Conv2d of the same k, s, pad); weights "kernel"
+ *                  (c_in, kh, kw, filters).
+ * Bias "bias" (filters) unless no_bias; act is fused as in dense layers. Weights are
+ * initialized as clgan_net_set_init says. */
+typedef struct {
+    int filters;           /* output channels */
+    int kh, kw;            /* kernel size */
+    int sh, sw;            /* stride (0 means 1) */
+    clgan_pad_mode pad;
+    int pad_h, pad_w;      /* CLGAN_PAD_EXPLICIT: zeros added on each side */
+    int transpose;         /* 1: ConvTranspose2d (pad must be EXPLICIT or VALID) */
+    int out_pad_h, out_pad_w; /* ConvTranspose2d: extra rows/columns at the end (< stride) */
+    int no_bias;           /* 1: no bias term */
+    clgan_act act;
+    float slope;
+    int max_chunk;         /* images per workspace chunk at most (0: sized by device) */
+} clgan_conv_opts;
+
+/* How the dense and convolution layers added from now on initialize their kernels
+ * (default: Glorot uniform). std: the standard deviation of CLGAN_INIT_NORMAL. */
+clgan_status clgan_net_set_init(clgan_net *net, clgan_init init, float std);
+
+/* Appends a Conv2d or ConvTranspose2d (o->transpose). EINVAL naming the problem when the
+ * kernel does not fit the input or a size is out of range. */
+clgan_status clgan_net_add_conv2d(clgan_net *net, const clgan_conv_opts *o);
+
+/* Nearest-neighbour upsampling by (fh, fw) (Keras UpSampling2D). */
+clgan_status clgan_net_add_upsample(clgan_net *net, int fh, int fw);
+
+/* Zero padding (Keras ZeroPadding2D(((top, bottom), (left, right)))); negative sizes
+ * crop instead (Keras Cropping2D with the sizes negated). */
+clgan_status clgan_net_add_zeropad(clgan_net *net, int top, int bottom, int left, int right);
+
+/* Reinterprets each sample as shape `s` (same size; NHWC order is kept, as Keras'
+ * Reshape and Flatten do). Flatten is CLGAN_SHAPE(1, 1, h*w*c). */
+clgan_status clgan_net_add_reshape(clgan_net *net, clgan_shape s);
 
 /* Allocates the flat buffers and activations and initializes the parameters from
  * `seed` (host RNG, deterministic). After this no layer can be added. */
@@ -141,18 +245,23 @@ const clgan_tensor_info *clgan_net_find(const clgan_net *net, const char *name);
 
 /* ---- losses ---------------------------------------------------------------------- */
 
-/* Loss kinds; the codes are shared with cl/loss.cl (its banner has the formulas). */
+/* Loss kinds; the codes are cl/loss.cl's LOSS_* (kernels.h CLGAN_CODE_LIST; the
+ * kernel's banner has the formulas). */
 typedef enum {
-    CLGAN_LOSS_BCE = 0,         /* on probabilities (sigmoid output), clipped (Keras) */
-    CLGAN_LOSS_BCE_LOGITS = 1,  /* on logits, numerically stable (PyTorch) */
-    CLGAN_LOSS_LSGAN = 2,       /* least squares, 0.5 (o - t)^2 */
-    CLGAN_LOSS_HINGE = 3,       /* relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)) */
-    CLGAN_LOSS_WASSERSTEIN = 4, /* D(G(z)) - D(x); G: -D(G(z)) (WGAN, WGAN-GP) */
+    CLGAN_LOSS_BCE = CLGAN_CODE_LOSS_BCE,       /* on probabilities (sigmoid output), clipped (Keras) */
+    CLGAN_LOSS_BCE_LOGITS = CLGAN_CODE_LOSS_BCE_LOGITS, /* on logits, stable (PyTorch) */
+    CLGAN_LOSS_LSGAN = CLGAN_CODE_LOSS_LSGAN,   /* least squares, 0.5 (o - t)^2 */
+    CLGAN_LOSS_HINGE = CLGAN_CODE_LOSS_HINGE,   /* relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)) */
+    CLGAN_LOSS_WASSERSTEIN = CLGAN_CODE_LOSS_WASSERSTEIN, /* D(G(z)) - D(x); G: -D(G(z)) */
     CLGAN_LOSS_COUNT
 } clgan_loss;
 
 /* Who the loss is for. */
-typedef enum { CLGAN_ROLE_D_REAL = 0, CLGAN_ROLE_D_FAKE = 1, CLGAN_ROLE_G = 2 } clgan_role;
+typedef enum {
+    CLGAN_ROLE_D_REAL = CLGAN_CODE_ROLE_D_REAL,
+    CLGAN_ROLE_D_FAKE = CLGAN_CODE_ROLE_D_FAKE,
+    CLGAN_ROLE_G = CLGAN_CODE_ROLE_G
+} clgan_role;
 
 const char *clgan_loss_str(clgan_loss l);
 int clgan_loss_parse(const char *s);
@@ -200,11 +309,14 @@ clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem 
  * xhat in TRAIN mode first, so view->out and the cached activations then belong to
  * xhat: call it after the real/fake backward passes that need theirs. Writes
  * metrics[slot] = P and metrics[slot + 1] = mean_i ||g_i|| on the device; no host sync.
- * D must end in one output per sample and hold only dense and activation layers:
- * anything else, BatchNorm above all (batch statistics couple the samples, so a
- * per-sample input gradient is not defined), is refused with CLGAN_EINVAL before any
- * work. Scratch (about 2 * batch * (in_dim + sum of layer widths) floats) is allocated
- * on the first call, owned by `d`, and reused; later calls allocate nothing. */
+ * D must end in one output per sample and hold only dense, convolution (Conv2d,
+ * ConvTranspose2d, spectrally normalized or not), upsampling, zero-padding, reshape,
+ * dropout (the mask of this forward is held fixed, as autograd does), LayerNorm and
+ * activation layers: anything else, BatchNorm above all (batch statistics couple the
+ * samples, so a per-sample input gradient is not defined), is refused with CLGAN_EINVAL
+ * naming the layer and why, before any work. Scratch (about 2 * batch * (in_dim + sum
+ * of layer widths) floats) is allocated on the first call, owned by `d`, and reused;
+ * later calls allocate nothing. Uses the network's workspace (conv layers). */
 clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda, cl_mem metrics,
                                         int slot);
 

@@ -8,17 +8,21 @@
  *   if (clgan_ctx_init(&ctx, &(clgan_ctx_opts){.device = "auto"}) != CLGAN_OK)
  *       fprintf(stderr, "clgan: %s\n", clgan_error_msg());
  *   cl_mem x; clgan_buf_alloc(ctx, &x, 1024 * sizeof(float), "x");
- *   clgan_launch(ctx, CLGAN_K(ctx, "fill_f32"), 1, (size_t[]){1024}, NULL,
- *                CLGAN_ARGS(CLGAN_ARG_MEM(x), CLGAN_ARG_F32(0.f), CLGAN_ARG_INT(1024)));
+ *   clgan_launch(ctx, CLGAN_K_weight_clip, 1, (size_t[]){1024}, NULL,
+ *                CLGAN_ARGS(CLGAN_ARG_MEM(x), CLGAN_ARG_F32(0.01f), CLGAN_ARG_INT(1024)));
  *   clgan_ctx_free(ctx);
  */
 #ifndef CLGAN_RUNTIME_H
 #define CLGAN_RUNTIME_H
 
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120 /* clgan uses OpenCL 1.2 calls only */
+#endif
 #include <CL/cl.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clgan/kernels.h"
 #include "clgan/status.h"
 
 /* ---- devices ------------------------------------------------------------------ */
@@ -41,6 +45,8 @@ typedef struct {
     uint64_t global_mem;
     uint64_t max_alloc;
     size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t max_item[3];  /* CL_DEVICE_MAX_WORK_ITEM_SIZES (first three dimensions) */
+    uint64_t local_mem;  /* CL_DEVICE_LOCAL_MEM_SIZE in bytes */
     unsigned base_align; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes */
 } clgan_device_info;
 
@@ -98,9 +104,14 @@ const clgan_ctx_view *clgan_ctx_get(const clgan_ctx *ctx);
  * CPU device that way, since the results must not depend on them. */
 int clgan_cpu_shapes(const clgan_ctx *ctx);
 
-/* The kernel called `name` (borrowed; valid for the context's life). NULL if absent,
- * with a message set. */
-cl_kernel clgan_kernel(clgan_ctx *ctx, const char *name);
+/* The kernel object of `id` (borrowed; created at setup, valid for the context's life). */
+cl_kernel clgan_kernel(const clgan_ctx *ctx, clgan_kernel_id id);
+
+/* The value a kernel-source tunable was compiled with on this device (kernels.h). */
+int clgan_tunable(const clgan_ctx *ctx, clgan_tunable_id id);
+
+/* The build options the kernels were compiled with ("-cl-std=CL1.2 -DLOSS_WG=64 ..."). */
+const char *clgan_build_options(const clgan_ctx *ctx);
 
 /* ---- launching -------------------------------------------------------------------- */
 
@@ -118,12 +129,25 @@ typedef struct {
     (int)(sizeof((clgan_arg[]){__VA_ARGS__}) / sizeof(clgan_arg)),                    \
         (const clgan_arg[]){__VA_ARGS__}
 
-/* Sets the arguments and enqueues `k` over `dims` dimensions. `global` sizes are
+/* Sets the arguments and enqueues kernel `id` over `dims` dimensions. `global` sizes are
  * rounded up to a multiple of `local` (kernels guard with `if (gid >= n) return;`);
- * local NULL lets the driver choose. Non-blocking unless the context syncs.
+ * local NULL lets the driver choose (not allowed for a kernel compiled with
+ * reqd_work_group_size). Before enqueueing, `local` is checked against the kernel's
+ * CL_KERNEL_WORK_GROUP_SIZE and required size and the device's work-group and
+ * work-item limits: a launch outside them is CLGAN_ELIMIT naming the kernel, the size
+ * and the limit, and nothing is enqueued. Non-blocking unless the context syncs.
  * On error the message names the kernel, the call, the CL error and the device. */
-clgan_status clgan_launch(clgan_ctx *ctx, cl_kernel k, int dims, const size_t *global,
+clgan_status clgan_launch(clgan_ctx *ctx, clgan_kernel_id id, int dims, const size_t *global,
                           const size_t *local, int nargs, const clgan_arg *args);
+
+/* The largest work-group size kernel `id` may be launched with on this device
+ * (min of CL_KERNEL_WORK_GROUP_SIZE and CL_DEVICE_MAX_WORK_GROUP_SIZE). */
+size_t clgan_kernel_max_wg(const clgan_ctx *ctx, clgan_kernel_id id);
+
+/* A 1-D local size for kernel `id` (one without a required size): `preferred`, halved
+ * until the kernel and the device allow it. For elementwise kernels whose results do
+ * not depend on the group size. */
+size_t clgan_local_size(const clgan_ctx *ctx, clgan_kernel_id id, size_t preferred);
 
 /* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *clgan_cl_error_str(cl_int err);
@@ -199,6 +223,26 @@ clgan_status clgan_gemm_bias_act(clgan_ctx *ctx, size_t M, size_t N, size_t K, c
                                  size_t lda, cl_mem B, size_t ldb, cl_mem C, size_t ldc,
                                  cl_mem bias, int act, float slope, int *fused);
 
+/* A row-major matrix view into a buffer: element (r, c) at float index off + r*ld + c,
+ * as CLBlast addresses its operands (so a layer can point at part of a buffer without
+ * a sub-buffer, whose offsets have alignment rules). */
+typedef struct {
+    cl_mem mem;
+    size_t off; /* in floats */
+    size_t ld;  /* row stride in floats */
+} clgan_mat;
+
+#define CLGAN_MAT(m, o, l) ((clgan_mat){(m), (o), (l)})
+
+/* clgan_gemm over views: C(M,N) = alpha op(A) op(B) + beta C. */
+clgan_status clgan_gemm_mat(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                            float alpha, clgan_mat A, clgan_mat B, float beta, clgan_mat C);
+
+/* clgan_gemm_bias_act over views (bias is a whole buffer of N floats, or NULL). */
+clgan_status clgan_gemm_bias_act_mat(clgan_ctx *ctx, size_t M, size_t N, size_t K, clgan_mat A,
+                                     clgan_mat B, clgan_mat C, cl_mem bias, int act, float slope,
+                                     int *fused);
+
 /* Chooses the GEMM implementation for this context. */
 void clgan_gemm_set_impl(clgan_ctx *ctx, clgan_gemm_impl impl);
 clgan_gemm_impl clgan_gemm_get_impl(const clgan_ctx *ctx);
@@ -216,5 +260,7 @@ clgan_status clgan_gemm_autoselect(clgan_ctx *ctx);
 /* Counts GEMM floating-point operations issued since the last reset (2*M*N*K each). */
 double clgan_gemm_flops(const clgan_ctx *ctx);
 void clgan_gemm_flops_reset(clgan_ctx *ctx);
+/* Adds the flops of a product done outside clgan_gemm (the implicit convolutions). */
+void clgan_gemm_add_flops(clgan_ctx *ctx, double flops);
 
 #endif

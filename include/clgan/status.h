@@ -19,6 +19,9 @@ typedef enum {
     CLGAN_ENOMEM,   /* host allocation failed */
     CLGAN_ECL,      /* an OpenCL or CLBlast call failed */
     CLGAN_ENUMERIC, /* NaN/Inf or a diverged computation */
+    CLGAN_ELIMIT,   /* the device cannot do what was asked: a work-group, memory or size
+                       limit (exit 2: choose another device or a smaller setting) */
+    CLGAN_ECOMM,    /* a collective over MPI ranks failed or timed out (a rank died) */
     CLGAN_STATUS_COUNT
 } clgan_status;
 
@@ -26,7 +29,7 @@ typedef enum {
 const char *clgan_status_str(clgan_status s);
 
 /* The process exit code for a status: 0 ok, 2 for bad input (EINVAL, EIO, EFORMAT,
- * ENODEV), 1 otherwise. Only main() uses it. */
+ * ENODEV) and device limits (ELIMIT), 1 otherwise. Only main() uses it. */
 int clgan_status_exit_code(clgan_status s);
 
 /* Records a printf-style one-line message as the last error and returns `s`, so a

@@ -34,7 +34,7 @@ static clgan_status bench_one(clgan_ctx *ctx, const clgan_config *base, int batc
     clgan_status st;
     c.batch = batch;
     c.iterations = iters + warmup;
-    if ((st = clgan_trainer_init(&t, ctx, &c, data, count, 784)) != CLGAN_OK)
+    if ((st = clgan_trainer_init(&t, ctx, &c, data, count, CLGAN_SHAPE(28, 28, 1))) != CLGAN_OK)
         return st;
     for (long i = 0; i < warmup && st == CLGAN_OK; i++)
         st = clgan_trainer_step(t);

@@ -63,10 +63,10 @@ clgan_status cmd_classifier(int argc, char **argv)
     long epochs = 0, seed = 1, holdout = 1000, limit = 0;
     int found = 0, help;
     const cli_option opts[] = {
-        {"data", &data, NULL, 0, 0},           {"out", &out, NULL, 0, 0},
-        {"device", &device, NULL, 0, 0},       {"epochs", NULL, &epochs, 1, 10000},
-        {"seed", NULL, &seed, 0, 0x7fffffffL}, {"holdout", NULL, &holdout, 1, 10000000},
-        {"limit", NULL, &limit, 1, 100000000},
+        {"data", &data, NULL, 0, 0, NULL},           {"out", &out, NULL, 0, 0, NULL},
+        {"device", &device, NULL, 0, 0, NULL},       {"epochs", NULL, &epochs, 1, 10000, NULL},
+        {"seed", NULL, &seed, 0, 0x7fffffffL, NULL}, {"holdout", NULL, &holdout, 1, 10000000, NULL},
+        {"limit", NULL, &limit, 1, 100000000, NULL},
     };
     clgan_status st = cli_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), usage_text, &help);
     if (st != CLGAN_OK || help)

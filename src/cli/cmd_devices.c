@@ -1,4 +1,5 @@
-/* cmd_devices.c - `clgan devices`: every device of every platform, one line each. */
+/* cmd_devices.c - `clgan devices`: every device of every platform, two lines each (the
+ * numbers and the full name; the platform, OpenCL C version, vendor and driver). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +23,18 @@ clgan_status cmd_devices(int argc, char **argv)
         return st;
     if (clgan_device_resolve(&def, d, n, "auto") != CLGAN_OK)
         clgan_error_clear();
-    printf("   %-5s %-4s %-28s %-5s %-20s %4s %6s %9s  %s\n", "index", "P:D", "platform", "type",
-           "name", "CUs", "MHz", "memory", "OpenCL C");
+    /* Names last and whole: device names run long ("pthread-haswell-AMD EPYC 7B13
+     * 64-Core Processor", "NVIDIA GeForce RTX 4090 Laptop GPU"). */
+    printf("   %-5s %-4s %-5s %4s %6s %9s  %s\n", "index", "P:D", "type", "CUs", "MHz", "memory",
+           "name");
     for (int i = 0; i < n; i++) {
         char pd[16];
         snprintf(pd, sizeof pd, "%d:%d", d[i].platform, d[i].device);
-        printf(" %c %-5d %-4s %-28.28s %-5s %-20.20s %4u %6u %6.1f GB  %s\n", i == def ? '*' : ' ',
-               i, pd, d[i].platform_name, clgan_device_type_str(d[i].type), d[i].name,
-               d[i].compute_units, d[i].clock_mhz, d[i].global_mem / 1e9, d[i].c_version);
-        printf("           vendor %s; driver %s\n", d[i].vendor, d[i].driver);
+        printf(" %c %-5d %-4s %-5s %4u %6u %6.1f GB  %s\n", i == def ? '*' : ' ', i, pd,
+               clgan_device_type_str(d[i].type), d[i].compute_units, d[i].clock_mhz,
+               d[i].global_mem / 1e9, d[i].name);
+        printf("           platform %s; %s; vendor %s; driver %s\n", d[i].platform_name,
+               d[i].c_version, d[i].vendor, d[i].driver);
     }
     free(d);
     return CLGAN_OK;

@@ -16,27 +16,15 @@ static const char usage_text[] =
 
 clgan_status cmd_report(int argc, char **argv)
 {
-    const char *dir = NULL, *out = NULL, *v;
-    int err = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return CLGAN_OK;
-        } else if ((v = cli_flag(argc, argv, &i, "out", &err))) {
-            out = v;
-        } else if (err || !strncmp(argv[i], "--", 2)) {
-            return clgan_error(CLGAN_EINVAL, err ? "%s needs a value" : "unknown flag %s (see --help)",
-                               argv[i]);
-        } else if (dir) {
-            return clgan_error(CLGAN_EINVAL, "unexpected argument '%s': one RUN_DIR only (see --help)",
-                               argv[i]);
-        } else {
-            dir = argv[i];
-        }
-    }
+    const char *dir = NULL, *out = NULL;
+    int help;
+    const cli_option opts[] = {{"out", &out, NULL, 0, 0, NULL}, {NULL, &dir, NULL, 0, 0, NULL}};
+    clgan_status st = cli_parse(argc, argv, opts, 2, usage_text, &help);
+    if (st != CLGAN_OK || help)
+        return st;
     if (!dir)
         return clgan_error(CLGAN_EINVAL, "RUN_DIR is required: clgan report RUN_DIR [--out FILE]");
-    clgan_status st = clgan_report_write(dir, out);
+    st = clgan_report_write(dir, out);
     if (st == CLGAN_OK)
         printf("clgan: wrote %s%s\n", out ? out : dir, out ? "" : "/report.html");
     return st;

@@ -12,6 +12,7 @@ static const char *const status_names[CLGAN_STATUS_COUNT] = {
     [CLGAN_EIO] = "CLGAN_EIO",       [CLGAN_EFORMAT] = "CLGAN_EFORMAT",
     [CLGAN_ENODEV] = "CLGAN_ENODEV", [CLGAN_ENOMEM] = "CLGAN_ENOMEM",
     [CLGAN_ECL] = "CLGAN_ECL",       [CLGAN_ENUMERIC] = "CLGAN_ENUMERIC",
+    [CLGAN_ELIMIT] = "CLGAN_ELIMIT", [CLGAN_ECOMM] = "CLGAN_ECOMM",
 };
 
 const char *clgan_status_str(clgan_status s)
@@ -28,7 +29,8 @@ int clgan_status_exit_code(clgan_status s)
     case CLGAN_EINVAL:
     case CLGAN_EIO:
     case CLGAN_EFORMAT:
-    case CLGAN_ENODEV: return 2;
+    case CLGAN_ENODEV:
+    case CLGAN_ELIMIT: return 2;
     default: return 1;
     }
 }

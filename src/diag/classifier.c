@@ -103,11 +103,11 @@ clgan_status clgan_softmax_xent(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int
                                 cl_mem logits, cl_mem labels, int n, int classes, int accumulate,
                                 float weight)
 {
-    size_t g = 64, l = 64; /* one work-group of XENT_WG */
+    size_t g = (size_t)clgan_tunable(ctx, CLGAN_T_XENT_WG), l = g; /* one work-group */
     if (n < 1 || classes < 1)
         return clgan_error(CLGAN_EINVAL, "softmax cross-entropy needs n >= 1 and classes >= 1 "
                            "(got %d, %d)", n, classes);
-    return clgan_launch(ctx, clgan_kernel(ctx, "softmax_xent"), 1, &g, &l,
+    return clgan_launch(ctx, CLGAN_K_softmax_xent, 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(dout), CLGAN_ARG_MEM(metrics), CLGAN_ARG_MEM(logits),
                                    CLGAN_ARG_MEM(labels), CLGAN_ARG_INT(n), CLGAN_ARG_INT(classes),
                                    CLGAN_ARG_INT(slot), CLGAN_ARG_INT(accumulate),
@@ -184,7 +184,7 @@ static clgan_status gather(clgan_classifier *c, const dev_set *d, size_t first, 
     int dim = c->info.h * c->info.w;
     size_t g[2] = {(size_t)c->batch, (size_t)dim};
     uint64_t s = o ? o->seed : 0;
-    return clgan_launch(c->ctx, clgan_kernel(c->ctx, "gather_augment_u8"), 2, g, NULL,
+    return clgan_launch(c->ctx, CLGAN_K_gather_augment_u8, 2, g, NULL,
                         CLGAN_ARGS(CLGAN_ARG_MEM(c->x), CLGAN_ARG_MEM(c->y), CLGAN_ARG_MEM(d->images),
                                    CLGAN_ARG_MEM(d->labels), CLGAN_ARG_MEM(d->index),
                                    CLGAN_ARG_INT((int)first), CLGAN_ARG_INT(rows),

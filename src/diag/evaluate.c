@@ -54,15 +54,15 @@ const clgan_classifier_info *clgan_eval_classifier(const clgan_eval *e)
 static clgan_status measure(clgan_eval *e, cl_mem x, int n, double *mean_dist)
 {
     cl_mem features, logits;
-    size_t g = (size_t)n, l = 64;
+    size_t g = (size_t)n, l = clgan_local_size(e->ctx, CLGAN_K_softmax_rows, 64);
     clgan_status st;
     if ((st = clgan_classifier_forward(e->cls, x, &features, &logits)) != CLGAN_OK ||
-        (st = clgan_launch(e->ctx, clgan_kernel(e->ctx, "softmax_rows"), 1, &g, &l,
+        (st = clgan_launch(e->ctx, CLGAN_K_softmax_rows, 1, &g, &l,
                            CLGAN_ARGS(CLGAN_ARG_MEM(e->probs), CLGAN_ARG_MEM(logits),
                                       CLGAN_ARG_INT(n), CLGAN_ARG_INT(CLGAN_CLASSES)))) != CLGAN_OK ||
         (st = clgan_gemm(e->ctx, 0, 1, (size_t)n, (size_t)n, (size_t)e->dim, 1.0f, x,
                          (size_t)e->dim, x, (size_t)e->dim, 0.0f, e->gram, (size_t)n)) != CLGAN_OK ||
-        (st = clgan_launch(e->ctx, clgan_kernel(e->ctx, "pairwise_dist_rowsum"), 1, &g, &l,
+        (st = clgan_launch(e->ctx, CLGAN_K_pairwise_dist_rowsum, 1, &g, &l,
                            CLGAN_ARGS(CLGAN_ARG_MEM(e->dist), CLGAN_ARG_MEM(e->gram),
                                       CLGAN_ARG_INT(n)))) != CLGAN_OK ||
         (st = clgan_buf_read(e->ctx, features, 0, e->feat, (size_t)n * e->F * 4)) != CLGAN_OK ||

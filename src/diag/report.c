@@ -209,17 +209,52 @@ static void settings(rbuf *b, const report_run *r)
     rb_puts(b, "</dl>");
 }
 
+/* The iterations the run was asked for (config.ini), or -1 when unknown. */
+static long planned_iterations(const report_run *r)
+{
+    const char *v = report_cfg(r, "train", "iterations");
+    char *end;
+    long n = v ? strtol(v, &end, 10) : -1;
+    return v && *v && !*end && n > 0 ? n : -1;
+}
+
+/* Writes "stopped at N of M iterations" into out (n) when the run ended before the
+ * iterations its config.ini asked for (Ctrl-C, a kill, a divergence); "" otherwise. */
+static void stopped_text(char *out, size_t n, const report_run *r)
+{
+    long planned = planned_iterations(r), done = (long)run_last(r);
+    out[0] = '\0';
+    if (planned > 0 && done < planned)
+        snprintf(out, n, "stopped at %ld of %ld iterations", done, planned);
+}
+
 static void verdict(rbuf *b, const report_run *r)
 {
     int problems = 0;
+    char stopped[96];
+    stopped_text(stopped, sizeof stopped, r);
     for (int i = 0; i < r->n_diag; i++)
         problems += is_problem(&r->diag[i]);
     if (!r->present[RF_DIAGNOSES]) {
-        rb_puts(b, "<div class=\"verdict v-none\">No verdict<small>diagnoses.json is missing: the "
-                   "run was not diagnosed.</small></div>");
+        rb_printf(b, "<div class=\"verdict v-none\">%s%s<small>diagnoses.json is missing: the run "
+                     "was not diagnosed%s.</small></div>", stopped[0] ? "Stopped: " : "No verdict",
+                  stopped, stopped[0] ? " (it ended before writing its outputs; clgan diagnose "
+                  "reads its records)" : "");
         return;
     }
     int ok = r->healthy == 1 || (r->healthy == -1 && problems == 0);
+    if (ok && stopped[0]) {
+        /* No failure seen in what ran, but a run cut short is not a healthy result. */
+        rb_printf(b, "<div class=\"verdict v-none\">Stopped at %ld of %ld iterations<small>no "
+                     "training failure detected in the iterations that ran", (long)run_last(r),
+                  planned_iterations(r));
+        for (int i = 0, k = 0; i < r->n_diag; i++) {
+            rb_puts(b, k++ ? ", " : "; ");
+            rb_esc(b, diag_name(&r->diag[i]));
+        }
+        rb_puts(b, "</small></div>");
+        return;
+    }
     rb_printf(b, "<div class=\"verdict %s\">%s", ok ? "v-ok" : "v-bad",
               ok ? "Healthy" : "Not healthy: ");
     for (int i = 0, k = 0; i < r->n_diag && !ok; i++) {
@@ -230,7 +265,8 @@ static void verdict(rbuf *b, const report_run *r)
     }
     if (!ok && problems == 0)
         rb_puts(b, "no diagnosis given");
-    rb_printf(b, "<small>%d diagnos%s", r->n_diag, r->n_diag == 1 ? "is" : "es");
+    rb_printf(b, "<small>%s%s%d diagnos%s", stopped, stopped[0] ? "; " : "", r->n_diag,
+              r->n_diag == 1 ? "is" : "es");
     if (r->diag_iterations >= 0)
         rb_printf(b, " over %ld iterations", r->diag_iterations);
     if (ok)
@@ -259,6 +295,21 @@ static const rseries *pick(const report_run *r, int rf, const char *metric)
     return s->n ? s : report_series(&r->metrics, metric);
 }
 
+/* 1 for a Wasserstein critic: its scores have no threshold, so D's "accuracy" (the
+ * share on the right side of 0) means nothing. */
+static int critic_without_threshold(const report_run *r)
+{
+    const char *loss = report_cfg(r, "train", "loss");
+    return loss && !strcmp(loss, "wasserstein");
+}
+
+/* 1 when D's outputs are probabilities (bce: a sigmoid; bce-logits: reported as one). */
+static int d_outputs_probabilities(const report_run *r)
+{
+    const char *loss = report_cfg(r, "train", "loss");
+    return !loss || !strncmp(loss, "bce", 3);
+}
+
 static void stats(rbuf *b, const report_run *r)
 {
     rb_puts(b, "<div class=\"stats\">");
@@ -269,7 +320,8 @@ static void stats(rbuf *b, const report_run *r)
     stat_card(b, "final G loss", last_finite(pick(r, RF_G_LOSS, "g_loss")), "%.4g", 0);
     stat_card(b, "final D(x)", last_finite(pick(r, RF_D_REAL, "d_x")), "%.3f", 0);
     stat_card(b, "final D(G(z))", last_finite(pick(r, RF_D_FAKE, "d_g_z")), "%.3f", 0);
-    stat_card(b, "final D accuracy", last_finite(pick(r, RF_D_ACC, "d_acc")), "%.3f", 0);
+    if (!critic_without_threshold(r))
+        stat_card(b, "final D accuracy", last_finite(pick(r, RF_D_ACC, "d_acc")), "%.3f", 0);
     stat_card(b, "iterations / s", last_finite(report_series(&r->metrics, "it_per_s")), "%.1f", 0);
     stat_card(b, "modes covered (last eval)", last_finite(report_series(&r->evals, "modes_covered")),
               "%.0f", 0);
@@ -513,8 +565,15 @@ static void charts(page *p)
     chart_line dx[3] = {{pick(r, RF_D_REAL, "d_x"), "D(x), real", "#2ca02c", NULL, 1.4},
                         {pick(r, RF_D_FAKE, "d_g_z"), "D(G(z)), fake", "#d62728", NULL, 1.4},
                         {pick(r, RF_D_ACC, "d_acc"), "D accuracy", "#7f7f7f", "4 3", 1.2}};
-    chart(p, "D(x) and D(G(z))", "mean D output", "D's mean output on real and generated batches", 0,
-          dx, 3, "no d_real.npy, d_fake.npy or metrics.jsonl.");
+    /* A critic's scores are not probabilities; a Wasserstein critic's accuracy is left
+     * out (its scores have no threshold: only D(x) - D(G(z)) means something). */
+    int critic = !d_outputs_probabilities(r), no_acc = critic_without_threshold(r);
+    chart(p, "D(x) and D(G(z))", critic ? "mean critic score" : "mean D output",
+          no_acc ? "the critic's mean score on real and generated batches; D accuracy left out: "
+                   "a Wasserstein critic has no threshold"
+                 : critic ? "D's mean raw score on real and generated batches (no sigmoid)"
+                          : "D's mean output on real and generated batches",
+          0, dx, no_acc ? 2 : 3, "no d_real.npy, d_fake.npy or metrics.jsonl.");
     grad_chart(p, "g", "Gradient norms: G");
     grad_chart(p, "d", "Gradient norms: D");
     chart_line up[2] = {{report_series(&r->metrics, "g_update_ratio"), "G", C_G, NULL, 1.6},

@@ -1,7 +1,7 @@
 /* checkpoint.c - the generator as a safetensors file: every parameter and running
  * statistic under its layer name (dense0.kernel (in, out), bn0.moving_mean, ...) and,
- * as metadata, the full INI configuration plus the image size, so `clgan sample` can
- * rebuild G. Readable from Python with any safetensors reader. */
+ * as metadata, the full INI configuration plus the image size and channels, so `clgan
+ * sample` can rebuild G. Readable from Python with any safetensors reader. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,7 @@ clgan_status clgan_checkpoint_save_generator(const char *path, clgan_net *g,
     float *hp = calloc(v->n_params + 1, sizeof *hp), *hs = calloc(v->n_state + 1, sizeof *hs);
     clgan_tensor_view *tv = calloc((size_t)v->n_tensors + 1, sizeof *tv);
     char *ini = clgan_config_to_ini(c);
-    char h[32], w[32];
+    char h[32], w[32], ch[32];
     clgan_status st;
     if (!hp || !hs || !tv || !ini) {
         st = clgan_error(CLGAN_ENOMEM, "out of memory");
@@ -35,7 +35,9 @@ clgan_status clgan_checkpoint_save_generator(const char *path, clgan_net *g,
     }
     snprintf(h, sizeof h, "%d", img_h);
     snprintf(w, sizeof w, "%d", img_w);
-    const char *meta[] = {"format", FORMAT, "img_h", h, "img_w", w, "config", ini, NULL};
+    snprintf(ch, sizeof ch, "%d", c->channels);
+    const char *meta[] = {"format", FORMAT, "img_h", h, "img_w", w, "img_c", ch, "config", ini,
+                          NULL};
     st = clgan_safetensors_write(path, tv, v->n_tensors, meta);
 done:
     free(ini);
@@ -75,9 +77,20 @@ clgan_status clgan_checkpoint_load_generator(clgan_net **out, clgan_ctx *ctx, co
         st = clgan_error(CLGAN_EFORMAT, "%s: bad image size in metadata", path);
         goto done;
     }
+    /* Checkpoints from before RGB have no img_c: their images are gray. */
+    const char *chs = clgan_safetensors_meta(&set, "img_c");
+    int img_c = chs ? parse_dim(chs) : 1;
+    if (img_c != 1 && img_c != 3) {
+        st = clgan_error(CLGAN_EFORMAT, "%s: bad image channels '%s' in metadata (1 or 3)", path,
+                         chs);
+        goto done;
+    }
     clgan_config_defaults(c);
-    if ((st = clgan_config_load_ini_text(c, ini, path)) != CLGAN_OK ||
-        (st = clgan_model_generator(&g, ctx, c, *img_h * *img_w, batch)) != CLGAN_OK)
+    if ((st = clgan_config_load_ini_text(c, ini, path)) != CLGAN_OK)
+        goto done;
+    c->channels = img_c;
+    if ((st = clgan_model_generator(&g, ctx, c, CLGAN_SHAPE(*img_h, *img_w, img_c), batch)) !=
+        CLGAN_OK)
         goto done;
     const clgan_net_view *v = clgan_net_get(g);
     hp = calloc(v->n_params + 1, sizeof *hp);

@@ -13,6 +13,7 @@
 
 #include "clgan/gan.h"
 #include "clgan/io.h"
+#include "common/suggest.h"
 
 typedef enum { T_INT, T_LONG, T_U64, T_FLOAT, T_BOOL, T_ENUM, T_LIST, T_STR } setting_type;
 
@@ -35,9 +36,10 @@ static const char *const var_choices[] = {"torch", "keras", NULL};
 static const char *const mode_choices[] = {"train", "eval", NULL};
 static const char *const gemm_choices[] = {"auto", "clblast", "native", NULL};
 static const char *const opt_choices[] = {"sgd", "adam", "rmsprop", NULL};
-static const char *const bn_choices[] = {"off", "on", "all", NULL};
+static const char *const bn_choices[] = {"off", "on", "all", "layer", NULL};
 static const char *const gloss_choices[] = {"nonsat", "minimax", NULL};
 static const char *const dupd_choices[] = {"separate", "joint", NULL};
+static const char *const init_choices[] = {"glorot", "normal", NULL};
 
 #define F(field) offsetof(clgan_config, field)
 #define STR_SIZE(field) sizeof(((clgan_config *)0)->field)
@@ -47,11 +49,13 @@ static const char *const dupd_choices[] = {"separate", "joint", NULL};
     {flag "-d", "discriminator", key, type, F(d.field), aux(d), names, lo, hi, "D: " help}
 #define NOAUX(net) 0
 #define COUNT(net) F(net.n_layers)
+#define ARCHSZ(net) STR_SIZE(net.arch)
 static const setting settings[] = {
     PAIR("layers", "layers", T_LIST, layers, COUNT, NULL, 1, 65536, "hidden widths, comma-separated"),
     PAIR("activation", "activation", T_ENUM, act, NOAUX, act_choices, 0, 0, "hidden activation"),
     PAIR("batchnorm", "batchnorm", T_ENUM, bn, NOAUX, bn_choices, 0, 0,
-         "BatchNorm after each hidden activation ('all' would add it to the output layer: refused)"),
+         "BatchNorm after each hidden activation ('all' would add it to the output layer: refused; "
+         "'layer': LayerNorm instead, per sample)"),
     PAIR("residual", "residual", T_BOOL, residual, NOAUX, NULL, 0, 1,
          "hidden layers as residual blocks (a learned projection when widths differ)"),
     PAIR("dropout", "dropout", T_FLOAT, dropout, NOAUX, NULL, 0, 0.95,
@@ -72,6 +76,15 @@ static const setting settings[] = {
          "clamp each gradient component to [-t, t] (0 = off)"),
     PAIR("clip-grad-norm", "clip-grad-norm", T_FLOAT, clip_norm, NOAUX, NULL, 0, 1e9,
          "scale the gradient to global L2 norm <= t (0 = off)"),
+    PAIR("arch", "arch", T_STR, arch, ARCHSZ, NULL, 0, 0,
+         "layer spec, e.g. 'conv 64 k3 s2 same, act, norm' (docs/recipes.md); '' = the MLP of "
+         "layers/activation/batchnorm/residual/dropout"),
+    PAIR("init", "init", T_ENUM, init, NOAUX, init_choices, 0, 0,
+         "kernel initialization: glorot (uniform, Keras) or normal (mean 0, --init-std)"),
+    PAIR("init-std", "init-std", T_FLOAT, init_std, NOAUX, NULL, 0, 10,
+         "standard deviation of --init normal (DCGAN: 0.02)"),
+    PAIR("spectral-norm", "spectral-norm", T_BOOL, spectral_norm, NOAUX, NULL, 0, 1,
+         "spectral normalization of every dense and conv kernel (one power iteration per step)"),
     {"latent", "model", "latent", T_INT, F(latent), 0, NULL, 1, 65536, "noise dimension"},
     {"slope", "model", "leaky-slope", T_FLOAT, F(slope), 0, NULL, 0, 1,
      "LeakyReLU negative slope (ELU alpha)"},
@@ -116,7 +129,13 @@ static const setting settings[] = {
      "metrics.jsonl record every N iterations (and the progress line; when not a terminal, "
      "a line every max(N, iterations/20))"},
     {"data", "train", "data", T_STR, F(data), STR_SIZE(data), NULL, 0, 0,
-     "directory with train-images-idx3-ubyte[.gz], or 'fashion' ('' = shipped MNIST subset)"},
+     "directory with train-images-idx3-ubyte[.gz] or else PNG images, or 'fashion' ('' = "
+     "shipped MNIST subset)"},
+    {"image-size", "train", "image-size", T_INT, F(image_size), 0, NULL, 0, 4096,
+     "fit images to S x S: center-crop to square, area-average down, bilinear up (0: the "
+     "data's own size; for PNGs the first image's)"},
+    {"channels", "train", "channels", T_INT, F(channels), 0, NULL, 1, 3,
+     "1 gray, 3 RGB (gray replicated; colour to gray by BT.601 luma; alpha over black)"},
     {"out", "train", "out", T_STR, F(out), STR_SIZE(out), NULL, 0, 0,
      "run directory ('' = runs/<timestamp>)"},
     {"device", "train", "device", T_STR, F(device), STR_SIZE(device), NULL, 0, 0,
@@ -125,6 +144,8 @@ static const setting settings[] = {
      "matrix product implementation: auto (measured per device), clblast, native"},
     {"gif-delay", "train", "gif-delay", T_INT, F(gif_delay_cs), 0, NULL, 1, 1000,
      "GIF frame delay in 1/100 s"},
+    {"grid-scale", "train", "grid-scale", T_INT, F(grid_scale), 0, NULL, 1, 16,
+     "enlarge the sample grids and GIF frames this many times (nearest neighbour, for slides)"},
     {"monitor-every", "train", "monitor-every", T_LONG, F(monitor_every), 0, NULL, 0, 1e12,
      "measure per-tensor gradient norms and update/weight ratios every N iterations (0 = off; "
      "each metrics.jsonl record carries the first measured iteration of its interval)"},
@@ -156,6 +177,7 @@ static void net_defaults(clgan_net_config *n)
     n->eps = 1e-7f;
     n->momentum = 0.0f;
     n->alpha = 0.9f;
+    n->init_std = 0.02f;
 }
 
 void clgan_config_defaults(clgan_config *c)
@@ -182,11 +204,13 @@ void clgan_config_defaults(clgan_config *c)
     c->instance_noise_decay = 10000;
     c->fake_eval = 1;
     c->seed = 0;
+    c->channels = 1;
     c->sample_every = 200;
     c->log_every = 100;
     snprintf(c->device, sizeof c->device, "auto");
     c->gemm = CLGAN_GEMM_AUTO;
     c->gif_delay_cs = 20;
+    c->grid_scale = 1;
     c->monitor_every = 100;
     c->eval_every = 500;
     c->eval_samples = 1000;
@@ -295,6 +319,29 @@ static clgan_status set_value(clgan_config *c, const setting *s, const char *v)
     return clgan_error(CLGAN_EINVAL, "--%s: unsupported setting type", s->flag);
 }
 
+/* "; did you mean --x?" for a mistyped flag, or for a key of INI `section` when set;
+ * "" when nothing is near. */
+static void near_setting(char *out, size_t n, const char *word, const char *section)
+{
+    char stems[N_SETTINGS][64];
+    clgan_suggest sg;
+    clgan_suggest_init(&sg, word);
+    for (int i = 0; i < N_SETTINGS; i++) {
+        const setting *s = &settings[i];
+        size_t len = strlen(s->flag);
+        if (section) {
+            if (!strcmp(s->section, section))
+                clgan_suggest_add(&sg, s->key);
+            continue;
+        }
+        clgan_suggest_add(&sg, s->flag);
+        snprintf(stems[i], sizeof stems[i], "%.*s", (int)(len > 2 ? len - 2 : 0), s->flag);
+        if (len > 2 && !strcmp(s->flag + len - 2, "-g")) /* the plain --X of a pair */
+            clgan_suggest_add(&sg, stems[i]);
+    }
+    clgan_suggest_text(&sg, section ? "" : "--", out, n);
+}
+
 clgan_status clgan_config_set(clgan_config *c, const char *name, const char *value)
 {
     const setting *s = find_flag(name);
@@ -309,7 +356,9 @@ clgan_status clgan_config_set(clgan_config *c, const char *name, const char *val
         clgan_status st = set_value(c, sg, value);
         return st != CLGAN_OK ? st : set_value(c, sd, value);
     }
-    return clgan_error(CLGAN_EINVAL, "unknown setting --%s (see --help)", name);
+    char near[200];
+    near_setting(near, sizeof near, name, NULL);
+    return clgan_error(CLGAN_EINVAL, "unknown setting --%s%s (see --help)", name, near);
 }
 
 typedef struct {
@@ -326,7 +375,9 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
             is->st = set_value(is->c, &settings[i], value);
             return is->st == CLGAN_OK;
         }
-    is->st = clgan_error(CLGAN_EINVAL, "unknown key '%s' in section [%s]", name, section);
+    char near[200];
+    near_setting(near, sizeof near, name, section);
+    is->st = clgan_error(CLGAN_EINVAL, "unknown key '%s' in section [%s]%s", name, section, near);
     return 0;
 }
 
@@ -531,32 +582,10 @@ clgan_status clgan_config_save(const clgan_config *c, const char *path)
     return st;
 }
 
-static const char *const preset_names[] = {"keras-gan", "ttur", "lsgan", "hinge", "wgan",
-                                           "wgan-gp", "residual", "minimax"};
-
-int clgan_find_sample(char *out, size_t n, const char *rel)
-{
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    static const char *const roots[] = {"/../samples/", "/../share/clgan/", "/samples/"};
-    if (len > 0) {
-        exe[len] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        for (int i = 0; i < 3; i++) {
-            char found[PATH_MAX + 300];
-            snprintf(found, sizeof found, "%s%s%s", exe, roots[i], rel);
-            if (access(found, R_OK) == 0) {
-                char canon[PATH_MAX];
-                snprintf(out, n, "%s", realpath(found, canon) ? canon : found);
-                return 1;
-            }
-        }
-    }
-    snprintf(out, n, "%s/samples/%s", CLGAN_SOURCE_DIR, rel);
-    return access(out, R_OK) == 0;
-}
+static const char *const preset_names[] = {"keras-gan", "ttur",     "lsgan",   "hinge",
+                                           "wgan",      "wgan-gp",  "residual", "minimax",
+                                           "dcgan-keras", "dcgan", "dcgan-32", "wgan-gp-conv",
+                                           "sngan"};
 
 clgan_status clgan_config_load_preset(clgan_config *c, const char *name)
 {
@@ -569,7 +598,13 @@ clgan_status clgan_config_load_preset(clgan_config *c, const char *name)
         for (i = 0; i < sizeof preset_names / sizeof preset_names[0]; i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                      preset_names[i]);
-        return clgan_error(CLGAN_EINVAL, "unknown preset '%s' (presets: %s)", name, list);
+        clgan_suggest sg;
+        char near[200];
+        clgan_suggest_init(&sg, name);
+        for (i = 0; i < sizeof preset_names / sizeof preset_names[0]; i++)
+            clgan_suggest_add(&sg, preset_names[i]);
+        clgan_suggest_text(&sg, "", near, sizeof near);
+        return clgan_error(CLGAN_EINVAL, "unknown preset '%s'%s (presets: %s)", name, near, list);
     }
     snprintf(rel, sizeof rel, "presets/%s.ini", name);
     if (!clgan_find_sample(path, sizeof path, rel))
@@ -624,9 +659,10 @@ clgan_status clgan_config_validate(const clgan_config *c)
     if (c->gp_lambda > 0 && !c->d_joint)
         return clgan_error(CLGAN_EINVAL, "--gp-lambda needs --d-update joint (the penalty is part "
                            "of one critic update on real and fake)");
-    if (c->gp_lambda > 0 && c->d.bn != CLGAN_BN_OFF)
-        return clgan_error(CLGAN_EINVAL, "--gp-lambda with --batchnorm-d: the gradient penalty is "
-                           "per sample and BatchNorm couples the samples of a batch; turn one off");
+    if (c->gp_lambda > 0 && (c->d.bn == CLGAN_BN_HIDDEN || c->d.bn == CLGAN_BN_ALL))
+        return clgan_error(CLGAN_EINVAL, "--gp-lambda with --batchnorm-d on: the gradient penalty "
+                           "is per sample and BatchNorm couples the samples of a batch; use "
+                           "--batchnorm-d layer (LayerNorm, as Gulrajani et al.) or off");
     if (!labelled && (c->label_smoothing > 0 || c->label_flip > 0))
         return clgan_error(CLGAN_EINVAL, "--label-smoothing and --label-flip apply to the bce, "
                            "bce-logits and lsgan losses, not %s", clgan_loss_str(c->loss));
@@ -634,10 +670,12 @@ clgan_status clgan_config_validate(const clgan_config *c)
         return clgan_error(CLGAN_EINVAL, "--g-loss minimax applies to the bce losses only");
     if (c->g.dropout > 0)
         return clgan_error(CLGAN_EINVAL, "--dropout-g: dropout is for D; G's noise is its input");
-    if (c->gp_lambda > 0 && (c->d.dropout > 0 || c->d.residual))
+    if (c->gp_lambda > 0 && c->d.residual)
         return clgan_error(CLGAN_EINVAL, "--gp-lambda: the gradient penalty's second-order pass "
-                           "supports critics of dense layers and activations; turn off "
-                           "--dropout-d and --residual-d");
+                           "does not go through residual blocks; turn off --residual-d");
+    if ((c->g.residual && c->g.bn == CLGAN_BN_LAYER) || (c->d.residual && c->d.bn == CLGAN_BN_LAYER))
+        return clgan_error(CLGAN_EINVAL, "--batchnorm-X layer: residual blocks normalize with "
+                           "BatchNorm only; use --batchnorm-X on or turn off --residual-X");
     /* Products the kernels index with int. */
     long long widest = c->latent;
     for (int i = 0; i < c->g.n_layers; i++)
@@ -649,5 +687,7 @@ clgan_status clgan_config_validate(const clgan_config *c)
                            "(batch x width must stay below 2^28)", c->batch, widest);
     if (c->log_every < 1)
         return clgan_error(CLGAN_EINVAL, "--log-every must be >= 1");
+    if (c->channels != 1 && c->channels != 3)
+        return clgan_error(CLGAN_EINVAL, "--channels %d: 1 (gray) or 3 (RGB)", c->channels);
     return CLGAN_OK;
 }

@@ -1,11 +1,14 @@
 /* data.c - finds and loads the training images: the shipped MNIST subset
- * (samples/data), any directory of MNIST-format IDX files, or Debian's Fashion-MNIST.
- * Reads through io/idx.c; keeps the data as uint8 (scaled on the device). Also launches
- * the device-side draws from it and from N(0, 1) (cl/random.cl). */
+ * (samples/data), any directory of MNIST-format IDX files, Debian's Fashion-MNIST, or a
+ * directory of PNGs; fits them to the asked size and channels. Reads through io/idx.c and
+ * io/imagedir.c; keeps the data as uint8 (scaled on the device). Also launches the
+ * device-side draws from it and from N(0, 1) (cl/random.cl). */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clgan/gan.h"
@@ -34,12 +37,75 @@ static int shipped_dir(char *out, size_t n)
     return find_file(probe, sizeof probe, out, "train-images-idx3-ubyte");
 }
 
+/* A directory without IDX images: its PNGs. */
+static clgan_status load_pngs(clgan_dataset *d, const char *dir, int size, int channels)
+{
+    clgan_imagedir id;
+    clgan_status st = clgan_imagedir_load(&id, dir, size, channels, 0);
+    if (st != CLGAN_OK)
+        return st;
+    d->images = id.images;
+    d->count = id.count;
+    d->h = id.h;
+    d->w = id.w;
+    d->c = id.c;
+    d->skipped = id.skipped;
+    d->skip_log = id.skip_log;
+    d->color_files = id.color_files;
+    snprintf(d->source, sizeof d->source, "%.599s", dir);
+    return CLGAN_OK;
+}
+
+/* Refits IDX images (count, h, w, 1) to size x size x channels, in place of the old. */
+static clgan_status refit(clgan_dataset *d, int size, int channels)
+{
+    int h = size ? size : d->h, w = size ? size : d->w;
+    size_t in = (size_t)d->h * d->w, out = (size_t)h * w * channels;
+    uint8_t *gray = NULL, *all;
+    clgan_status st = CLGAN_OK;
+    if (h == d->h && w == d->w && channels == 1)
+        return CLGAN_OK;
+    if (d->count > SIZE_MAX / out || !(all = malloc(d->count * out)))
+        return clgan_error(CLGAN_ENOMEM, "out of memory for %zu images of %dx%dx%d", d->count,
+                           h, w, channels);
+    if (channels == 3 && !(gray = malloc((size_t)h * w))) {
+        free(all);
+        return clgan_error(CLGAN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < d->count && st == CLGAN_OK; i++) {
+        uint8_t *dst = all + i * out;
+        st = clgan_image_fit(gray ? gray : dst, w, h, d->images + i * in, d->w, d->h, 1);
+        for (size_t p = 0; gray && p < (size_t)h * w; p++) /* gray to RGB: replicated */
+            dst[3 * p] = dst[3 * p + 1] = dst[3 * p + 2] = gray[p];
+    }
+    free(gray);
+    if (st != CLGAN_OK) {
+        free(all);
+        return st;
+    }
+    free(d->images);
+    d->images = all;
+    d->h = h;
+    d->w = w;
+    d->c = channels;
+    return CLGAN_OK;
+}
+
 clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec)
+{
+    return clgan_dataset_load_as(d, spec, 0, 1);
+}
+
+clgan_status clgan_dataset_load_as(clgan_dataset *d, const char *spec, int size, int channels)
 {
     char dir[PATH_MAX], path[PATH_MAX + 64];
     clgan_idx img = {0}, lab = {0};
     clgan_status st;
+    struct stat sb;
     memset(d, 0, sizeof *d);
+    if (size < 0 || size > 4096 || (channels != 1 && channels != 3))
+        return clgan_error(CLGAN_EINVAL, "image size %d or channels %d (1 or 3) out of range",
+                           size, channels);
     if (!spec || !*spec) {
         if (!shipped_dir(dir, sizeof dir))
             return clgan_error(CLGAN_EIO, "the shipped MNIST subset (samples/data) was not found "
@@ -52,8 +118,13 @@ clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec)
     } else {
         snprintf(dir, sizeof dir, "%s", spec);
     }
-    if (!find_file(path, sizeof path, dir, "train-images-idx3-ubyte"))
-        return clgan_error(CLGAN_EIO, "no train-images-idx3-ubyte[.gz] in %s", dir);
+    if (!find_file(path, sizeof path, dir, "train-images-idx3-ubyte")) {
+        int err = stat(dir, &sb) != 0 ? errno : 0;
+        if (err || !S_ISDIR(sb.st_mode))
+            return clgan_error(CLGAN_EIO, "no train-images-idx3-ubyte[.gz] or PNG images in %s: "
+                               "%s", dir, err ? strerror(err) : "not a directory");
+        return load_pngs(d, dir, size, channels);
+    }
     if ((st = clgan_idx_read(path, &img)) != CLGAN_OK)
         return st;
     if (img.ndim != 3 || img.dims[0] == 0) {
@@ -65,6 +136,8 @@ clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec)
     d->count = img.dims[0];
     d->h = (int)img.dims[1];
     d->w = (int)img.dims[2];
+    d->c = 1;
+    d->idx = 1;
     snprintf(d->source, sizeof d->source, "%.599s", path);
     if (find_file(path, sizeof path, dir, "train-labels-idx1-ubyte")) {
         if ((st = clgan_idx_read(path, &lab)) != CLGAN_OK) {
@@ -79,7 +152,9 @@ clgan_status clgan_dataset_load(clgan_dataset *d, const char *spec)
         }
         d->labels = lab.data;
     }
-    return CLGAN_OK;
+    if ((st = refit(d, size, channels)) != CLGAN_OK)
+        clgan_dataset_free(d);
+    return st;
 }
 
 void clgan_dataset_free(clgan_dataset *d)
@@ -88,7 +163,9 @@ void clgan_dataset_free(clgan_dataset *d)
         return;
     free(d->images);
     free(d->labels);
+    free(d->skip_log);
     d->images = d->labels = NULL;
+    d->skip_log = NULL;
     d->count = 0;
 }
 
@@ -101,7 +178,7 @@ clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, 
     size_t g = (size_t)(n + 63) / 64, one = 1;
     if (n <= 0)
         return n == 0 ? CLGAN_OK : clgan_error(CLGAN_EINVAL, "randn_fill of %d values", n);
-    return clgan_launch(ctx, clgan_kernel(ctx, "randn_fill"), 1, &g,
+    return clgan_launch(ctx, CLGAN_K_randn_fill, 1, &g,
                         clgan_cpu_shapes(ctx) ? &one : NULL,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n),
                                    CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
@@ -118,7 +195,7 @@ clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows
     size_t g[2] = {(size_t)rows, (size_t)((dim + chunk - 1) / chunk)}, one[2] = {1, 1};
     if (rows <= 0 || dim <= 0 || count == 0 || count > INT_MAX)
         return clgan_error(CLGAN_EINVAL, "gather of %d x %d from %zu rows", rows, dim, count);
-    return clgan_launch(ctx, clgan_kernel(ctx, "gather_batch_u8"), 2, g, cpu ? one : NULL,
+    return clgan_launch(ctx, CLGAN_K_gather_batch_u8, 2, g, cpu ? one : NULL,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(data), CLGAN_ARG_INT(rows),
                                    CLGAN_ARG_INT(dim), CLGAN_ARG_INT((int)count),
                                    CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),

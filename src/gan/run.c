@@ -15,6 +15,7 @@
 #include "clgan/diag.h"
 #include "clgan/gan.h"
 #include "clgan/io.h"
+#include "gan/progress.h"
 
 #define GRID 5
 
@@ -25,12 +26,13 @@ typedef struct {
     char dir[512];
     clgan_trainer *tr;
     clgan_gif *gif;
-    int h, w;
-    float *imgs;          /* (GRID*GRID, h*w) */
+    int h, w, img_c;      /* image height, width, channels (1 or 3) */
+    float *imgs;          /* (GRID*GRID, h, w, img_c) */
     FILE *jsonl;
     char jsonl_tmp[700];
     long logged;          /* iterations already written to metrics.jsonl */
     long printed;         /* iteration of the last progress line */
+    long printed_from;    /* the start of the interval it showed */
     double t0, t_last;
     long it_last;
     double rate;
@@ -50,6 +52,7 @@ typedef struct {
     /* Sample quality: the evaluator, its sample buffer and its records. */
     clgan_eval *ev;       /* made at the first evaluation (keeps start-up fast) */
     char ev_path[1200];   /* the classifier; "" when not evaluating */
+    char ev_note[400];    /* why "auto" does not evaluate this data, or "" */
     clgan_ctx *ctx;
     const clgan_dataset *data;
     cl_mem ev_samples;    /* (eval_samples, dim) */
@@ -149,24 +152,35 @@ static void path_in(char *out, size_t n, const run_state *r, const char *name)
     snprintf(out, n, "%s/%s", r->dir, name);
 }
 
-/* Draws the 5x5 grid from the fixed noise and writes images/<it>.png and a GIF frame. */
+/* Draws the 5x5 grid from the fixed noise, captioned with the iteration and enlarged
+ * --grid-scale times, and writes images/<it>.png and a GIF frame. */
 static clgan_status write_grid(run_state *r, long it)
 {
     uint8_t *pix = NULL;
-    int gw, gh;
-    char name[64], path[700];
+    int gw = 0, gh = 0;
+    char name[64], path[700], caption[40];
     clgan_status st = clgan_trainer_sample(r->tr, r->imgs, GRID * GRID);
     if (st == CLGAN_OK)
-        st = clgan_grid_make(&pix, &gw, &gh, r->imgs, GRID * GRID, r->h, r->w, GRID, GRID, 2,
-                             -1.0f, 1.0f);
-    if (st != CLGAN_OK)
+        st = clgan_grid_make_nhwc(&pix, &gw, &gh, r->imgs, GRID * GRID, r->h, r->w, r->img_c,
+                                  GRID, GRID, 2, -1.0f, 1.0f);
+    snprintf(caption, sizeof caption, "iteration %ld", it);
+    if (clgan_caption_width(caption) > gw) /* small images: the number alone */
+        snprintf(caption, sizeof caption, "%ld", it);
+    if (st == CLGAN_OK)
+        st = clgan_image_caption(&pix, gw, &gh, r->img_c, caption);
+    if (st == CLGAN_OK)
+        st = clgan_image_upscale(&pix, &gw, &gh, r->img_c, r->c->grid_scale);
+    if (st != CLGAN_OK) {
+        free(pix);
         return st;
+    }
     snprintf(name, sizeof name, "images/%ld.png", it);
     path_in(path, sizeof path, r, name);
-    st = clgan_png_write_gray(path, pix, gw, gh);
+    st = r->img_c == 3 ? clgan_png_write_rgb(path, pix, gw, gh) : clgan_png_write_gray(path, pix, gw, gh);
     if (st == CLGAN_OK && !r->gif) {
         path_in(path, sizeof path, r, "training.gif");
-        st = clgan_gif_open(&r->gif, path, gw, gh, r->c->gif_delay_cs);
+        st = r->img_c == 3 ? clgan_gif_open_rgb(&r->gif, path, gw, gh, r->c->gif_delay_cs)
+                           : clgan_gif_open(&r->gif, path, gw, gh, r->c->gif_delay_cs);
     }
     if (st == CLGAN_OK)
         st = clgan_gif_add(r->gif, pix);
@@ -319,18 +333,26 @@ static void progress(run_state *r, int final)
     long every = tty ? 1 : (n / 20 > r->c->log_every ? n / 20 : r->c->log_every);
     if (!final && s - r->printed < every)
         return;
-    const float *h = v->history + (s - 1) * CLGAN_M_COUNT;
-    double eta = r->rate > 0 ? (n - v->iteration) / r->rate : 0;
-    char quality[64] = "";
-    if (r->n_eval > 0)
-        snprintf(quality, sizeof quality, " | modes %d, FD %.1f", r->last.modes_covered,
-                 r->last.frechet);
-    fprintf(r->log, "%s[%ld/%ld] %.1f it/s, ETA %02d:%02d | D loss %.4f, acc %5.1f%% | G loss %.4f%s%s",
-            tty ? "\r" : "", s, n, r->rate, (int)(eta / 60), (int)fmod(eta, 60),
-            0.5 * (h[CLGAN_M_D_LOSS_REAL] + h[CLGAN_M_D_LOSS_FAKE]),
-            50.0 * (h[CLGAN_M_D_ACC_REAL] + h[CLGAN_M_D_ACC_FAKE]), h[CLGAN_M_G_LOSS], quality,
-            tty ? (final ? "\n" : "   ") : "\n");
+    /* The losses as means over the iterations since the last line (the line says which). */
+    long from = s > r->printed ? r->printed : r->printed_from;
+    clgan_progress p = {.done = s, .total = n, .rate = r->rate,
+                        .eta_s = r->rate > 0 ? (n - v->iteration) / r->rate : -1, .from = from,
+                        .to = s, .g_loss = mean_of(v->history, from, s, CLGAN_M_G_LOSS),
+                        .show_acc = r->c->loss != CLGAN_LOSS_WASSERSTEIN,
+                        .has_eval = r->n_eval > 0, .modes = r->last.modes_covered,
+                        .fd = r->last.frechet};
+    p.d_loss = 0.5 * (mean_of(v->history, from, s, CLGAN_M_D_LOSS_REAL) +
+                      mean_of(v->history, from, s, CLGAN_M_D_LOSS_FAKE));
+    p.d_acc = 0.5 * (mean_of(v->history, from, s, CLGAN_M_D_ACC_REAL) +
+                     mean_of(v->history, from, s, CLGAN_M_D_ACC_FAKE));
+    char line[256];
+    /* A terminal gets one line redrawn in place, never wider than the window (a wrapped
+     * line would leave a copy at every redraw); a log gets one full line per interval. */
+    int width = tty ? clgan_progress_width(fileno(r->log)) : 0;
+    clgan_progress_format(line, sizeof line, tty && !width ? 80 : width, &p);
+    fprintf(r->log, tty ? "\r%s\033[K%s" : "%s%s", line, tty && !final ? "" : "\n");
     fflush(r->log);
+    r->printed_from = from;
     r->printed = s;
 }
 
@@ -397,20 +419,26 @@ static clgan_status write_arrays(run_state *r)
     return st;
 }
 
-/* The classifier for --classifier: "auto" picks the shipped one for MNIST-shaped
- * digits (the shipped subset or any --data directory) or for --data fashion; "none"
- * or --eval-every 0 turns evaluation off. Writes "" when there is none. */
-static clgan_status classifier_path(char *out, size_t n, const clgan_config *c, int dim)
+/* The classifier for --classifier: "auto" picks the shipped one for 28x28 gray IDX data
+ * (the shipped subset or any --data directory of IDX files: digits) or for --data fashion;
+ * "none" or --eval-every 0 turns evaluation off. Writes "" when there is none, and in
+ * `note` why "auto" found none for this data ("" otherwise). */
+static clgan_status classifier_path(char *out, size_t n, char *note, size_t nn,
+                                    const clgan_config *c, const clgan_dataset *d)
 {
-    out[0] = '\0';
+    out[0] = note[0] = '\0';
     if (c->eval_every <= 0 || !strcmp(c->classifier, "none"))
         return CLGAN_OK;
     if (strcmp(c->classifier, "auto") != 0) {
         snprintf(out, n, "%s", c->classifier);
         return CLGAN_OK;
     }
-    if (dim != 784)
+    if (!d->idx || d->c != 1 || d->h != 28 || d->w != 28) {
+        snprintf(note, nn, "clgan: sample scores off: the shipped classifiers score 28x28 gray "
+                 "MNIST-format (IDX) data, and this is %s %dx%dx%d; --classifier FILE scores "
+                 "28x28 gray data with another", d->idx ? "IDX" : "PNG", d->h, d->w, d->c);
         return CLGAN_OK;
+    }
     const char *rel = !strcmp(c->data, "fashion") ? "classifier/fashion.safetensors"
                                                    : "classifier/mnist.safetensors";
     if (!clgan_find_sample(out, n, rel))
@@ -424,17 +452,24 @@ static clgan_status classifier_path(char *out, size_t n, const clgan_config *c, 
 static clgan_status eval_open(run_state *r, clgan_ctx *ctx, const clgan_dataset *data)
 {
     clgan_status st;
-    int dim = data->h * data->w;
     r->ctx = ctx;
     r->data = data;
-    if ((st = classifier_path(r->ev_path, sizeof r->ev_path, r->c, dim)) != CLGAN_OK ||
-        !r->ev_path[0])
+    if ((st = classifier_path(r->ev_path, sizeof r->ev_path, r->ev_note, sizeof r->ev_note, r->c,
+                              data)) != CLGAN_OK || !r->ev_path[0])
         return st;
-    /* Load it once now so a missing or corrupt file is reported before training. */
+    /* Load it once now so a missing, corrupt or mismatched file is reported before training. */
     clgan_classifier *probe;
     if ((st = clgan_classifier_load(&probe, ctx, r->ev_path, 2)) != CLGAN_OK)
         return clgan_error_wrap(st, "--classifier");
+    const clgan_classifier_info *ci = clgan_classifier_get(probe);
+    int fits = data->c == 1 && ci->h == data->h && ci->w == data->w;
+    if (!fits)
+        st = clgan_error(CLGAN_EINVAL, "--classifier %s scores %dx%d gray images and the data is "
+                         "%dx%dx%d: pass --classifier none", r->ev_path, ci->h, ci->w, data->h,
+                         data->w, data->c);
     clgan_classifier_free(probe);
+    if (!fits)
+        return st;
     long cap = r->c->iterations / r->c->eval_every + 2;
     r->eval_it = calloc((size_t)cap, sizeof *r->eval_it);
     r->coverage = calloc((size_t)cap, sizeof(float));
@@ -451,7 +486,7 @@ static clgan_status evaluate(run_state *r, long it)
 {
     clgan_eval_result e;
     clgan_status st;
-    int n = r->c->eval_samples, dim = r->data->h * r->data->w;
+    int n = r->c->eval_samples, dim = r->data->h * r->data->w * r->data->c;
     if (!r->ev_path[0])
         return CLGAN_OK;
     if (!r->ev) {
@@ -604,6 +639,24 @@ static clgan_status finish_outputs(run_state *r)
     return st;
 }
 
+/* What the data line leaves out: skipped files, colour dropped, scores off. */
+static void data_notes(FILE *f, const clgan_dataset *d, const char *ev_note)
+{
+    if (d->skipped) {
+        fprintf(f, "clgan: skipped %zu entr%s of %s that %s not readable PNG images:\n",
+                d->skipped, d->skipped == 1 ? "y" : "ies", d->source, d->skipped == 1 ? "is" : "are");
+        for (const char *l = d->skip_log; l && *l; l += strcspn(l, "\n") + 1)
+            fprintf(f, "  %.*s\n", (int)strcspn(l, "\n"), l);
+        if (d->skipped > CLGAN_IMAGEDIR_LOGGED)
+            fprintf(f, "  ... and %zu more\n", d->skipped - CLGAN_IMAGEDIR_LOGGED);
+    }
+    if (d->c == 1 && d->color_files)
+        fprintf(f, "clgan: %zu colour PNGs converted to gray (BT.601 luma); --channels 3 keeps "
+                "colour\n", d->color_files);
+    if (ev_note[0])
+        fprintf(f, "%s\n", ev_note);
+}
+
 clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
 {
     clgan_run_opts defaults = {0};
@@ -613,13 +666,21 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     clgan_status st;
     r.log = r.o->log ? r.o->log : stderr;
     if ((st = clgan_config_validate(c)) != CLGAN_OK ||
-        (st = clgan_dataset_load(&data, c->data)) != CLGAN_OK)
+        (st = clgan_dataset_load_as(&data, c->data, c->image_size, c->channels)) != CLGAN_OK)
         return st;
     r.h = data.h;
     r.w = data.w;
+    r.img_c = data.c;
+    int dim = data.h * data.w * data.c;
     if ((size_t)c->batch > data.count) {
         st = clgan_error(CLGAN_EINVAL, "--batch %d is larger than the data set (%zu images)",
                          c->batch, data.count);
+        goto done;
+    }
+    if ((long long)c->batch * dim > (1LL << 28)) { /* the kernels index a batch with int */
+        st = clgan_error(CLGAN_EINVAL, "--batch %d of %dx%dx%d images is too large (batch x "
+                         "pixels x channels must stay below 2^28): pass a smaller --image-size",
+                         c->batch, data.h, data.w, data.c);
         goto done;
     }
     double t_start = clgan_now_s();
@@ -632,19 +693,22 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     else if ((st = clgan_gemm_autoselect(ctx)) != CLGAN_OK)
         goto done;
     /* Everything that can refuse the inputs runs before the run directory is made. */
-    if ((st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count, data.h * data.w)) != CLGAN_OK ||
+    if ((st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count,
+                                  CLGAN_SHAPE(data.h, data.w, data.c))) != CLGAN_OK ||
         (st = eval_open(&r, ctx, &data)) != CLGAN_OK)
         goto done;
     if (!r.o->quiet)
         fprintf(r.log, "clgan: device %d: %s (%s, %s); kernels %s in %.2f s; gemm %s\n"
-                       "clgan: data %s: %zu images %dx%d\n",
+                       "clgan: data %s: %zu images %dx%dx%d\n",
                 cv->dev.index, cv->dev.name, cv->dev.platform_name,
                 clgan_device_type_str(cv->dev.type), cv->cache_hit ? "from cache" : "built",
                 cv->build_seconds, clgan_gemm_impl_str(clgan_gemm_get_impl(ctx)), data.source,
-                data.count, data.h, data.w);
+                data.count, data.h, data.w, data.c);
+    if (!r.o->quiet)
+        data_notes(r.log, &data, r.ev_note);
     if ((st = open_dir(&r)) != CLGAN_OK)
         goto done;
-    r.imgs = malloc((size_t)GRID * GRID * data.h * data.w * sizeof(float));
+    r.imgs = malloc((size_t)GRID * GRID * dim * sizeof(float));
     for (int k = 0; k < 5; k++)
         r.col[k] = calloc((size_t)c->iterations + 1, sizeof(float));
     if (!r.imgs || !r.col[0] || !r.col[1] || !r.col[2] || !r.col[3] || !r.col[4]) {

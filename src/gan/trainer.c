@@ -176,8 +176,8 @@ int clgan_trainer_monitored(const clgan_trainer *t, long it)
 
 static clgan_status norms(clgan_trainer *t, int k, cl_mem a, cl_mem b, int slot)
 {
-    size_t l = 64, g = (size_t)t->seg_n[k] * l;
-    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "tensor_norms"), 1, &g, &l,
+    size_t l = (size_t)clgan_tunable(t->ctx, CLGAN_T_MON_WG), g = (size_t)t->seg_n[k] * l;
+    return clgan_launch(t->ctx, CLGAN_K_tensor_norms, 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(t->ring), CLGAN_ARG_MEM(a), CLGAN_ARG_MEM(b),
                                    CLGAN_ARG_MEM(t->seg_off[k]), CLGAN_ARG_MEM(t->seg_cnt[k]),
                                    CLGAN_ARG_INT(t->seg_n[k]), CLGAN_ARG_INT(b != NULL),
@@ -244,7 +244,7 @@ static clgan_status upload(clgan_trainer *t, cl_mem m, const float *src, size_t 
 }
 
 clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
-                                const uint8_t *data, size_t count, int dim)
+                                const uint8_t *data, size_t count, clgan_shape img)
 {
     clgan_status st;
     *out = NULL;
@@ -253,7 +253,9 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     t->ctx = ctx;
     t->cfg = *c;
+    const int dim = clgan_shape_size(img);
     t->view.img_dim = dim;
+    t->view.img = img;
     t->count = count;
     t->history_cap = c->iterations + 1;
     t->history = calloc((size_t)t->history_cap * CLGAN_M_COUNT, sizeof(float));
@@ -269,8 +271,8 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
         return clgan_error(CLGAN_EINVAL, "at most %d D and %d G steps per iteration", MAX_STEPS,
                            MAX_STEPS);
     }
-    if ((st = clgan_model_generator(&t->view.g, ctx, c, dim, c->batch)) != CLGAN_OK ||
-        (st = clgan_model_discriminator(&t->view.d, ctx, c, dim, c->batch)) != CLGAN_OK ||
+    if ((st = clgan_model_generator(&t->view.g, ctx, c, img, c->batch)) != CLGAN_OK ||
+        (st = clgan_model_discriminator(&t->view.d, ctx, c, img, c->batch)) != CLGAN_OK ||
         (st = clgan_opt_init(&t->opt_g, ctx, clgan_net_get(t->view.g)->n_params, og)) != CLGAN_OK ||
         (st = clgan_opt_init(&t->opt_d, ctx, clgan_net_get(t->view.d)->n_params, od)) != CLGAN_OK ||
         (st = clgan_buf_alloc(ctx, &t->real, b * dim * 4, "real batch")) != CLGAN_OK ||
@@ -375,10 +377,10 @@ static clgan_status d_input(clgan_trainer *t, cl_mem *out, cl_mem x, cl_mem nois
     if (sigma <= 0.0f)
         return CLGAN_OK;
     int n = c->batch * t->view.img_dim;
-    size_t g = (size_t)(n + 3) / 4, l = 64;
+    size_t g = (size_t)(n + 3) / 4, l = clgan_local_size(t->ctx, CLGAN_K_add_noise, 64);
     uint64_t s = c->seed;
     *out = noisy;
-    return clgan_launch(t->ctx, clgan_kernel(t->ctx, "add_noise"), 1, &g, &l,
+    return clgan_launch(t->ctx, CLGAN_K_add_noise, 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(noisy), CLGAN_ARG_MEM(x), CLGAN_ARG_INT(n),
                                    CLGAN_ARG_F32(sigma), CLGAN_ARG_UINT((cl_uint)s),
                                    CLGAN_ARG_UINT((cl_uint)(s >> 32)), CLGAN_ARG_UINT((cl_uint)draw),

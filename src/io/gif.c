@@ -1,5 +1,6 @@
-/* gif.c - animated grayscale GIFs via giflib: 256-gray palette, endless loop, one delay;
- * plus a probe for tests. No color, transparency or per-frame palettes. */
+/* gif.c - animated GIFs via giflib: gray frames on one 256-gray palette, or RGB frames each
+ * with its own 256-colour median-cut palette; endless loop, one delay; plus a probe for
+ * tests. No transparency, no dithering. */
 #include "clgan/io.h"
 
 #include <gif_lib.h>
@@ -16,6 +17,8 @@ struct clgan_gif {
     char *path;      /* final name; owned */
     GifPixelType *row; /* (w) scratch: EGifPutLine masks its input in place */
     int w, h, delay_cs, frames;
+    int rgb;           /* frames are RGB triples, each quantized to its own palette */
+    GifByteType *plane; /* rgb: (4, h, w) scratch: R, G, B planes and the indices */
 };
 
 /* giflib's text for an error code; never NULL. */
@@ -39,8 +42,9 @@ static int put_loop_forever(GifFileType *gf)
 }
 
 /* *g owned by the caller until _close or _abort. On error *g is NULL and no temp file
- * remains. */
-clgan_status clgan_gif_open(clgan_gif **g, const char *path, int w, int h, int delay_cs)
+ * remains. Gray frames use one global palette; RGB frames carry their own. */
+static clgan_status gif_open(clgan_gif **g, const char *path, int w, int h, int delay_cs,
+                             int rgb)
 {
     clgan_status st = CLGAN_OK;
     ColorMapObject *map = NULL;
@@ -60,8 +64,10 @@ clgan_status clgan_gif_open(clgan_gif **g, const char *path, int w, int h, int d
     gif->tmp = clgan_atomic_tmpname(path);
     gif->path = strdup(path);
     gif->row = malloc((size_t)w);
-    map = GifMakeMapObject(256, NULL);
-    if (!gif->tmp || !gif->path || !gif->row || !map) {
+    gif->rgb = rgb;
+    gif->plane = rgb ? malloc(4 * (size_t)w * (size_t)h) : NULL;
+    map = rgb ? NULL : GifMakeMapObject(256, NULL);
+    if (!gif->tmp || !gif->path || !gif->row || (rgb ? !gif->plane : !map)) {
         st = clgan_error(CLGAN_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
@@ -72,7 +78,7 @@ clgan_status clgan_gif_open(clgan_gif **g, const char *path, int w, int h, int d
         goto fail;
     }
     EGifSetGifVersion(gif->gf, true);
-    for (int i = 0; i < 256; i++)
+    for (int i = 0; map && i < 256; i++)
         map->Colors[i].Red = map->Colors[i].Green = map->Colors[i].Blue = (GifByteType)i;
     if (EGifPutScreenDesc(gif->gf, w, h, 8, 0, map) != GIF_OK ||
         put_loop_forever(gif->gf) != GIF_OK) {
@@ -89,23 +95,72 @@ fail:
     return st;
 }
 
-/* Borrows pix (h rows of w bytes). On error g stays valid; the caller should _abort it. */
+clgan_status clgan_gif_open(clgan_gif **g, const char *path, int w, int h, int delay_cs)
+{
+    return gif_open(g, path, w, h, delay_cs, 0);
+}
+
+/* RGB frames get a palette each: the samples' colours change over training (noise first,
+ * the data's colours later), and a median cut of each frame's own colours (giflib's
+ * GifQuantizeBuffer, on 5 bits per channel) keeps them closer than any fixed palette
+ * could (a 3-3-2 cube has 4 blues and steps of 36 in red and green). */
+clgan_status clgan_gif_open_rgb(clgan_gif **g, const char *path, int w, int h, int delay_cs)
+{
+    return gif_open(g, path, w, h, delay_cs, 1);
+}
+
+/* The frame's palette and indices (in plane + 3*w*h) from RGB triples; NULL when out of
+ * memory or giflib refuses (g->gf->Error is then unchanged: the caller says which). */
+static ColorMapObject *quantize(clgan_gif *g, const uint8_t *pix)
+{
+    size_t n = (size_t)g->w * (size_t)g->h;
+    GifByteType *r = g->plane, *gr = r + n, *b = gr + n, *idx = b + n;
+    ColorMapObject *map = GifMakeMapObject(256, NULL);
+    int colors = 256;
+    if (!map)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        r[i] = pix[3 * i];
+        gr[i] = pix[3 * i + 1];
+        b[i] = pix[3 * i + 2];
+    }
+    memset(map->Colors, 0, 256 * sizeof *map->Colors);
+    if (GifQuantizeBuffer((unsigned)g->w, (unsigned)g->h, &colors, r, gr, b, idx,
+                          map->Colors) != GIF_OK) {
+        GifFreeMapObject(map);
+        return NULL;
+    }
+    return map;
+}
+
+/* Borrows pix (h rows of w bytes, or of w RGB triples for an RGB GIF). On error g stays
+ * valid; the caller should _abort it. */
 clgan_status clgan_gif_add(clgan_gif *g, const uint8_t *pix)
 {
     GraphicsControlBlock gcb = {DISPOSE_DO_NOT, false, g->delay_cs, NO_TRANSPARENT_COLOR};
     GifByteType ext[4];
     size_t len = EGifGCBToExtension(&gcb, ext);
+    ColorMapObject *map = NULL;
+    const uint8_t *idx = pix;
+    if (g->rgb) {
+        if (!(map = quantize(g, pix)))
+            return clgan_error(CLGAN_ENOMEM, "%s: quantizing GIF frame %d failed (out of memory)",
+                               g->path, g->frames);
+        idx = g->plane + 3 * (size_t)g->w * (size_t)g->h;
+    }
     if (EGifPutExtension(g->gf, GRAPHICS_EXT_FUNC_CODE, (int)len, ext) != GIF_OK ||
-        EGifPutImageDesc(g->gf, 0, 0, g->w, g->h, false, NULL) != GIF_OK)
+        EGifPutImageDesc(g->gf, 0, 0, g->w, g->h, false, map) != GIF_OK)
         goto fail;
     for (int y = 0; y < g->h; y++) {
-        memcpy(g->row, pix + (size_t)y * (size_t)g->w, (size_t)g->w);
+        memcpy(g->row, idx + (size_t)y * (size_t)g->w, (size_t)g->w);
         if (EGifPutLine(g->gf, g->row, g->w) != GIF_OK)
             goto fail;
     }
+    GifFreeMapObject(map);
     g->frames++;
     return CLGAN_OK;
 fail:
+    GifFreeMapObject(map);
     return clgan_error(CLGAN_EIO, "%s: writing GIF frame %d failed: %s", g->path, g->frames,
                        gif_strerror(g->gf->Error));
 }
@@ -126,6 +181,7 @@ clgan_status clgan_gif_close(clgan_gif *g)
     }
     g->gf = NULL;
     free(g->row);
+    free(g->plane);
     free(g->path);
     free(g->tmp);
     free(g);
@@ -143,6 +199,7 @@ void clgan_gif_abort(clgan_gif *g)
         remove(g->tmp);
     }
     free(g->row);
+    free(g->plane);
     free(g->path);
     free(g->tmp);
     free(g);

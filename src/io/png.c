@@ -1,5 +1,6 @@
-/* png.c - 8-bit grayscale PNG encode (file or memory) and decode via libpng's png_image
- * API, and the float-image grid tiler. No color output, no 16-bit, no text chunks. */
+/* png.c - 8-bit grayscale and RGB PNG encode (file or memory) and grayscale decode via
+ * libpng's png_image API, and the float-image grid tiler (gray or RGB). No 16-bit, no text
+ * chunks; image.c reads PNGs of every kind for training data. */
 #include "clgan/io.h"
 
 #include <errno.h>
@@ -10,15 +11,15 @@
 
 #include "io/atomic.h"
 
-/* A png_image describing w x h 8-bit gray pixels, ready for a simplified write. */
-static png_image gray_image(int w, int h)
+/* A png_image describing w x h 8-bit pixels of `format`, ready for a simplified write. */
+static png_image image_of(int w, int h, png_uint_32 format)
 {
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
     img.width = (png_uint_32)w;
     img.height = (png_uint_32)h;
-    img.format = PNG_FORMAT_GRAY;
+    img.format = format;
     return img;
 }
 
@@ -31,10 +32,12 @@ static clgan_status check_args(const char *what, const uint8_t *pix, int w, int 
     return CLGAN_OK;
 }
 
-/* Borrows pix (h rows of w bytes). On error PATH is untouched and no temp file remains. */
-clgan_status clgan_png_write_gray(const char *path, const uint8_t *pix, int w, int h)
+/* Borrows pix (h rows of w pixels of `format`). On error PATH is untouched and no temp
+ * file remains. */
+static clgan_status write_png(const char *path, const uint8_t *pix, int w, int h,
+                              png_uint_32 format)
 {
-    png_image img = gray_image(w, h);
+    png_image img = image_of(w, h, format);
     clgan_atomic_file a;
     clgan_status st = check_args(path, pix, w, h);
     if (st != CLGAN_OK)
@@ -52,10 +55,22 @@ clgan_status clgan_png_write_gray(const char *path, const uint8_t *pix, int w, i
     return clgan_atomic_commit(&a);
 }
 
-/* *out malloc'd (caller frees), *n its size. On error *out is NULL and *n 0. */
-clgan_status clgan_png_encode_gray(uint8_t **out, size_t *n, const uint8_t *pix, int w, int h)
+clgan_status clgan_png_write_gray(const char *path, const uint8_t *pix, int w, int h)
 {
-    png_image img = gray_image(w, h);
+    return write_png(path, pix, w, h, PNG_FORMAT_GRAY);
+}
+
+/* Borrows pix (h rows of w RGB triples). */
+clgan_status clgan_png_write_rgb(const char *path, const uint8_t *pix, int w, int h)
+{
+    return write_png(path, pix, w, h, PNG_FORMAT_RGB);
+}
+
+/* *out malloc'd (caller frees), *n its size. On error *out is NULL and *n 0. */
+static clgan_status encode_png(uint8_t **out, size_t *n, const uint8_t *pix, int w, int h,
+                               png_uint_32 format)
+{
+    png_image img = image_of(w, h, format);
     png_alloc_size_t size = 0;
     clgan_status st = check_args("PNG encode", pix, w, h);
     uint8_t *buf = NULL;
@@ -86,6 +101,16 @@ done:
     free(buf);
     png_image_free(&img);
     return st;
+}
+
+clgan_status clgan_png_encode_gray(uint8_t **out, size_t *n, const uint8_t *pix, int w, int h)
+{
+    return encode_png(out, n, pix, w, h, PNG_FORMAT_GRAY);
+}
+
+clgan_status clgan_png_encode_rgb(uint8_t **out, size_t *n, const uint8_t *pix, int w, int h)
+{
+    return encode_png(out, n, pix, w, h, PNG_FORMAT_RGB);
 }
 
 /* *pix malloc'd (caller frees). Color or 16-bit files are converted to 8-bit gray. On
@@ -136,39 +161,41 @@ done:
     return st;
 }
 
-/* *pix malloc'd (caller frees); imgs borrowed, (n, ih, iw). The picture is
- * (rows*ih + (rows-1)*pad) x (cols*iw + (cols-1)*pad): tiles row-major, pad-pixel black
- * gaps between tiles and none around the edge. NaN maps to 0. On error *pix is NULL. */
-clgan_status clgan_grid_make(uint8_t **pix, int *w, int *h, const float *imgs, int n,
-                             int ih, int iw, int rows, int cols, int pad, float lo,
-                             float hi)
+/* *pix malloc'd (caller frees); imgs borrowed, (n, ih, iw, ic). The picture is
+ * (rows*ih + (rows-1)*pad) x (cols*iw + (cols-1)*pad) pixels of ic bytes: tiles row-major,
+ * pad-pixel black gaps between tiles and none around the edge. NaN maps to 0. On error
+ * *pix is NULL. */
+clgan_status clgan_grid_make_nhwc(uint8_t **pix, int *w, int *h, const float *imgs, int n,
+                                  int ih, int iw, int ic, int rows, int cols, int pad,
+                                  float lo, float hi)
 {
     long long gw, gh;
     float scale;
     uint8_t *out;
     *pix = NULL;
     *w = *h = 0;
-    if (n < 0 || ih < 1 || iw < 1 || rows < 1 || cols < 1 || pad < 0 || !(hi > lo) ||
-        (n > 0 && !imgs))
+    if (n < 0 || ih < 1 || iw < 1 || (ic != 1 && ic != 3) || rows < 1 || cols < 1 || pad < 0 ||
+        !(hi > lo) || (n > 0 && !imgs))
         return clgan_error(CLGAN_EINVAL,
-                           "grid: bad arguments (n=%d, image %dx%d, grid %dx%d, pad %d, "
-                           "range [%g, %g])", n, ih, iw, rows, cols, pad, lo, hi);
+                           "grid: bad arguments (n=%d, image %dx%dx%d, grid %dx%d, pad %d, "
+                           "range [%g, %g])", n, ih, iw, ic, rows, cols, pad, lo, hi);
     gw = (long long)cols * iw + (long long)(cols - 1) * pad;
     gh = (long long)rows * ih + (long long)(rows - 1) * pad;
-    if (gw > INT_MAX || gh > INT_MAX || (unsigned long long)gh > SIZE_MAX / (size_t)gw)
+    if (gw > INT_MAX || gh > INT_MAX || (unsigned long long)gh > SIZE_MAX / (size_t)gw / (size_t)ic)
         return clgan_error(CLGAN_EINVAL, "grid: %lldx%lld pixels is too large", gw, gh);
-    out = calloc((size_t)gw * (size_t)gh, 1);
+    out = calloc((size_t)gw * (size_t)gh * (size_t)ic, 1);
     if (!out)
         return clgan_error(CLGAN_ENOMEM, "grid: out of memory for %lldx%lld pixels", gw, gh);
     scale = 255.0f / (hi - lo);
     for (int t = 0; t < n && t < (long long)rows * cols; t++) {
-        const float *src = imgs + (size_t)t * ih * iw;
+        const float *src = imgs + (size_t)t * ih * iw * ic;
         size_t x0 = (size_t)(t % cols) * (size_t)(iw + pad);
         size_t y0 = (size_t)(t / cols) * (size_t)(ih + pad);
+        size_t row = (size_t)iw * ic; /* a tile row, in bytes as in floats */
         for (int y = 0; y < ih; y++) {
-            uint8_t *dst = out + (y0 + (size_t)y) * (size_t)gw + x0;
-            for (int x = 0; x < iw; x++) {
-                float v = (src[(size_t)y * iw + x] - lo) * scale + 0.5f;
+            uint8_t *dst = out + ((y0 + (size_t)y) * (size_t)gw + x0) * ic;
+            for (size_t x = 0; x < row; x++) {
+                float v = (src[(size_t)y * row + x] - lo) * scale + 0.5f;
                 dst[x] = !(v > 0.0f) ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
             }
         }
@@ -177,4 +204,11 @@ clgan_status clgan_grid_make(uint8_t **pix, int *w, int *h, const float *imgs, i
     *w = (int)gw;
     *h = (int)gh;
     return CLGAN_OK;
+}
+
+clgan_status clgan_grid_make(uint8_t **pix, int *w, int *h, const float *imgs, int n,
+                             int ih, int iw, int rows, int cols, int pad, float lo,
+                             float hi)
+{
+    return clgan_grid_make_nhwc(pix, w, h, imgs, n, ih, iw, 1, rows, cols, pad, lo, hi);
 }

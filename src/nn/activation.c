@@ -22,12 +22,11 @@ int clgan_act_parse(const char *s)
     return -1;
 }
 
-/* The kernel `prefix`_<activation> (one per activation, see cl/activation.cl). */
-static cl_kernel act_kernel(clgan_ctx *ctx, const char *prefix, clgan_act act)
+/* The kernel <family>_<activation>: the families of cl/activation.cl list one kernel
+ * per activation in clgan_act's order (kernels.h, CLGAN_ACT_FAMILY). */
+static clgan_kernel_id act_kernel(clgan_kernel_id family_none, clgan_act act)
 {
-    char name[64];
-    snprintf(name, sizeof name, "%s_%s", prefix, clgan_act_str(act));
-    return clgan_kernel(ctx, name);
+    return (clgan_kernel_id)(family_none + (int)act);
 }
 
 clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, int cols,
@@ -36,7 +35,7 @@ clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, in
     if (!b && act == CLGAN_ACT_NONE)
         return CLGAN_OK;
     size_t g[2] = {(size_t)cols, (size_t)rows};
-    return clgan_launch(ctx, act_kernel(ctx, "bias_act_fwd", act), 2, g, NULL,
+    return clgan_launch(ctx, act_kernel(CLGAN_K_bias_act_fwd_none, act), 2, g, NULL,
                         CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(b), CLGAN_ARG_INT(rows),
                                    CLGAN_ARG_INT(cols), CLGAN_ARG_INT(b != NULL),
                                    CLGAN_ARG_F32(slope)));
@@ -48,8 +47,9 @@ clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy,
     if (!db && act == CLGAN_ACT_NONE && dz == dy)
         return CLGAN_OK;
     int v8 = clgan_use_vec8(ctx, cols);
-    size_t g = v8 ? (size_t)cols / 8 : (size_t)cols, l = v8 ? 4 : 16;
-    return clgan_launch(ctx, act_kernel(ctx, v8 ? "act_bwd_bias8" : "act_bwd_bias", act), 1, &g, &l,
+    clgan_kernel_id k = act_kernel(v8 ? CLGAN_K_act_bwd_bias8_none : CLGAN_K_act_bwd_bias_none, act);
+    size_t g = v8 ? (size_t)cols / 8 : (size_t)cols, l = clgan_local_size(ctx, k, v8 ? 4 : 16);
+    return clgan_launch(ctx, k, 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(dz), CLGAN_ARG_MEM(db), CLGAN_ARG_MEM(dy),
                                    CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
                                    CLGAN_ARG_INT(db ? (db_set ? 2 : 1) : 0), CLGAN_ARG_F32(slope)));
@@ -62,8 +62,8 @@ int clgan_use_vec8(const clgan_ctx *ctx, int cols)
 
 clgan_status clgan_add(clgan_ctx *ctx, cl_mem y, cl_mem a, cl_mem b, int n)
 {
-    size_t g = (size_t)n, l = 64;
-    return clgan_launch(ctx, clgan_kernel(ctx, "add_fwd"), 1, &g, &l,
+    size_t g = (size_t)n, l = clgan_local_size(ctx, CLGAN_K_add_fwd, 64);
+    return clgan_launch(ctx, CLGAN_K_add_fwd, 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(a), CLGAN_ARG_MEM(b),
                                    CLGAN_ARG_INT(n)));
 }
@@ -95,9 +95,9 @@ static clgan_status act_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem
                                 clgan_mode mode)
 {
     act_layer *a = l->priv;
-    size_t g = (size_t)batch * l->out, lo = 64;
+    size_t g = (size_t)batch * l->out, lo = clgan_local_size(ctx, CLGAN_K_act_fwd, 64);
     (void)mode;
-    return clgan_launch(ctx, clgan_kernel(ctx, "act_fwd"), 1, &g, &lo,
+    return clgan_launch(ctx, CLGAN_K_act_fwd, 1, &g, &lo,
                         CLGAN_ARGS(CLGAN_ARG_MEM(y), CLGAN_ARG_MEM(x), CLGAN_ARG_INT((int)g),
                                    CLGAN_ARG_INT(a->act), CLGAN_ARG_F32(a->slope)));
 }
@@ -114,7 +114,7 @@ static clgan_status act_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_m
 
 static void act_free(clgan_layer *l) { free(l->priv); }
 
-/* Gradient-penalty view (gradpen.c): no parameters, z = x. */
+/* Gradient-penalty view (gradpen.c): A is the identity. */
 static void act_gp_view(const clgan_layer *l, clgan_layer_gp *out)
 {
     const act_layer *a = l->priv;

@@ -1,35 +1,55 @@
-/* gradpen.c - the WGAN-GP gradient penalty (Gulrajani et al. 2017) for MLP critics: the
- * interpolates and a double backward through dense and activation layers that adds
- * dP/dtheta into the critic's gradients. Does not handle BatchNorm (refused) or others.
+/* gradpen.c - the WGAN-GP gradient penalty (Gulrajani et al. 2017): the interpolates and
+ * a double backward through the critic that adds dP/dtheta into its gradients. Works for
+ * every layer of the form y = act(A(x; W) + b) (layer.h clgan_layer_gp): dense and
+ * convolution layers (spectrally normalized or not), upsampling, zero padding, reshape,
+ * dropout (its mask fixed) and standalone activations; and LayerNorm, whose Jacobian
+ * depends on its input (clgan_nonlinear_ops). Refuses BatchNorm and residual blocks.
  *
- * A critic is a chain of layers z_l = h_{l-1} W_l + b_l (a standalone activation layer
- * has z_l = h_{l-1}), h_l = f_l(z_l), l = 1..L, one output per sample; h_0 = xhat, rows
- * are samples. f' and f'' are written in terms of the cached output y = h_l
- * (cl/common.h act_grad_from_output, cl/gradpen.cl act_grad2_from_output).
+ * A critic is a chain of layers z_l = A_l(h_{l-1}; W_l) + b_l, h_l = f_l(z_l), l = 1..L,
+ * one output per sample; h_0 = xhat. A_l is linear in h and in W (a standalone
+ * activation has A = identity; a parameter-free layer has no W, b and f = identity). b
+ * is one value per output channel, added at every pixel. A^T is A's adjoint, and
+ * gradW<A(x), d> the gradient of <A(x; W), d> with respect to W (a dense layer: x^T d).
+ * f' and f'' are written in terms of the cached output y = h_l (cl/common.h
+ * act_grad_from_output, cl/gradpen.cl act_grad2_from_output).
  *
  * 1. Input gradient (the ordinary backward from dD = 1):
- *      u_L = 1;  delta_l = u_l * f_l'(z_l);  u_{l-1} = delta_l W_l^T;  g = u_0 (B, in).
+ *      u_L = 1;  delta_l = u_l * f_l'(z_l);  u_{l-1} = A_l^T(delta_l);  g = u_0 (B, in).
  * 2. Penalty, n_i = ||g_i||:  P = lambda/B sum_i (n_i - 1)^2,
  *      gbar_i = dP/dg_i = (lambda/B) 2 (n_i - 1) g_i / n_i   (0 where n_i = 0).
- * 3. Reverse of step 1, l = 1..L, from ubar_0 = gbar:
- *      deltabar_l = ubar_{l-1} W_l;       dW_l += ubar_{l-1}^T delta_l;
+ * 3. Reverse of step 1, l = 1..L, from ubar_0 = gbar (u_{l-1} = A^T(delta_l; W) is
+ *    bilinear in delta_l and W, and <ubar, A^T(delta)> = <A(ubar), delta>):
+ *      deltabar_l = A_l(ubar_{l-1});      dW_l += gradW<A_l(ubar_{l-1}), delta_l>;
  *      ubar_l = deltabar_l * f_l'(z_l);   s_l = deltabar_l * u_l * f_l''(z_l)
  *    (s_l is the part of dP/dz_l that flows through f_l'(z_l) in step 1.)
  * 4. Reverse of the forward pass, l = L..1, with hbar_L = 0 (P does not read D's value):
- *      zbar_l = s_l + hbar_l * f_l'(z_l);  dW_l += h_{l-1}^T zbar_l;
- *      db_l += sum_rows zbar_l;            hbar_{l-1} = zbar_l W_l^T.
+ *      zbar_l = s_l + hbar_l * f_l'(z_l);  dW_l += gradW<A_l(h_{l-1}), zbar_l>;
+ *      db_l += sums of zbar_l per channel; hbar_{l-1} = A_l^T(zbar_l).
  * b_l enters only through z_l, so step 3 has no db term; u_l depends on W_{l+1..L} and
- * on z_{l..L}, which is what steps 3 and 4 walk back through.
+ * on z_{l..L}, which is what steps 3 and 4 walk back through. A layer whose f is the
+ * identity ("linear": no activation, A not the identity) has delta_l = u_l, s_l = 0,
+ * ubar_l = deltabar_l and zbar_l = hbar_l, so its activation steps are skipped, and all
+ * of step 4 while hbar_l is still 0. A spectrally normalized layer's two weight
+ * gradients (of W_sn) are summed first, then taken through sigma once (wgrad_done).
+ *
+ * A nonlinear layer h_l = F_l(h_{l-1}) with Jacobian J_l(h_{l-1}) (LayerNorm) takes part
+ * as a whole: step 1 u_{l-1} = J_l^T u_l; step 3, with Q = <ubar_{l-1}, J_l^T u_l>,
+ *   ubar_l = dQ/du_l = J_l ubar_{l-1},  dtheta_l += dQ/dtheta_l,  sx_l = dQ/dh_{l-1};
+ * step 4 its ordinary backward from hbar_l (dtheta_l, J_l^T hbar_l) plus sx_l into
+ * hbar_{l-1}. cl/norm.cl derives LayerNorm's terms.
  *
  * Buffers, per network (struct clgan_gp), allocated on the first call:
  *   u[l] (B, d_l), l = 0..L, with u[L] = 1 written once;
- *   dl[l] (B, d_l): delta_l for a dense layer (own buffer); for an activation layer
- *   delta_l IS u_{l-1}, so dl[l] = u[l-1] (borrowed). After step 3 has used delta_l
- *   (dW_l), s_l overwrites dl[l]; step 4 then turns it into zbar_l in place (u[l-1] is
- *   dead by then: step 3 read it at layer l-1);
+ *   dl[l] (B, d_l): delta_l. Its own buffer for a layer with an activation and an A;
+ *   for a standalone activation delta_l IS u_{l-1}, so dl[l] = u[l-1]; for a linear
+ *   layer delta_l IS u_l, so dl[l] = u[l] (both borrowed). After step 3 has used delta_l
+ *   (dW_l), s_l overwrites dl[l] (not for linear layers, which have no s_l); step 4 then
+ *   turns it into zbar_l in place (u[l-1] is dead by then: step 3 read it at layer l-1);
+ *   a nonlinear layer's dl[l] (B, d_{l-1}) holds sx_l from step 3 to step 4;
  *   t[0], t[1] (B, max d_l): ping-pong for ubar/deltabar and hbar.
- * Cost: 6 GEMMs per dense layer, 5 for the first (forward 1, step 1 1, step 3 2, step
- * 4 2): about twice an ordinary forward + backward, plus 4 elementwise launches.
+ * Cost: per dense or conv layer three products with A or A^T and two weight gradients
+ * (one fewer of each for the first layer; the forward adds one), about twice an
+ * ordinary forward + backward, plus a few elementwise launches per layer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +59,7 @@
 struct clgan_gp {
     int n;          /* layers */
     cl_mem *u;      /* (n + 1): u[l] (B, d_l); owned */
-    cl_mem *dl;     /* (n + 1): delta_l / s_l / zbar_l storage; owned for dense layers */
+    cl_mem *dl;     /* (n + 1): delta_l / s_l / zbar_l storage */
     char *dl_owned; /* (n + 1) */
     cl_mem t[2];    /* (B, max d_l) */
     clgan_layer_gp *v; /* (n + 1): v[l] = layer l's view (borrowed buffers); v[0] unused */
@@ -78,19 +98,23 @@ static clgan_status gp_check(const clgan_net_parts *p)
         const clgan_layer *l = &p->layers[i];
         if (l->gp_view)
             continue;
-        if (!strcmp(l->ops->kind, "batchnorm"))
-            return clgan_error(CLGAN_EINVAL,
-                               "gradient penalty: the critic has BatchNorm (%s); its batch "
-                               "statistics couple the samples, so the per-sample gradient norm "
-                               "WGAN-GP penalizes is not defined. Build the critic without "
-                               "BatchNorm (Gulrajani et al. use none, or layer norm)",
-                               l->name);
+        if (l->gp_refusal)
+            return clgan_error(CLGAN_EINVAL, "gradient penalty: the critic has %s (%s): %s",
+                               l->ops->kind, l->name, l->gp_refusal);
         return clgan_error(CLGAN_EINVAL,
                            "gradient penalty: layer %s (%s) is not supported in a WGAN-GP "
-                           "critic; only dense and activation layers are",
+                           "critic; dense, convolution, upsampling, zero-padding, reshape, "
+                           "dropout, layer-norm and activation layers are",
                            l->name, l->ops->kind);
     }
     return CLGAN_OK;
+}
+
+/* Layer l has an activation step: f is not the identity, or A is (a standalone
+ * activation, whatever its f). Not for a nonlinear layer (y = F(x)). */
+static int has_act(const clgan_layer_gp *v)
+{
+    return !v->nl && (!v->lin || v->act != CLGAN_ACT_NONE);
 }
 
 static clgan_status gp_setup(const clgan_net_parts *p)
@@ -123,12 +147,14 @@ static clgan_status gp_setup(const clgan_net_parts *p)
             goto fail;
     }
     for (int l = 1; l <= L; l++) {
-        if (!gp->v[l].w) {
-            gp->dl[l] = gp->u[l - 1];
+        const clgan_layer_gp *v = &gp->v[l];
+        if (!v->nl && (!v->lin || !has_act(v))) {
+            gp->dl[l] = v->lin ? gp->u[l] : gp->u[l - 1];
             continue;
         }
+        /* delta_l (B, d_l), or a nonlinear layer's sx_l (B, d_{l-1}) */
         gp->dl_owned[l] = 1;
-        if ((st = clgan_buf_alloc(p->ctx, &gp->dl[l], (size_t)B * p->layers[l - 1].out * 4,
+        if ((st = clgan_buf_alloc(p->ctx, &gp->dl[l], (size_t)B * gp->dim[v->nl ? l - 1 : l] * 4,
                                   "gradient-penalty delta")) != CLGAN_OK)
             goto fail;
     }
@@ -152,8 +178,8 @@ fail:
 static clgan_status gp_penalty(clgan_ctx *ctx, cl_mem gbar, cl_mem metrics, cl_mem g, int rows,
                                int cols, float lambda, int slot)
 {
-    size_t gs = 64, ls = 64; /* one work-group of GP_WG */
-    return clgan_launch(ctx, clgan_kernel(ctx, "gp_penalty"), 1, &gs, &ls,
+    size_t gs = (size_t)clgan_tunable(ctx, CLGAN_T_GP_WG), ls = gs; /* one work-group */
+    return clgan_launch(ctx, CLGAN_K_gp_penalty, 1, &gs, &ls,
                         CLGAN_ARGS(CLGAN_ARG_MEM(gbar), CLGAN_ARG_MEM(metrics), CLGAN_ARG_MEM(g),
                                    CLGAN_ARG_INT(rows), CLGAN_ARG_INT(cols),
                                    CLGAN_ARG_F32(lambda), CLGAN_ARG_INT(slot)));
@@ -162,19 +188,21 @@ static clgan_status gp_penalty(clgan_ctx *ctx, cl_mem gbar, cl_mem metrics, cl_m
 static clgan_status gp_act_rev(clgan_ctx *ctx, cl_mem ubar, cl_mem s, cl_mem deltabar, cl_mem u,
                                cl_mem y, int n, const clgan_layer_gp *v)
 {
-    size_t gs = (size_t)n, ls = 64;
-    return clgan_launch(ctx, clgan_kernel(ctx, "gp_act_rev"), 1, &gs, &ls,
+    size_t gs = (size_t)n, ls = clgan_local_size(ctx, CLGAN_K_gp_act_rev, 64);
+    return clgan_launch(ctx, CLGAN_K_gp_act_rev, 1, &gs, &ls,
                         CLGAN_ARGS(CLGAN_ARG_MEM(ubar), CLGAN_ARG_MEM(s), CLGAN_ARG_MEM(deltabar),
                                    CLGAN_ARG_MEM(u), CLGAN_ARG_MEM(y), CLGAN_ARG_INT(n),
                                    CLGAN_ARG_INT(ubar != NULL), CLGAN_ARG_INT(v->act),
                                    CLGAN_ARG_F32(v->slope)));
 }
 
+/* zbar = s + hbar * f'(y) in place (hbar NULL: 0), db += its per-channel sums: rows =
+ * batch * pixels, cols = channels. */
 static clgan_status gp_zbar_bias(clgan_ctx *ctx, cl_mem zbar, cl_mem hbar, cl_mem y, int rows,
                                  int cols, const clgan_layer_gp *v)
 {
-    size_t gs = (size_t)cols, ls = 16;
-    return clgan_launch(ctx, clgan_kernel(ctx, "gp_zbar_bias"), 1, &gs, &ls,
+    size_t gs = (size_t)cols, ls = clgan_local_size(ctx, CLGAN_K_gp_zbar_bias, 16);
+    return clgan_launch(ctx, CLGAN_K_gp_zbar_bias, 1, &gs, &ls,
                         CLGAN_ARGS(CLGAN_ARG_MEM(zbar), CLGAN_ARG_MEM(v->db), CLGAN_ARG_MEM(zbar),
                                    CLGAN_ARG_MEM(hbar), CLGAN_ARG_MEM(y), CLGAN_ARG_INT(rows),
                                    CLGAN_ARG_INT(cols), CLGAN_ARG_INT(hbar != NULL),
@@ -200,60 +228,95 @@ clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda,
     const int L = p.n_layers, B = p.batch;
     const clgan_layer_gp *v = gp->v;
     const int *dim = gp->dim;
+#define LY(l) (&p.layers[(l) - 1]) /* layer l, 1-based as in the banner */
+#define ROWS(l) (B * LY(l)->out_shape.h * LY(l)->out_shape.w) /* bias rows of layer l */
+#define COLS(l) (LY(l)->out_shape.c)
 
-    /* 1. u_{l-1} = (u_l * f'(z_l)) W_l^T, l = L..1 */
+    /* 1. u_{l-1} = A_l^T(u_l * f'(z_l)) (a nonlinear layer: J_l^T u_l), l = L..1 */
     for (int l = L; l >= 1 && st == CLGAN_OK; l--) {
-        st = clgan_act_bwd_bias(ctx, gp->dl[l], NULL, gp->u[l], p.acts[l], B, dim[l], v[l].act,
-                                v[l].slope, 0);
-        /* u_{l-1} (B, d_{l-1}) = delta_l (B, d_l) . W_l^T */
-        if (st == CLGAN_OK && v[l].w)
-            st = clgan_gemm(ctx, 0, 1, B, dim[l - 1], dim[l], 1.0f, gp->dl[l], dim[l], v[l].w,
-                            dim[l], 0.0f, gp->u[l - 1], dim[l - 1]);
+        if (v[l].nl) {
+            st = v[l].nl->vjp(LY(l), ctx, gp->u[l - 1], gp->u[l], p.acts[l - 1], B);
+            continue;
+        }
+        if (has_act(&v[l]))
+            st = clgan_act_bwd_bias(ctx, gp->dl[l], NULL, gp->u[l], p.acts[l], ROWS(l), COLS(l),
+                                    v[l].act, v[l].slope, 0);
+        if (st == CLGAN_OK && v[l].lin)
+            st = v[l].lin->adjoint(LY(l), ctx, gp->u[l - 1], gp->dl[l], B);
     }
     /* 2. penalty, metrics, gbar = ubar_0 into t[0] */
     int cur = 0; /* t[cur] holds ubar_{l-1} */
     if (st == CLGAN_OK)
         st = gp_penalty(ctx, gp->t[0], metrics, gp->u[0], B, dim[0], lambda, slot);
-    /* 3. l = 1..L: deltabar_l, dW_l += ubar^T delta_l, ubar_l and s_l (into dl[l]) */
+    /* 3. l = 1..L: deltabar_l, dW_l += gradW<A(ubar), delta_l>, ubar_l and s_l (into dl[l]);
+     *    a nonlinear layer: ubar_l = J_l ubar_{l-1}, sx_l into dl[l], its dtheta */
     for (int l = 1; l <= L && st == CLGAN_OK; l++) {
         cl_mem deltabar = gp->t[cur];
-        if (v[l].w) {
-            /* deltabar_l (B, d_l) = ubar_{l-1} (B, d_{l-1}) . W_l (d_{l-1}, d_l) */
+        const clgan_linear_ops *op = v[l].lin;
+        if (v[l].nl) {
+            st = v[l].nl->rev(LY(l), ctx, gp->t[!cur], gp->dl[l], gp->t[cur], gp->u[l],
+                              p.acts[l - 1], B);
+            cur = !cur;
+            continue;
+        }
+        if (op) {
             deltabar = gp->t[!cur];
-            st = clgan_gemm(ctx, 0, 0, B, dim[l], dim[l - 1], 1.0f, gp->t[cur], dim[l - 1],
-                            v[l].w, dim[l], 0.0f, deltabar, dim[l]);
-            /* dW_l (d_{l-1}, d_l) += ubar_{l-1}^T . delta_l (B, d_l) */
-            if (st == CLGAN_OK)
-                st = clgan_gemm(ctx, 1, 0, dim[l - 1], dim[l], B, 1.0f, gp->t[cur], dim[l - 1],
-                                gp->dl[l], dim[l], 1.0f, v[l].dw, dim[l]);
+            st = op->apply(LY(l), ctx, deltabar, gp->t[cur], B);
+            if (st == CLGAN_OK && op->wgrad)
+                st = op->wgrad(LY(l), ctx, gp->t[cur], gp->dl[l], B,
+                               op->wgrad_done ? CLGAN_GRAD_SET : CLGAN_GRAD_ADD);
             cur = !cur;
         }
         /* ubar_l in place over deltabar (not needed after the last layer); s_l -> dl[l] */
-        if (st == CLGAN_OK)
+        if (st == CLGAN_OK && has_act(&v[l]))
             st = gp_act_rev(ctx, l < L ? deltabar : NULL, gp->dl[l], deltabar, gp->u[l],
                             p.acts[l], B * dim[l], &v[l]);
     }
-    /* 4. l = L..1: zbar_l in place in dl[l], dW_l, db_l, hbar_{l-1} */
+    /* 4. l = L..1: zbar_l (in place in dl[l], or hbar_l itself), dW_l, db_l, hbar_{l-1};
+     *    a nonlinear layer: its own backward from hbar_l, plus sx_l */
     cl_mem hbar = NULL; /* hbar_L = 0 */
     for (int l = L; l >= 1 && st == CLGAN_OK; l--) {
+        const clgan_linear_ops *op = v[l].lin;
         cl_mem zbar = gp->dl[l];
-        st = gp_zbar_bias(ctx, zbar, hbar, p.acts[l], B, dim[l], &v[l]);
-        if (!v[l].w) {
-            hbar = zbar;
+        if (v[l].nl) {
+            cl_mem next = hbar == gp->t[0] ? gp->t[1] : gp->t[0];
+            if (hbar)
+                st = LY(l)->ops->backward(LY(l), ctx, l > 1 ? next : NULL, hbar, p.acts[l - 1],
+                                          p.acts[l], B, CLGAN_GRAD_ADD);
+            if (st == CLGAN_OK && l > 1 && hbar)
+                st = clgan_add(ctx, next, next, zbar, B * dim[l - 1]);
+            hbar = hbar ? next : zbar;
             continue;
         }
-        /* dW_l (d_{l-1}, d_l) += h_{l-1}^T . zbar_l */
-        if (st == CLGAN_OK)
-            st = clgan_gemm(ctx, 1, 0, dim[l - 1], dim[l], B, 1.0f, p.acts[l - 1], dim[l - 1],
-                            zbar, dim[l], 1.0f, v[l].dw, dim[l]);
-        /* hbar_{l-1} (B, d_{l-1}) = zbar_l . W_l^T, into whichever t is not hbar_l */
-        if (st == CLGAN_OK && l > 1) {
-            cl_mem next = hbar == gp->t[0] ? gp->t[1] : gp->t[0];
-            st = clgan_gemm(ctx, 0, 1, B, dim[l - 1], dim[l], 1.0f, zbar, dim[l], v[l].w, dim[l],
-                            0.0f, next, dim[l - 1]);
+        if (has_act(&v[l])) {
+            st = gp_zbar_bias(ctx, zbar, hbar, p.acts[l], ROWS(l), COLS(l), &v[l]);
+        } else {
+            if (!hbar)
+                continue; /* zbar_l = 0: nothing here or below it until a layer adds s */
+            zbar = hbar;
+            if (v[l].db)
+                st = gp_zbar_bias(ctx, zbar, NULL, p.acts[l], ROWS(l), COLS(l), &v[l]);
+        }
+        /* dW_l += gradW<A(h_{l-1}), zbar_l> */
+        if (st == CLGAN_OK && op && op->wgrad)
+            st = op->wgrad(LY(l), ctx, p.acts[l - 1], zbar, B, CLGAN_GRAD_ADD);
+        if (l == 1 || st != CLGAN_OK)
+            continue;
+        /* hbar_{l-1} = A^T(zbar_l), into a t that is not zbar_l */
+        if (op) {
+            cl_mem next = zbar == gp->t[0] ? gp->t[1] : gp->t[0];
+            st = op->adjoint(LY(l), ctx, next, zbar, B);
             hbar = next;
+        } else {
+            hbar = zbar;
         }
     }
+    for (int l = 1; l <= L && st == CLGAN_OK; l++)
+        if (v[l].lin && v[l].lin->wgrad_done)
+            st = v[l].lin->wgrad_done(LY(l), ctx);
+#undef LY
+#undef ROWS
+#undef COLS
     return st;
 }
 
@@ -263,9 +326,9 @@ clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem 
     if (rows <= 0 || dim <= 0)
         return clgan_error(CLGAN_EINVAL, "interpolate needs rows > 0 and dim > 0 (got %d, %d)",
                            rows, dim);
-    size_t gs = (size_t)rows * dim, ls = 64;
+    size_t gs = (size_t)rows * dim, ls = clgan_local_size(ctx, CLGAN_K_gp_interpolate, 64);
     uint64_t st = (uint64_t)step;
-    return clgan_launch(ctx, clgan_kernel(ctx, "gp_interpolate"), 1, &gs, &ls,
+    return clgan_launch(ctx, CLGAN_K_gp_interpolate, 1, &gs, &ls,
                         CLGAN_ARGS(CLGAN_ARG_MEM(xhat), CLGAN_ARG_MEM(real), CLGAN_ARG_MEM(fake),
                                    CLGAN_ARG_INT(rows), CLGAN_ARG_INT(dim),
                                    CLGAN_ARG_UINT((cl_uint)seed),

@@ -33,21 +33,52 @@ typedef struct clgan_layer_gp clgan_layer_gp; /* below, with gradpen.c's interfa
 struct clgan_layer {
     const clgan_layer_ops *ops;
     char name[24]; /* "dense0", "bn1", "act2" */
-    int in, out;   /* features per sample */
+    clgan_shape in_shape, out_shape; /* per sample (NHWC); set by the network before the
+                                        constructor (in_shape) and by it (out_shape) */
+    int in, out;   /* features per sample: h*w*c of the two shapes */
+    int batch;     /* the network's batch, known to the constructor */
+    clgan_ctx *ctx; /* the network's context, for constructors that size by device */
+    int spectral_norm; /* set by the network before the constructor: dense and conv layers
+                          then use W / sigma(W) (specnorm.c); others ignore it */
     double flops;  /* forward flops per sample */
+    clgan_init init; /* kernel initialization (dense, conv), from clgan_net_set_init */
+    float init_std;
+    size_t workspace; /* bytes of scratch the layer needs during forward/backward; the
+                         network allocates one buffer of the largest need */
+    cl_mem ws;     /* that buffer (borrowed; NULL when no layer needs one), set before bind */
     void *priv;
-    /* Gradient-penalty hook (gradpen.c): set by dense.c and activation.c; NULL for a
-     * layer that cannot be in a WGAN-GP critic (BatchNorm). A field rather than an ops
-     * entry so the positional ops tables need no new member. */
+    /* Gradient-penalty hooks (gradpen.c), fields rather than ops entries so the positional
+     * ops tables need no new member. gp_view: set by every layer that can be in a
+     * WGAN-GP critic (see clgan_layer_gp); NULL for one that cannot, which then sets
+     * gp_refusal to the reason (a sentence fragment). */
     void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
+    const char *gp_refusal;
 };
 
-/* Constructors (network.c names them and appends them). */
+/* Launches a cl/conv.cl shape kernel over (channels, rows): dimension 0 over the C
+ * channels in groups of up to 64 (a power of two), dimension 1 over `rows`. */
+clgan_status clgan_launch_chan(clgan_ctx *ctx, clgan_kernel_id k, int channels, size_t rows,
+                               int nargs, const clgan_arg *args);
+
+/* A kernel's initial values: Glorot uniform over fan_in + fan_out, or normal(0, std), as
+ * l->init says; from the network's init RNG. */
+void clgan_init_kernel(const clgan_layer *l, float *w, size_t n, double fan_in, double fan_out,
+                       clgan_rng *rng);
+
+/* Constructors (network.c names them and appends them). The new ones read the input
+ * shape from l->in_shape and set l->out_shape. */
+clgan_status clgan_conv_make(clgan_layer *l, const clgan_conv_opts *o);
+clgan_status clgan_upsample_make(clgan_layer *l, int fh, int fw);
+clgan_status clgan_zeropad_make(clgan_layer *l, int top, int bottom, int left, int right);
+clgan_status clgan_reshape_make(clgan_layer *l, clgan_shape s);
 clgan_status clgan_dense_make(clgan_layer *l, int in, int out, clgan_act act, float slope);
 clgan_status clgan_batchnorm_make(clgan_layer *l, int c, float eps, float momentum,
                                   float var_corr);
 clgan_status clgan_activation_make(clgan_layer *l, int c, clgan_act act, float slope);
 clgan_status clgan_dropout_make(clgan_layer *l, int c, float rate);
+/* Dropout2d: one draw per (sample, channel) of l->in_shape, broadcast over H and W. */
+clgan_status clgan_dropout2d_make(clgan_layer *l, float rate);
+clgan_status clgan_layernorm_make(clgan_layer *l, float eps);
 clgan_status clgan_residual_make(clgan_layer *l, int in, int out, clgan_act act, float slope,
                                  int bn, float eps, float momentum, float var_corr);
 
@@ -66,12 +97,74 @@ clgan_status clgan_bias_act_fwd(clgan_ctx *ctx, cl_mem y, cl_mem b, int rows, in
 clgan_status clgan_act_bwd_bias(clgan_ctx *ctx, cl_mem dz, cl_mem db, cl_mem dy, cl_mem y,
                                 int rows, int cols, clgan_act act, float slope, int db_set);
 
+/* ---- spectral normalization (specnorm.c) -------------------------------------------
+ * A dense or conv kernel viewed as the matrix M (rows, cols) it is stored as, cols = the
+ * layer's output channels (the last axis of every kernel). Forward uses M / sigma(M);
+ * sigma from one power iteration per TRAIN forward on persistent u (cols), v (rows),
+ * state tensors "sn_u", "sn_v". */
+typedef struct clgan_sn clgan_sn;
+
+/* Caller owns *out (clgan_sn_free). */
+clgan_status clgan_sn_make(clgan_sn **out, int rows, int cols);
+void clgan_sn_free(clgan_sn *sn);
+/* Describes sn_u (cols) and sn_v (rows) into t; returns 2. */
+int clgan_sn_describe(const clgan_sn *sn, clgan_tensor_info *t);
+/* u, v: standard normal draws, each normalized (u first, as PyTorch draws them). */
+void clgan_sn_init(const clgan_sn *sn, float *u, float *v, clgan_rng *rng);
+/* u, v: the state views (borrowed); allocates the normalized kernel and scratch. */
+clgan_status clgan_sn_bind(clgan_sn *sn, clgan_ctx *ctx, cl_mem u, cl_mem v);
+/* Computes the normalized kernel from w (iterating u, v first in TRAIN mode) and
+ * returns it in *wsn (owned by sn): what the layer multiplies with. */
+clgan_status clgan_sn_forward(clgan_sn *sn, clgan_ctx *ctx, cl_mem w, clgan_mode mode,
+                              cl_mem *wsn);
+/* The buffer (rows, cols) the layer writes dL/d(M / sigma) into before
+ * clgan_sn_backward (owned by sn). */
+cl_mem clgan_sn_grad(const clgan_sn *sn);
+/* dw (+)= the gradient through sigma of what clgan_sn_grad holds, u and v constant
+ * (mode CLGAN_GRAD_ADD or CLGAN_GRAD_SET). */
+clgan_status clgan_sn_backward(clgan_sn *sn, clgan_ctx *ctx, cl_mem dw, int mode);
+
 /* ---- gradient penalty (gradpen.c) --------------------------------------------------
- * What WGAN-GP's double backward needs from a layer: z = h W + b (w NULL: z = h, a
- * standalone activation), y = act(z). */
+ * What WGAN-GP's double backward needs from a layer. Most are y = act(A(x; W) + b): A
+ * linear in x for fixed W and linear in W for fixed x; b (one per output channel) and
+ * act optional. Dense and conv layers (A = the product with the kernel, spectrally
+ * normalized or not), upsampling, zero padding, reshape and dropout (A = multiplication
+ * by the last forward's mask) provide clgan_linear_ops; a standalone activation is
+ * A = identity. A layer whose Jacobian depends on its input (LayerNorm) provides
+ * clgan_nonlinear_ops instead. */
+typedef struct {
+    /* y (batch, out) = A(x) (no bias, no activation); x is not modified. */
+    clgan_status (*apply)(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem x, int batch);
+    /* dx (batch, in) = A^T(dy); dy is not modified. */
+    clgan_status (*adjoint)(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, int batch);
+    /* The gradient of <A(x; W), dy> with respect to W into the layer's weight-gradient
+     * accumulator (mode CLGAN_GRAD_SET or _ADD). NULL when A has no weights. */
+    clgan_status (*wgrad)(clgan_layer *l, clgan_ctx *ctx, cl_mem x, cl_mem dy, int batch,
+                          int mode);
+    /* Adds the accumulator into the weight gradient (spectral norm: through sigma);
+     * NULL when the accumulator is the weight gradient itself. */
+    clgan_status (*wgrad_done)(clgan_layer *l, clgan_ctx *ctx);
+} clgan_linear_ops;
+
+/* y = F(x; theta) with Jacobian J(x) = dy/dx at x, the last forward's input (batch,
+ * in). The backward of the forward (dx = J^T dy, parameter gradients added) is the
+ * layer's own backward, which must then leave dy unchanged. */
+typedef struct {
+    /* dx (batch, in) = J^T dy (batch, out); dy is not modified. */
+    clgan_status (*vjp)(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_mem dy, cl_mem x,
+                        int batch);
+    /* For w (batch, in) and u (batch, out), with Q = <w, J^T u>: ubar (batch, out) =
+     * dQ/du = J w, sx (batch, in) = dQ/dx, and dQ/dtheta added into the parameter
+     * gradients. w and u are not modified; ubar may be w. */
+    clgan_status (*rev)(clgan_layer *l, clgan_ctx *ctx, cl_mem ubar, cl_mem sx, cl_mem w,
+                        cl_mem u, cl_mem x, int batch);
+} clgan_nonlinear_ops;
+
 struct clgan_layer_gp {
-    cl_mem w, b;   /* (in, out), (out): borrowed views into params; NULL when absent */
-    cl_mem dw, db; /* the matching views into grads; NULL when absent */
+    const clgan_linear_ops *lin; /* y = act(A(x) + b); NULL: A is the identity (a
+                                    standalone activation) */
+    const clgan_nonlinear_ops *nl; /* instead of lin, act, db: y = F(x) */
+    cl_mem db;                   /* bias gradient (out_shape.c), NULL when no bias */
     clgan_act act;
     float slope;
 };

@@ -24,8 +24,8 @@ int clgan_loss_wants_sigmoid(clgan_loss l) { return l == CLGAN_LOSS_BCE; }
 clgan_status clgan_loss_eval(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int slot, cl_mem out,
                              int n, const clgan_loss_args *a)
 {
-    size_t g = 64, l = 64; /* one work-group of LOSS_WG */
-    return clgan_launch(ctx, clgan_kernel(ctx, "gan_loss"), 1, &g, &l,
+    size_t g = (size_t)clgan_tunable(ctx, CLGAN_T_LOSS_WG), l = g; /* one work-group */
+    return clgan_launch(ctx, CLGAN_K_gan_loss, 1, &g, &l,
                         CLGAN_ARGS(CLGAN_ARG_MEM(dout), CLGAN_ARG_MEM(metrics),
                                    CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n), CLGAN_ARG_INT(a->kind),
                                    CLGAN_ARG_INT(a->role), CLGAN_ARG_F32(a->target),

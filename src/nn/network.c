@@ -1,6 +1,9 @@
 /* network.c - a network: an ordered list of layers over one flat parameter buffer, one
  * flat gradient buffer and one flat state buffer, plus the activation buffers for a
- * fixed batch. Runs forward and backward; never waits on the device. */
+ * fixed batch and one scratch workspace. Shapes propagate: each layer is told its input
+ * shape and reports its output shape. Runs forward and backward; never waits on the
+ * device. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,35 +12,58 @@
 
 #define MAX_LAYERS 64
 
+/* Layer kinds, for names: dense0, bn1, conv2, ... */
+enum { KIND_DENSE, KIND_BN, KIND_ACT, KIND_DROP, KIND_RES, KIND_CONV, KIND_CONVT, KIND_UP,
+       KIND_PAD, KIND_RESHAPE, KIND_LN, KIND_COUNT };
+static const char *const kind_prefix[KIND_COUNT] = {"dense", "bn", "act", "drop", "res", "conv",
+                                                    "convt", "up", "pad", "reshape", "ln"};
+
 struct clgan_net {
     clgan_ctx *ctx;
     clgan_net_view view;
     clgan_layer layers[MAX_LAYERS];
     int n_layers;
     int finalized;
-    int kind_count[5];        /* dense, bn, act, dropout, res: for layer names */
+    int spectral_norm;          /* clgan_net_set_spectral_norm: for the layers added next */
+    int kind_count[KIND_COUNT]; /* per kind, for layer names */
     clgan_tensor_info *tensors;
     cl_mem *views;            /* sub-buffers: values of every tensor, then grads */
     int n_views;
     cl_mem acts[MAX_LAYERS + 1];  /* acts[i+1] (batch, layers[i].out); acts[0] borrowed */
     cl_mem dacts[MAX_LAYERS + 1]; /* gradients of acts; dacts[0] = view.dinput */
     clgan_gp *gp;                 /* gradient-penalty scratch (gradpen.c), on first use */
+    cl_mem ws;                    /* the layers' shared workspace (largest need) */
+    clgan_init init;              /* for the kernels of layers added next */
+    float init_std;
 };
 
-clgan_status clgan_net_init(clgan_net **out, clgan_ctx *ctx, int in_dim, int batch)
+clgan_status clgan_net_init_shape(clgan_net **out, clgan_ctx *ctx, clgan_shape in, int batch)
 {
     *out = NULL;
-    if (in_dim <= 0 || batch <= 0)
-        return clgan_error(CLGAN_EINVAL, "network needs in_dim > 0 and batch > 0 (got %d, %d)",
-                           in_dim, batch);
+    if (in.h <= 0 || in.w <= 0 || in.c <= 0 || batch <= 0 ||
+        (long long)in.h * in.w * in.c > (1 << 28))
+        return clgan_error(CLGAN_EINVAL, "network needs an input shape of positive sizes (at "
+                           "most 2^28 values) and batch > 0 (got %dx%dx%d, batch %d)", in.h,
+                           in.w, in.c, batch);
     clgan_net *n = calloc(1, sizeof *n);
     if (!n)
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     n->ctx = ctx;
     n->view.batch = batch;
-    n->view.in_dim = n->view.out_dim = in_dim;
+    n->view.in_shape = n->view.out_shape = in;
+    n->view.in_dim = n->view.out_dim = clgan_shape_size(in);
     *out = n;
     return CLGAN_OK;
+}
+
+clgan_status clgan_net_init(clgan_net **out, clgan_ctx *ctx, int in_dim, int batch)
+{
+    if (in_dim <= 0 || batch <= 0) {
+        *out = NULL;
+        return clgan_error(CLGAN_EINVAL, "network needs in_dim > 0 and batch > 0 (got %d, %d)",
+                           in_dim, batch);
+    }
+    return clgan_net_init_shape(out, ctx, CLGAN_SHAPE(1, 1, in_dim), batch);
 }
 
 void clgan_net_free(clgan_net *n)
@@ -55,6 +81,7 @@ void clgan_net_free(clgan_net *n)
         clgan_buf_release(&n->dacts[i]);
     }
     clgan_buf_release(&n->dacts[0]);
+    clgan_buf_release(&n->ws);
     clgan_buf_release(&n->view.params);
     clgan_buf_release(&n->view.grads);
     clgan_buf_release(&n->view.state);
@@ -65,79 +92,176 @@ void clgan_net_free(clgan_net *n)
 
 const clgan_net_view *clgan_net_get(const clgan_net *n) { return &n->view; }
 
-static clgan_status add_layer(clgan_net *n, int kind, const char *prefix, clgan_status st)
+/* The next layer slot, told the current output shape, batch and context (for its
+ * constructor); NULL with a message when none can be added. */
+static clgan_layer *next_layer(clgan_net *n)
+{
+    if (n->finalized) {
+        clgan_error(CLGAN_EINVAL, "network already finalized");
+        return NULL;
+    }
+    if (n->n_layers >= MAX_LAYERS) {
+        clgan_error(CLGAN_EINVAL, "too many layers (max %d)", MAX_LAYERS);
+        return NULL;
+    }
+    clgan_layer *l = &n->layers[n->n_layers];
+    memset(l, 0, sizeof *l);
+    l->in_shape = n->view.out_shape;
+    l->in = n->view.out_dim;
+    l->batch = n->view.batch;
+    l->ctx = n->ctx;
+    l->spectral_norm = n->spectral_norm;
+    l->init = n->init;
+    l->init_std = n->init_std;
+    return l;
+}
+
+clgan_status clgan_net_set_init(clgan_net *n, clgan_init init, float std)
+{
+    if ((unsigned)init > CLGAN_INIT_NORMAL || !(std >= 0.0f && std <= 10.0f))
+        return clgan_error(CLGAN_EINVAL, "weight initialization %d with std %g: unknown", (int)init,
+                           std);
+    n->init = init;
+    n->init_std = std;
+    return CLGAN_OK;
+}
+
+void clgan_init_kernel(const clgan_layer *l, float *w, size_t n, double fan_in, double fan_out,
+                       clgan_rng *rng)
+{
+    double limit = sqrt(6.0 / (fan_in + fan_out));
+    for (size_t i = 0; i < n; i++)
+        w[i] = l->init == CLGAN_INIT_NORMAL ? (float)(l->init_std * clgan_rng_normal(rng))
+                                            : (float)((2.0 * clgan_rng_uniform(rng) - 1.0) * limit);
+}
+
+/* Appends the layer its constructor just made (status st). A constructor that sets no
+ * out_shape keeps the input shape when the size is unchanged, else makes a feature
+ * vector (1 x 1 x out). */
+static clgan_status add_layer(clgan_net *n, int kind, clgan_status st)
 {
     if (st != CLGAN_OK)
         return st;
     clgan_layer *l = &n->layers[n->n_layers];
-    snprintf(l->name, sizeof l->name, "%s%d", prefix, n->kind_count[kind]++);
+    if (l->out_shape.c == 0)
+        l->out_shape = l->out == l->in ? l->in_shape : CLGAN_SHAPE(1, 1, l->out);
+    l->out = clgan_shape_size(l->out_shape);
+    snprintf(l->name, sizeof l->name, "%s%d", kind_prefix[kind], n->kind_count[kind]++);
     n->view.out_dim = l->out;
+    n->view.out_shape = l->out_shape;
     n->view.flops_fwd += l->flops * n->view.batch;
     n->n_layers++;
     n->view.n_layers = n->n_layers;
     return CLGAN_OK;
 }
 
-static clgan_status can_add(const clgan_net *n)
-{
-    if (n->finalized)
-        return clgan_error(CLGAN_EINVAL, "network already finalized");
-    if (n->n_layers >= MAX_LAYERS)
-        return clgan_error(CLGAN_EINVAL, "too many layers (max %d)", MAX_LAYERS);
-    return CLGAN_OK;
-}
-
 clgan_status clgan_net_add_dense(clgan_net *n, int out_dim, clgan_act act, float slope)
 {
-    clgan_status st = can_add(n);
-    if (st != CLGAN_OK)
-        return st;
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
     if (out_dim <= 0)
         return clgan_error(CLGAN_EINVAL, "dense layer width must be > 0 (got %d)", out_dim);
-    return add_layer(n, 0, "dense",
-                     clgan_dense_make(&n->layers[n->n_layers], n->view.out_dim, out_dim, act, slope));
+    return add_layer(n, KIND_DENSE, clgan_dense_make(l, l->in, out_dim, act, slope));
 }
 
 clgan_status clgan_net_add_batchnorm(clgan_net *n, float eps, float momentum, float var_corr)
 {
-    clgan_status st = can_add(n);
-    if (st != CLGAN_OK)
-        return st;
-    return add_layer(n, 1, "bn",
-                     clgan_batchnorm_make(&n->layers[n->n_layers], n->view.out_dim, eps,
-                                          momentum, var_corr));
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    return add_layer(n, KIND_BN, clgan_batchnorm_make(l, l->in, eps, momentum, var_corr));
 }
 
 clgan_status clgan_net_add_activation(clgan_net *n, clgan_act act, float slope)
 {
-    clgan_status st = can_add(n);
-    if (st != CLGAN_OK)
-        return st;
-    return add_layer(n, 2, "act",
-                     clgan_activation_make(&n->layers[n->n_layers], n->view.out_dim, act, slope));
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    return add_layer(n, KIND_ACT, clgan_activation_make(l, l->in, act, slope));
 }
 
 clgan_status clgan_net_add_dropout(clgan_net *n, float rate)
 {
-    clgan_status st = can_add(n);
-    if (st != CLGAN_OK)
-        return st;
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
     if (!(rate >= 0.0f && rate < 1.0f))
         return clgan_error(CLGAN_EINVAL, "dropout rate must be in [0, 1) (got %g)", rate);
-    return add_layer(n, 3, "drop", clgan_dropout_make(&n->layers[n->n_layers], n->view.out_dim, rate));
+    return add_layer(n, KIND_DROP, clgan_dropout_make(l, l->in, rate));
+}
+
+clgan_status clgan_net_add_dropout2d(clgan_net *n, float rate)
+{
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return clgan_error(CLGAN_EINVAL, "dropout2d rate must be in [0, 1) (got %g)", rate);
+    return add_layer(n, KIND_DROP, clgan_dropout2d_make(l, rate));
+}
+
+clgan_status clgan_net_add_layernorm(clgan_net *n, float eps)
+{
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    return add_layer(n, KIND_LN, clgan_layernorm_make(l, eps));
+}
+
+clgan_status clgan_net_set_spectral_norm(clgan_net *n, int on)
+{
+    if (n->finalized)
+        return clgan_error(CLGAN_EINVAL, "network already finalized");
+    n->spectral_norm = on != 0;
+    return CLGAN_OK;
 }
 
 clgan_status clgan_net_add_residual(clgan_net *n, int out_dim, clgan_act act, float slope, int bn,
                                     float eps, float momentum, float var_corr)
 {
-    clgan_status st = can_add(n);
-    if (st != CLGAN_OK)
-        return st;
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
     if (out_dim <= 0)
         return clgan_error(CLGAN_EINVAL, "residual block width must be > 0 (got %d)", out_dim);
-    return add_layer(n, 4, "res",
-                     clgan_residual_make(&n->layers[n->n_layers], n->view.out_dim, out_dim, act,
-                                         slope, bn, eps, momentum, var_corr));
+    if (n->spectral_norm)
+        return clgan_error(CLGAN_EINVAL, "spectral normalization is not implemented for "
+                           "residual blocks (only dense and convolution layers)");
+    return add_layer(n, KIND_RES, clgan_residual_make(l, l->in, out_dim, act, slope, bn, eps,
+                                                      momentum, var_corr));
+}
+
+clgan_status clgan_net_add_conv2d(clgan_net *n, const clgan_conv_opts *o)
+{
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    return add_layer(n, o->transpose ? KIND_CONVT : KIND_CONV, clgan_conv_make(l, o));
+}
+
+clgan_status clgan_net_add_upsample(clgan_net *n, int fh, int fw)
+{
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    return add_layer(n, KIND_UP, clgan_upsample_make(l, fh, fw));
+}
+
+clgan_status clgan_net_add_zeropad(clgan_net *n, int top, int bottom, int left, int right)
+{
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    return add_layer(n, KIND_PAD, clgan_zeropad_make(l, top, bottom, left, right));
+}
+
+clgan_status clgan_net_add_reshape(clgan_net *n, clgan_shape s)
+{
+    clgan_layer *l = next_layer(n);
+    if (!l)
+        return CLGAN_EINVAL;
+    return add_layer(n, KIND_RESHAPE, clgan_reshape_make(l, s));
 }
 
 /* Lays out every tensor (aligned offsets), allocates the flat buffers and views. */
@@ -212,9 +336,16 @@ clgan_status clgan_net_finalize(clgan_net *n, uint64_t seed)
         st = clgan_error(CLGAN_ENOMEM, "out of memory");
         goto done;
     }
+    size_t ws = 0;
+    for (int i = 0; i < n->n_layers; i++)
+        if (n->layers[i].workspace > ws)
+            ws = n->layers[i].workspace;
+    if (ws && (st = clgan_buf_alloc(n->ctx, &n->ws, ws, "layer workspace")) != CLGAN_OK)
+        goto done;
     int v = 0;
     for (int i = 0; i < n->n_layers; i++) {
         clgan_layer *l = &n->layers[i];
+        l->ws = l->workspace ? n->ws : NULL;
         cl_mem vals[CLGAN_LAYER_MAX_TENSORS] = {0}, grads[CLGAN_LAYER_MAX_TENSORS] = {0};
         float *host[CLGAN_LAYER_MAX_TENSORS] = {0};
         for (int t = first[i]; t < first[i + 1]; t++) {

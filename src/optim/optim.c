@@ -9,9 +9,9 @@
 
 #include "clgan/optim.h"
 
-#define OPT_WG 256           /* must match OPT_WG in cl/optim.cl */
+/* OPT_WG (reduction work-group size) and OPT_VW (floats per vector) are kernels.h
+ * tunables: clgan_tunable(ctx, CLGAN_T_OPT_WG), as cl/optim.cl was compiled. */
 #define OPT_MAX_GROUPS 256   /* partial sums of the norm reduction */
-#define OPT_VW 16            /* must match OPT_VW in cl/optim.cl (floats per vector) */
 #define OPT_CPU_RUN 4096     /* floats one work-item updates with CPU shapes: 2048-8192
                                 measured alike on PoCL (2 cores, 0.5M and 1.5M floats) */
 #define OPT_MIN_PER_ITEM 128 /* floats per work-item before another group is added:
@@ -29,7 +29,8 @@ struct clgan_opt {
     cl_mem scal;     /* (4) norm-clip scale, norm_before, norm_after, unused */
     int groups;      /* groups of the norm reduction, fixed by n (determinism) */
     int block8;      /* float8 vectors per group (multiple of OPT_WG) */
-    cl_kernel k_partial, k_finish, k_update;
+    int wg;          /* OPT_WG */
+    clgan_kernel_id k_update;
 };
 
 static const char *const kind_names[CLGAN_OPT_COUNT] = {"sgd", "adam", "rmsprop"};
@@ -96,12 +97,12 @@ static clgan_status check_opts(const clgan_opt_opts *o, size_t n)
  * SGD and SGD with momentum are separate rules. */
 enum { RULE_SGD, RULE_MOMENTUM, RULE_ADAM, RULE_RMSPROP };
 static const struct {
-    const char *kernel;
+    clgan_kernel_id kernel;
     int nstate; /* state buffers of n floats */
-} rules[] = {[RULE_SGD] = {"opt_update_sgd", 0},
-             [RULE_MOMENTUM] = {"opt_update_momentum", 1},
-             [RULE_ADAM] = {"opt_update_adam", 2},
-             [RULE_RMSPROP] = {"opt_update_rmsprop", 1}};
+} rules[] = {[RULE_SGD] = {CLGAN_K_opt_update_sgd, 0},
+             [RULE_MOMENTUM] = {CLGAN_K_opt_update_momentum, 1},
+             [RULE_ADAM] = {CLGAN_K_opt_update_adam, 2},
+             [RULE_RMSPROP] = {CLGAN_K_opt_update_rmsprop, 1}};
 
 static int rule_of(const clgan_opt_opts *o)
 {
@@ -128,10 +129,13 @@ clgan_status clgan_opt_init(clgan_opt **out, clgan_ctx *ctx, size_t n, clgan_opt
     op->o = o;
     op->n = n;
     op->nstate = rules[rule_of(&o)].nstate;
-    size_t g = (n + (size_t)OPT_WG * OPT_MIN_PER_ITEM - 1) / ((size_t)OPT_WG * OPT_MIN_PER_ITEM);
+    op->wg = clgan_tunable(ctx, CLGAN_T_OPT_WG);
+    op->k_update = rules[rule_of(&o)].kernel;
+    const size_t wg = (size_t)op->wg;
+    size_t g = (n + wg * OPT_MIN_PER_ITEM - 1) / (wg * OPT_MIN_PER_ITEM);
     op->groups = g < 1 ? 1 : g > OPT_MAX_GROUPS ? OPT_MAX_GROUPS : (int)g;
-    size_t per = (size_t)op->groups * OPT_WG;
-    op->block8 = (int)((n / 8 + per - 1) / per * OPT_WG);
+    size_t per = (size_t)op->groups * wg;
+    op->block8 = (int)((n / 8 + per - 1) / per * wg);
     for (int i = 0; i < op->nstate; i++)
         if ((st = clgan_buf_alloc(ctx, &op->state[i], n * sizeof(float), state_names[o.kind][i])) != CLGAN_OK)
             goto fail;
@@ -139,12 +143,6 @@ clgan_status clgan_opt_init(clgan_opt **out, clgan_ctx *ctx, size_t n, clgan_opt
                               "optimizer norm partial sums")) != CLGAN_OK ||
         (st = clgan_buf_alloc(ctx, &op->scal, 4 * sizeof(float), "optimizer norm scalars")) != CLGAN_OK)
         goto fail;
-    if (!(op->k_partial = clgan_kernel(ctx, "opt_sumsq_partial")) ||
-        !(op->k_finish = clgan_kernel(ctx, "opt_norm_finish")) ||
-        !(op->k_update = clgan_kernel(ctx, rules[rule_of(&o)].kernel))) {
-        st = CLGAN_ECL;
-        goto fail;
-    }
     *out = op;
     return CLGAN_OK;
 fail:
@@ -183,13 +181,13 @@ clgan_status clgan_opt_step(clgan_opt *o, cl_mem params, cl_mem grads, long t, c
     if (metrics && slot < 0)
         return clgan_error(CLGAN_EINVAL, "optimizer metrics slot %d: need >= 0", slot);
     if (norm) {
-        size_t wg = OPT_WG, gp = (size_t)o->groups * OPT_WG;
-        if ((st = clgan_launch(o->ctx, o->k_partial, 1, &gp, &wg,
+        size_t wg = (size_t)o->wg, gp = (size_t)o->groups * wg;
+        if ((st = clgan_launch(o->ctx, CLGAN_K_opt_sumsq_partial, 1, &gp, &wg,
                                CLGAN_ARGS(CLGAN_ARG_MEM(o->partial), CLGAN_ARG_MEM(grads),
                                           CLGAN_ARG_MEM(params), CLGAN_ARG_F32(c->l2),
                                           CLGAN_ARG_F32(c->clip_value), CLGAN_ARG_INT(n),
                                           CLGAN_ARG_INT(o->block8)))) != CLGAN_OK ||
-            (st = clgan_launch(o->ctx, o->k_finish, 1, &wg, &wg,
+            (st = clgan_launch(o->ctx, CLGAN_K_opt_norm_finish, 1, &wg, &wg,
                                CLGAN_ARGS(CLGAN_ARG_MEM(o->scal), CLGAN_ARG_MEM(metrics ? metrics : o->scal),
                                           CLGAN_ARG_MEM(o->partial), CLGAN_ARG_F32(c->clip_norm),
                                           CLGAN_ARG_INT(metrics != NULL), CLGAN_ARG_INT(slot),
@@ -215,8 +213,10 @@ clgan_status clgan_opt_step(clgan_opt *o, cl_mem params, cl_mem grads, long t, c
     /* CPU shapes (clgan_cpu_shapes): OPT_CPU_RUN floats per work-item, one work-item per
      * group; GPU shapes: one vector per work-item in groups of OPT_WG (cl/optim.cl). */
     const int cpu = clgan_cpu_shapes(o->ctx);
-    const size_t nv = o->n / OPT_VW, per = cpu ? OPT_CPU_RUN / OPT_VW : 1;
-    size_t wg = cpu ? 1 : OPT_WG, gn = nv ? (nv + per - 1) / per : 1;
+    const size_t vw = (size_t)clgan_tunable(o->ctx, CLGAN_T_OPT_VW);
+    const size_t nv = o->n / vw, per = cpu ? OPT_CPU_RUN / vw : 1;
+    size_t wg = cpu ? 1 : clgan_local_size(o->ctx, o->k_update, (size_t)o->wg);
+    size_t gn = nv ? (nv + per - 1) / per : 1;
     return clgan_launch(o->ctx, o->k_update, 1, &gn, &wg,
                         CLGAN_ARGS(CLGAN_ARG_MEM(params), CLGAN_ARG_MEM(s0), CLGAN_ARG_MEM(s1),
                                    CLGAN_ARG_MEM(grads), CLGAN_ARG_MEM(o->scal),
@@ -233,7 +233,7 @@ clgan_status clgan_weight_clip(clgan_ctx *ctx, cl_mem params, size_t n, float c)
         return clgan_error(CLGAN_EINVAL, "weight clip over %zu floats: need 1 .. %d", n, INT_MAX);
     if (!(c > 0.0f) || !isfinite(c))
         return clgan_error(CLGAN_EINVAL, "weight clip %g: need a finite value > 0", c);
-    size_t wg = OPT_WG, gn = n;
-    return clgan_launch(ctx, clgan_kernel(ctx, "weight_clip"), 1, &gn, &wg,
+    size_t wg = clgan_local_size(ctx, CLGAN_K_weight_clip, 256), gn = n;
+    return clgan_launch(ctx, CLGAN_K_weight_clip, 1, &gn, &wg,
                         CLGAN_ARGS(CLGAN_ARG_MEM(params), CLGAN_ARG_F32(c), CLGAN_ARG_INT((int)n)));
 }

@@ -8,34 +8,54 @@
 
 const clgan_ctx_view *clgan_ctx_get(const clgan_ctx *ctx) { return &ctx->view; }
 
+#define KERNEL_NAME_(name) #name,
+static const char *const kernel_names[CLGAN_K_COUNT] = {CLGAN_KERNEL_LIST(KERNEL_NAME_)};
+#undef KERNEL_NAME_
+
+const char *clgan_kernel_name(clgan_kernel_id id)
+{
+    return (unsigned)id < CLGAN_K_COUNT ? kernel_names[id] : "?";
+}
+
+/* Creates every kernel of kernels.h's table and reads its work-group limits. A kernel
+ * the program lacks is named; one whose required work-group size is above what it can
+ * run with on this device is ELIMIT (a build that cannot launch is caught here, not at
+ * its first launch). */
 static clgan_status create_kernels(clgan_ctx *ctx)
 {
-    cl_uint n = 0;
-    cl_int err = clCreateKernelsInProgram(ctx->program, 0, NULL, &n);
-    if (err != CL_SUCCESS)
-        return clgan_cl_fail(ctx, "clCreateKernelsInProgram", err);
-    cl_kernel *ks = calloc(n ? n : 1, sizeof *ks);
-    ctx->kernels = calloc(n ? n : 1, sizeof *ctx->kernels);
-    if (!ks || !ctx->kernels) {
-        free(ks);
-        return clgan_error(CLGAN_ENOMEM, "out of memory creating kernels");
-    }
-    err = clCreateKernelsInProgram(ctx->program, n, ks, NULL);
-    if (err != CL_SUCCESS) {
-        free(ks);
-        return clgan_cl_fail(ctx, "clCreateKernelsInProgram", err);
-    }
-    ctx->n_kernels = (int)n; /* owned from here: freed by clgan_ctx_free */
-    for (cl_uint i = 0; i < n; i++) {
-        ctx->kernels[i].k = ks[i];
-        err = clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof ctx->kernels[i].name,
-                              ctx->kernels[i].name, NULL);
+    char call[160];
+    cl_int err;
+    for (int i = 0; i < CLGAN_K_COUNT; i++) {
+        clgan_kernel_entry *e = &ctx->kernels[i];
+        e->k = clCreateKernel(ctx->program, kernel_names[i], &err);
+        if (err == CL_INVALID_KERNEL_NAME)
+            return clgan_error(CLGAN_ECL, "kernel '%s' is not in the program built from cl/ "
+                               "(a kernel source out of step with include/clgan/kernels.h?)",
+                               kernel_names[i]);
         if (err != CL_SUCCESS) {
-            free(ks);
-            return clgan_cl_fail(ctx, "clGetKernelInfo(CL_KERNEL_FUNCTION_NAME)", err);
+            e->k = NULL;
+            snprintf(call, sizeof call, "clCreateKernel(%s)", kernel_names[i]);
+            return clgan_cl_fail(ctx, call, err);
         }
+        size_t wg = 0;
+        err = clGetKernelWorkGroupInfo(e->k, ctx->view.dev.id, CL_KERNEL_WORK_GROUP_SIZE,
+                                       sizeof wg, &wg, NULL);
+        if (err == CL_SUCCESS)
+            err = clGetKernelWorkGroupInfo(e->k, ctx->view.dev.id,
+                                           CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof e->reqd,
+                                           e->reqd, NULL);
+        if (err != CL_SUCCESS) {
+            snprintf(call, sizeof call, "clGetKernelWorkGroupInfo(%s)", kernel_names[i]);
+            return clgan_cl_fail(ctx, call, err);
+        }
+        e->max_wg = wg < ctx->view.dev.max_wg ? wg : ctx->view.dev.max_wg;
+        size_t need = e->reqd[0] * (e->reqd[1] ? e->reqd[1] : 1) * (e->reqd[2] ? e->reqd[2] : 1);
+        if (need > e->max_wg)
+            return clgan_error(CLGAN_ELIMIT, "kernel %s was built for work-groups of %zu "
+                               "work-items, but on %s it can run at most %zu "
+                               "(CL_KERNEL_WORK_GROUP_SIZE)", kernel_names[i], need,
+                               ctx->view.dev.name, e->max_wg);
     }
-    free(ks);
     return CLGAN_OK;
 }
 
@@ -85,7 +105,8 @@ clgan_status clgan_ctx_init(clgan_ctx **out, const clgan_ctx_opts *opts)
         st = clgan_cl_fail(ctx, "clCreateCommandQueue", err);
         goto fail;
     }
-    if ((st = clgan_program_build(ctx)) != CLGAN_OK || (st = create_kernels(ctx)) != CLGAN_OK)
+    if ((st = clgan_tunables_init(ctx)) != CLGAN_OK || (st = clgan_program_build(ctx)) != CLGAN_OK ||
+        (st = create_kernels(ctx)) != CLGAN_OK)
         goto fail;
     ctx->gemm_impl = CLGAN_GEMM_AUTO; /* until clgan_gemm_autoselect (gemm_native.c) */
     *out = ctx;
@@ -106,9 +127,9 @@ void clgan_ctx_free(clgan_ctx *ctx)
         clReleaseEvent(ctx->prof_events[i]);
     free(ctx->prof_events);
     free(ctx->prof_kernel);
-    for (int i = 0; i < ctx->n_kernels; i++)
-        clReleaseKernel(ctx->kernels[i].k);
-    free(ctx->kernels);
+    for (int i = 0; i < CLGAN_K_COUNT; i++)
+        if (ctx->kernels[i].k)
+            clReleaseKernel(ctx->kernels[i].k);
     if (ctx->program)
         clReleaseProgram(ctx->program);
     if (ctx->view.queue)
@@ -118,34 +139,81 @@ void clgan_ctx_free(clgan_ctx *ctx)
     free(ctx);
 }
 
-cl_kernel clgan_kernel(clgan_ctx *ctx, const char *name)
+cl_kernel clgan_kernel(const clgan_ctx *ctx, clgan_kernel_id id)
 {
-    for (int i = 0; i < ctx->n_kernels; i++)
-        if (!strcmp(ctx->kernels[i].name, name))
-            return ctx->kernels[i].k;
-    clgan_error(CLGAN_ECL, "kernel '%s' is not in the program (cl/ sources out of date?)", name);
-    return NULL;
+    return (unsigned)id < CLGAN_K_COUNT ? ctx->kernels[id].k : NULL;
 }
 
-static const char *kernel_name(cl_kernel k, char *buf, size_t n)
+size_t clgan_kernel_max_wg(const clgan_ctx *ctx, clgan_kernel_id id)
 {
-    buf[0] = '\0';
-    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, n, buf, NULL);
-    return buf;
+    return (unsigned)id < CLGAN_K_COUNT ? ctx->kernels[id].max_wg : 0;
 }
 
-clgan_status clgan_launch(clgan_ctx *ctx, cl_kernel k, int dims, const size_t *global,
+size_t clgan_local_size(const clgan_ctx *ctx, clgan_kernel_id id, size_t preferred)
+{
+    size_t lim = clgan_kernel_max_wg(ctx, id), l = preferred ? preferred : 1;
+    if (ctx->view.dev.max_item[0] && ctx->view.dev.max_item[0] < lim)
+        lim = ctx->view.dev.max_item[0];
+    while (l > 1 && l > lim)
+        l /= 2;
+    return l;
+}
+
+/* ELIMIT unless `local` (dims entries, NULL: the driver's choice) fits kernel `e`
+ * and the device. */
+static clgan_status check_local(const clgan_ctx *ctx, clgan_kernel_id id, int dims,
+                                const size_t *local)
+{
+    const clgan_kernel_entry *e = &ctx->kernels[id];
+    const clgan_device_info *d = &ctx->view.dev;
+    const char *name = kernel_names[id];
+    if (!local) {
+        if (e->reqd[0])
+            return clgan_error(CLGAN_ELIMIT, "kernel %s needs work-groups of %zux%zux%zu and "
+                               "was launched without a local size", name, e->reqd[0],
+                               e->reqd[1], e->reqd[2]);
+        return CLGAN_OK;
+    }
+    size_t total = 1;
+    for (int i = 0; i < dims; i++) {
+        if (local[i] == 0)
+            return clgan_error(CLGAN_ELIMIT, "kernel %s launched with a local size of 0 in "
+                               "dimension %d", name, i);
+        if (local[i] > d->max_item[i])
+            return clgan_error(CLGAN_ELIMIT, "kernel %s launched with %zu work-items in "
+                               "dimension %d; %s allows at most %zu "
+                               "(CL_DEVICE_MAX_WORK_ITEM_SIZES)", name, local[i], i, d->name,
+                               d->max_item[i]);
+        if (e->reqd[0] && local[i] != e->reqd[i])
+            return clgan_error(CLGAN_ELIMIT, "kernel %s needs work-groups of %zux%zux%zu, "
+                               "launched with %zu in dimension %d", name, e->reqd[0],
+                               e->reqd[1], e->reqd[2], local[i], i);
+        total *= local[i];
+    }
+    if (total > e->max_wg)
+        return clgan_error(CLGAN_ELIMIT, "kernel %s launched with work-groups of %zu "
+                           "work-items; on %s it can run at most %zu", name, total, d->name,
+                           e->max_wg);
+    return CLGAN_OK;
+}
+
+clgan_status clgan_launch(clgan_ctx *ctx, clgan_kernel_id id, int dims, const size_t *global,
                           const size_t *local, int nargs, const clgan_arg *args)
 {
-    char name[64], call[128];
+    char call[128];
     size_t g[3];
     cl_int err;
-    if (!k)
-        return clgan_error(CLGAN_ECL, "launch of a missing kernel");
+    if ((unsigned)id >= CLGAN_K_COUNT || dims < 1 || dims > 3)
+        return clgan_error(CLGAN_EINVAL, "launch of kernel id %d over %d dimensions", (int)id,
+                           dims);
+    cl_kernel k = ctx->kernels[id].k;
+    clgan_status st = check_local(ctx, id, dims, local);
+    if (st != CLGAN_OK)
+        return st;
     for (int i = 0; i < nargs; i++) {
         err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
         if (err != CL_SUCCESS) {
-            snprintf(call, sizeof call, "clSetKernelArg(%s, arg %d)", kernel_name(k, name, sizeof name), i);
+            snprintf(call, sizeof call, "clSetKernelArg(%s, arg %d)", kernel_names[id], i);
             return clgan_cl_fail(ctx, call, err);
         }
     }
@@ -157,17 +225,12 @@ clgan_status clgan_launch(clgan_ctx *ctx, cl_kernel k, int dims, const size_t *g
     cl_event ev = NULL;
     err = clEnqueueNDRangeKernel(ctx->view.queue, k, (cl_uint)dims, NULL, g, local, 0, NULL,
                                  ctx->opts.profile ? &ev : NULL);
-    if (ev) {
-        int idx = -1;
-        for (int i = 0; i < ctx->n_kernels && idx < 0; i++)
-            if (ctx->kernels[i].k == k)
-                idx = i;
-        clgan_profile_add(ctx, idx, ev);
-    }
+    if (ev)
+        clgan_profile_add(ctx, (int)id, ev);
     if (err == CL_SUCCESS && ctx->opts.sync)
         err = clFinish(ctx->view.queue);
     if (err != CL_SUCCESS) {
-        snprintf(call, sizeof call, "kernel %s", kernel_name(k, name, sizeof name));
+        snprintf(call, sizeof call, "kernel %s", kernel_names[id]);
         return clgan_cl_fail(ctx, call, err);
     }
     return CLGAN_OK;
@@ -309,7 +372,7 @@ static int by_time(const void *a, const void *b)
 
 clgan_status clgan_profile_collect(clgan_ctx *ctx, clgan_profile_entry **out, int *n)
 {
-    int slots = ctx->n_kernels + 1; /* the last one is CLBlast */
+    int slots = CLGAN_K_COUNT + 1; /* the last one is CLBlast */
     clgan_profile_entry *e = calloc((size_t)slots, sizeof *e);
     clgan_status st = clgan_finish(ctx);
     *out = NULL;
@@ -340,8 +403,9 @@ clgan_status clgan_profile_collect(clgan_ctx *ctx, clgan_profile_entry **out, in
         if (!e[k].count)
             continue;
         e[m] = e[k];
-        snprintf(e[m].name, sizeof e[m].name, "%s", k == slots - 1 ? "CLBlastSgemm" : ctx->kernels[k].name);
-        e[m].is_gemm = k == slots - 1 || !strncmp(e[m].name, "gemm_", 5);
+        snprintf(e[m].name, sizeof e[m].name, "%s", k == slots - 1 ? "CLBlastSgemm" : kernel_names[k]);
+        e[m].is_gemm = k == slots - 1 || !strncmp(e[m].name, "gemm_", 5) ||
+                       k == CLGAN_K_conv_fwd || k == CLGAN_K_conv_wgrad;
         m++;
     }
     qsort(e, (size_t)m, sizeof *e, by_time);

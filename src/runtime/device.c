@@ -24,8 +24,9 @@ static const char no_device_hint[] =
 static clgan_status fill_info(clgan_device_info *d)
 {
     cl_uint cu = 0, mhz = 0, align = 0;
-    cl_ulong mem = 0, alloc = 0;
-    size_t wg = 0;
+    cl_ulong mem = 0, alloc = 0, local = 0;
+    size_t wg = 0, items[3] = {0, 0, 0};
+    cl_uint dims = 0;
     const struct {
         cl_device_info param;
         const char *name;
@@ -44,6 +45,9 @@ static clgan_status fill_info(clgan_device_info *d)
         {CL_DEVICE_MAX_MEM_ALLOC_SIZE, "CL_DEVICE_MAX_MEM_ALLOC_SIZE", &alloc, sizeof alloc},
         {CL_DEVICE_MAX_WORK_GROUP_SIZE, "CL_DEVICE_MAX_WORK_GROUP_SIZE", &wg, sizeof wg},
         {CL_DEVICE_MEM_BASE_ADDR_ALIGN, "CL_DEVICE_MEM_BASE_ADDR_ALIGN", &align, sizeof align},
+        {CL_DEVICE_LOCAL_MEM_SIZE, "CL_DEVICE_LOCAL_MEM_SIZE", &local, sizeof local},
+        {CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, "CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS", &dims,
+         sizeof dims},
     };
     char call[96];
     cl_int err = clGetPlatformInfo(d->platform_id, CL_PLATFORM_NAME, sizeof d->platform_name,
@@ -57,6 +61,17 @@ static clgan_status fill_info(clgan_device_info *d)
             return clgan_cl_fail(NULL, call, err);
         }
     }
+    /* The sizes array has one entry per dimension (at least 3 by the standard). */
+    size_t all[16] = {0};
+    if (dims > 16)
+        dims = 16;
+    err = clGetDeviceInfo(d->id, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof all[0], all, NULL);
+    if (err != CL_SUCCESS)
+        return clgan_cl_fail(NULL, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_ITEM_SIZES)", err);
+    for (int i = 0; i < 3; i++)
+        items[i] = i < (int)dims ? all[i] : 1;
+    memcpy(d->max_item, items, sizeof items);
+    d->local_mem = local;
     d->compute_units = cu;
     d->clock_mhz = mhz;
     d->global_mem = mem;

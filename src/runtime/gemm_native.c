@@ -21,12 +21,6 @@
 
 #include "clgan/io.h"
 
-/* Work per work-item; must equal the defaults in cl/gemm.cl (the program is built
- * without -D overrides). GEMM_TM x (GEMM_VW*GEMM_TNV) for nn/tn, GEMM_DM x GEMM_DN
- * for nt. A host value larger than the kernel's would leave parts of C unwritten,
- * which tests/test_gemm.c catches. */
-enum { TILE_M = 8, TILE_N = 32, DOT_M = 2, DOT_N = 8 };
-
 /* Elements spanned by a row-major (rows, cols) view with row stride ld. */
 static size_t span(size_t rows, size_t cols, size_t ld)
 {
@@ -53,13 +47,15 @@ static clgan_status check_buf(clgan_ctx *ctx, const char *call, const char *what
 }
 
 clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
-                               float alpha, cl_mem A, size_t lda, cl_mem B, size_t ldb,
-                               float beta, cl_mem C, size_t ldc, cl_mem bias, int act, float slope)
+                               float alpha, clgan_mat Am, clgan_mat Bm, float beta, clgan_mat Cm,
+                               cl_mem bias, int act, float slope)
 {
-    char call[160];
+    char call[200];
     clgan_status st;
-    snprintf(call, sizeof call, "native gemm (%c%c, M=%zu N=%zu K=%zu, lda=%zu ldb=%zu ldc=%zu)",
-             ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, lda, ldb, ldc);
+    const size_t lda = Am.ld, ldb = Bm.ld, ldc = Cm.ld;
+    snprintf(call, sizeof call, "native gemm (%c%c, M=%zu N=%zu K=%zu, lda=%zu ldb=%zu ldc=%zu, "
+             "offsets %zu %zu %zu)", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, lda, ldb, ldc,
+             Am.off, Bm.off, Cm.off);
     if (M == 0 || N == 0)
         return CLGAN_OK;
     if (ta && tb)
@@ -77,9 +73,9 @@ clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t 
     if (M > INT_MAX || N > INT_MAX || K > INT_MAX)
         return clgan_error(CLGAN_EINVAL, "%s: a size is above the native kernels' int "
                            "indexing; use --gemm clblast", call);
-    if ((st = check_buf(ctx, call, "A", A, span(a_rows, a_cols, lda))) != CLGAN_OK ||
-        (st = check_buf(ctx, call, "B", B, span(b_rows, b_cols, ldb))) != CLGAN_OK ||
-        (st = check_buf(ctx, call, "C", C, span(M, N, ldc))) != CLGAN_OK)
+    if ((st = check_buf(ctx, call, "A", Am.mem, Am.off + span(a_rows, a_cols, lda))) != CLGAN_OK ||
+        (st = check_buf(ctx, call, "B", Bm.mem, Bm.off + span(b_rows, b_cols, ldb))) != CLGAN_OK ||
+        (st = check_buf(ctx, call, "C", Cm.mem, Cm.off + span(M, N, ldc))) != CLGAN_OK)
         return st;
 
     /* Matrix-vector shapes (a 1-wide output layer: its forward, input and weight
@@ -87,19 +83,25 @@ clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t 
      * tiles (~20 us a call at batch 32 on PoCL); the same products in a form whose
      * vectors run along the long side take ~7 us. Dense vectors (stride 1) only. */
     if (!bias && !ta && !tb && N == 1 && ldb == 1 && K > 1) /* C(M,1) = A . b: dot form */
-        return clgan_gemm_native(ctx, 0, 1, M, 1, K, alpha, A, lda, B, K, beta, C, ldc, NULL, 0,
-                                 0.0f);
+        return clgan_gemm_native(ctx, 0, 1, M, 1, K, alpha, Am, CLGAN_MAT(Bm.mem, Bm.off, K), beta,
+                                 Cm, NULL, 0, 0.0f);
     if (!ta && tb && K == 1 && ldb == 1 && N > 1) /* C = a b^T, outer product: broadcast */
-        return clgan_gemm_native(ctx, 0, 0, M, N, 1, alpha, A, lda, B, N, beta, C, ldc, NULL, 0,
-                                 0.0f);
+        return clgan_gemm_native(ctx, 0, 0, M, N, 1, alpha, Am, CLGAN_MAT(Bm.mem, Bm.off, N), beta,
+                                 Cm, NULL, 0, 0.0f);
     if (ta && !tb && N == 1 && ldb == 1 && ldc == 1 && M > 1) /* C^T(1,M) = b^T A: NN */
-        return clgan_gemm_native(ctx, 0, 0, 1, M, K, alpha, B, K, A, lda, beta, C, M, NULL, 0,
-                                 0.0f);
+        return clgan_gemm_native(ctx, 0, 0, 1, M, K, alpha, CLGAN_MAT(Bm.mem, Bm.off, K), Am, beta,
+                                 CLGAN_MAT(Cm.mem, Cm.off, M), NULL, 0, 0.0f);
+    if (Am.off > INT_MAX || Bm.off > INT_MAX || Cm.off > INT_MAX)
+        return clgan_error(CLGAN_EINVAL, "%s: an offset is above the native kernels' int "
+                           "indexing; use --gemm clblast", call);
 
-    cl_kernel k = clgan_kernel(ctx, tb ? "gemm_nt" : ta ? "gemm_tn" : "gemm_nn");
-    if (!k)
-        return CLGAN_ECL;
-    size_t tm = tb ? DOT_M : TILE_M, tn = tb ? DOT_N : TILE_N;
+    clgan_kernel_id k = tb ? CLGAN_K_gemm_nt : ta ? CLGAN_K_gemm_tn : CLGAN_K_gemm_nn;
+    /* Work per work-item, as cl/gemm.cl was compiled (kernels.h tunables):
+     * GEMM_TM x (GEMM_VW * GEMM_TNV) for nn/tn, GEMM_DM x GEMM_DN for nt. */
+    size_t tm = (size_t)clgan_tunable(ctx, tb ? CLGAN_T_GEMM_DM : CLGAN_T_GEMM_TM);
+    size_t tn = tb ? (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_DN)
+                   : (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_VW) *
+                         (size_t)clgan_tunable(ctx, CLGAN_T_GEMM_TNV);
     size_t global[2] = {(M + tm - 1) / tm, (N + tn - 1) / tn};
     /* CPU devices: PoCL runs a work-group as one task, its work-items in a loop, on one
      * thread. gemm_nn: one tile per group (1, 2, 4, 8, 16, 32 per group measured alike).
@@ -114,18 +116,23 @@ clgan_status clgan_gemm_native(clgan_ctx *ctx, int ta, int tb, size_t M, size_t 
                                                                     : one;
     if (tb) /* gemm_nt has no epilogue */
         return clgan_launch(ctx, k, 2, global, local,
-                            CLGAN_ARGS(CLGAN_ARG_MEM(C), CLGAN_ARG_MEM(A), CLGAN_ARG_MEM(B),
-                                       CLGAN_ARG_F32(alpha), CLGAN_ARG_F32(beta),
-                                       CLGAN_ARG_INT((cl_int)M), CLGAN_ARG_INT((cl_int)N),
-                                       CLGAN_ARG_INT((cl_int)K), CLGAN_ARG_INT((cl_int)lda),
-                                       CLGAN_ARG_INT((cl_int)ldb), CLGAN_ARG_INT((cl_int)ldc)));
+                            CLGAN_ARGS(CLGAN_ARG_MEM(Cm.mem), CLGAN_ARG_MEM(Am.mem),
+                                       CLGAN_ARG_MEM(Bm.mem), CLGAN_ARG_F32(alpha),
+                                       CLGAN_ARG_F32(beta), CLGAN_ARG_INT((cl_int)M),
+                                       CLGAN_ARG_INT((cl_int)N), CLGAN_ARG_INT((cl_int)K),
+                                       CLGAN_ARG_INT((cl_int)lda), CLGAN_ARG_INT((cl_int)ldb),
+                                       CLGAN_ARG_INT((cl_int)ldc), CLGAN_ARG_INT((cl_int)Am.off),
+                                       CLGAN_ARG_INT((cl_int)Bm.off),
+                                       CLGAN_ARG_INT((cl_int)Cm.off)));
     return clgan_launch(ctx, k, 2, global, local,
-                        CLGAN_ARGS(CLGAN_ARG_MEM(C), CLGAN_ARG_MEM(A), CLGAN_ARG_MEM(B),
+                        CLGAN_ARGS(CLGAN_ARG_MEM(Cm.mem), CLGAN_ARG_MEM(Am.mem), CLGAN_ARG_MEM(Bm.mem),
                                    CLGAN_ARG_F32(alpha), CLGAN_ARG_F32(beta),
                                    CLGAN_ARG_INT((cl_int)M), CLGAN_ARG_INT((cl_int)N),
                                    CLGAN_ARG_INT((cl_int)K), CLGAN_ARG_INT((cl_int)lda),
                                    CLGAN_ARG_INT((cl_int)ldb), CLGAN_ARG_INT((cl_int)ldc),
-                                   CLGAN_ARG_MEM(bias), CLGAN_ARG_INT(act), CLGAN_ARG_F32(slope)));
+                                   CLGAN_ARG_MEM(bias), CLGAN_ARG_INT(act), CLGAN_ARG_F32(slope),
+                                   CLGAN_ARG_INT((cl_int)Am.off), CLGAN_ARG_INT((cl_int)Bm.off),
+                                   CLGAN_ARG_INT((cl_int)Cm.off)));
 }
 
 /* ---- autoselect ------------------------------------------------------------------- */

@@ -24,7 +24,6 @@ extern const struct { const char *name; const char *text; } clgan_cl_sources[];
 
 #define CACHE_MAGIC "CLGANBIN"
 #define CACHE_VERSION 1u
-#define BUILD_OPTIONS "-cl-std=CL1.2"
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 {
@@ -212,7 +211,7 @@ clgan_status clgan_program_build(clgan_ctx *ctx)
     key = fnv1a(key, d->name, strlen(d->name));
     key = fnv1a(key, d->version, strlen(d->version));
     key = fnv1a(key, d->driver, strlen(d->driver));
-    key = fnv1a(key, BUILD_OPTIONS, strlen(BUILD_OPTIONS));
+    key = fnv1a(key, ctx->build_options, strlen(ctx->build_options));
     key = fnv1a(key, src, strlen(src));
     cache_file_path(ctx, key);
 
@@ -223,7 +222,7 @@ clgan_status clgan_program_build(clgan_ctx *ctx)
                                                  &bstat, &err);
         free(bin);
         if (err == CL_SUCCESS && bstat == CL_SUCCESS &&
-            clBuildProgram(ctx->program, 1, &d->id, BUILD_OPTIONS, NULL, NULL) == CL_SUCCESS) {
+            clBuildProgram(ctx->program, 1, &d->id, ctx->build_options, NULL, NULL) == CL_SUCCESS) {
             ctx->view.cache_hit = 1;
             goto done;
         }
@@ -239,7 +238,7 @@ clgan_status clgan_program_build(clgan_ctx *ctx)
         free(src);
         return clgan_cl_fail(ctx, "clCreateProgramWithSource", err);
     }
-    err = clBuildProgram(ctx->program, 1, &d->id, BUILD_OPTIONS, NULL, NULL);
+    err = clBuildProgram(ctx->program, 1, &d->id, ctx->build_options, NULL, NULL);
     if (err != CL_SUCCESS) {
         st = build_log_error(ctx, err);
         clReleaseProgram(ctx->program);
