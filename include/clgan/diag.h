@@ -29,6 +29,15 @@
 
 /* ==== detectors ======================================================================= */
 
+/* One monitored tensor of a run (tensors.json): which network, its name, rank and size.
+ * Detectors use ranks and sizes only, never names (any architecture). */
+typedef struct {
+    char name[64];
+    int net;       /* 0: G, 1: D */
+    int ndim;      /* 1..4; 0 when unknown (a run written before tensors.json) */
+    long count;    /* elements; 0 when unknown */
+} clgan_diag_tensor;
+
 /* What the detectors read: a run's per-iteration series, its gradient records
  * (every monitor-every iterations) and its sample-quality records (eval.jsonl). */
 typedef struct {
@@ -40,38 +49,87 @@ typedef struct {
     const long *mon_it;         /* (n_mon) their iterations */
     const float *g_first_norm;  /* (n_mon) G's first-layer gradient norm */
     const float *g_norm, *d_norm; /* (n_mon) global gradient norms */
+    int n_tensors, n_g_tensors; /* per-tensor columns: G's tensors, then D's, network order */
+    const clgan_diag_tensor *tensors; /* (n_tensors) */
+    const float *t_grad;        /* (n_mon, n_tensors) gradient L2 norms */
+    const float *t_update;      /* (n_mon, n_tensors) ||w after - w before|| / ||w after|| of
+                                   the monitored iteration; NaN where not recorded */
+    const float *t_weight;      /* (n_mon, n_tensors) ||w after||; NaN where not recorded */
     long n_eval;                /* sample-quality records */
     const long *eval_it;        /* (n_eval) their iterations */
     const float *coverage, *fd, *diversity; /* (n_eval) modes covered, Frechet, diversity */
+    const float *confidence;    /* (n_eval) the classifier's mean top probability */
 } clgan_diag_input;
+
+/* ---- the records the detectors read (src/diag/records.c) ------------------------------
+ * ONE path from a run's records to clgan_diag_input, used live by the trainer's run
+ * driver (fed each line as it is written) and afterwards by `clgan diagnose` (fed the
+ * files' lines): both see exactly the same numbers, so they reach the same diagnoses.
+ * The detectors keep no state of their own: what they report is a function of these
+ * records alone (a resumed run re-reads its files and needs nothing else). */
+typedef struct clgan_diag_records clgan_diag_records;
+
+clgan_status clgan_diag_records_init(clgan_diag_records **out);
+void clgan_diag_records_free(clgan_diag_records *r);
+/* The tensor table: tensors.json's text (see clgan_diag_tensors_json). EFORMAT. */
+clgan_status clgan_diag_records_tensors(clgan_diag_records *r, const char *json, const char *origin);
+/* One metrics.jsonl line (one log interval; its gradient record when it carries one).
+ * EFORMAT names origin:line. */
+clgan_status clgan_diag_records_metrics(clgan_diag_records *r, const char *line,
+                                        const char *origin, long lineno);
+/* One eval.jsonl line. */
+clgan_status clgan_diag_records_eval(clgan_diag_records *r, const char *line, const char *origin,
+                                     long lineno);
+/* The per-iteration series (n values each, borrowed: they must outlive the input):
+ * d_loss, g_loss, d_acc, d_real, d_fake. */
+void clgan_diag_records_series(clgan_diag_records *r, long n, const float *const series[5]);
+/* The detectors' input over everything fed so far (borrowed from r). */
+const clgan_diag_input *clgan_diag_records_input(clgan_diag_records *r, int loss);
+/* tensors.json's text for a table of n tensors (G's first): malloc'd, caller frees. */
+char *clgan_diag_tensors_json(const clgan_diag_tensor *t, int n);
 
 typedef enum {
     CLGAN_DIAG_D_STRONG = 0,
     CLGAN_DIAG_D_WEAK,
     CLGAN_DIAG_VANISHING,
     CLGAN_DIAG_EXPLODING,
+    CLGAN_DIAG_DEAD,
     CLGAN_DIAG_COLLAPSE,
     CLGAN_DIAG_EQUILIBRIUM,
     CLGAN_DIAG_COUNT
 } clgan_diag_id;
 
+#define CLGAN_DIAG_MAX 32 /* events clgan_diagnose reports at most */
+
 enum { CLGAN_SEV_INFO = 0, CLGAN_SEV_WARNING = 1, CLGAN_SEV_ERROR = 2 };
 
-/* One named failure (or state) with its evidence and what to try. */
+/* One event: a named failure (or state) over a span of iterations, with its evidence and
+ * what to try. The same failure may come back as another event (a temporary collapse,
+ * then a second one). */
 typedef struct {
     clgan_diag_id id;
     const char *key;          /* "mode_collapse" (static) */
     const char *name;         /* "Mode collapse" (static) */
     int severity;             /* CLGAN_SEV_* */
-    long onset, last;         /* iterations */
+    long onset;               /* first iteration of the span (its first window or record) */
+    long end;                 /* last iteration the condition was seen to hold */
+    long confirmed;           /* iteration at which the detector could first name it: when
+                                 the live run printed its warning */
+    int recovered;            /* 1: the condition cleared after `end` and stayed clear */
     char evidence[600];      /* the numbers, one line */
     const char *remedies[6];  /* flags to try, NULL-terminated (static strings) */
 } clgan_diagnosis;
 
-/* Runs every detector; out has room for CLGAN_DIAG_COUNT entries. Returns how many. */
+/* Runs every detector over the input; out has room for CLGAN_DIAG_MAX events. Returns how
+ * many, in order of onset (equilibrium last). Every detector is causal: what it reports
+ * about iterations [0, t) depends only on the records up to t, so a diagnosis of the
+ * first n iterations (live) holds every event of a later one, with the same onset. */
 int clgan_diagnose(const clgan_diag_input *in, clgan_diagnosis *out);
+/* Prints the summary ("Diagnosis after N iterations: ..." and each event). */
 void clgan_diagnoses_print(FILE *f, const clgan_diagnosis *d, int n, long iterations);
-/* The diagnoses as JSON text (malloc'd, caller frees; NULL on OOM). */
+/* The diagnoses as JSON text (malloc'd, caller frees; NULL on OOM): {"iterations",
+ * "healthy" (no warning or error event, recovered or not), "diagnoses": [{"id", "name",
+ * "severity", "onset", "end", "confirmed", "recovered", "evidence", "remedies"}]}. */
 char *clgan_diagnoses_json(const clgan_diagnosis *d, int n, long iterations);
 clgan_status clgan_diagnoses_write(const char *path, const clgan_diagnosis *d, int n,
                                    long iterations);

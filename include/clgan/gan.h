@@ -223,8 +223,14 @@ enum {
     /* Written on monitored iterations only (every monitor-every): */
     CLGAN_M_G_UPDATE = 16, CLGAN_M_G_WEIGHT,   /* ||G's weights after - before the iteration||, ||after|| */
     CLGAN_M_D_UPDATE, CLGAN_M_D_WEIGHT,        /* the same for D */
-    CLGAN_M_TENSORS = 20,                      /* per-tensor gradient L2 norms: G's, then D's */
-    CLGAN_M_COUNT = 96
+    /* Per-tensor values from here on, nt = n_g_tensors + n_d_tensors tensors (G's, then
+     * D's, each in network order) at most CLGAN_M_MAX_TENSORS:
+     *   [CLGAN_M_TENSORS, + nt)        gradient L2 norms of the last update of each net
+     *   [CLGAN_M_TENSORS + nt, + 2 nt) ||w after - w before the iteration|| per tensor
+     *   [CLGAN_M_TENSORS + 2 nt, + 3 nt) ||w after|| per tensor */
+    CLGAN_M_TENSORS = 20,
+    CLGAN_M_COUNT = 256,
+    CLGAN_M_MAX_TENSORS = (CLGAN_M_COUNT - CLGAN_M_TENSORS) / 3
 };
 
 typedef struct clgan_trainer clgan_trainer;
@@ -238,6 +244,7 @@ typedef struct {
     int img_dim;          /* h * w * c */
     int n_g_tensors, n_d_tensors; /* monitored tensors; D's norms follow G's */
     const char *const *tensor_names; /* n_g_tensors + n_d_tensors names, G's first */
+    const clgan_tensor_info *const *tensor_info; /* the same tensors' shapes (borrowed) */
     long nonfinite_at;    /* first iteration with a NaN/Inf metric, or -1 */
     long last_good;       /* iterations done at the last weight snapshot known finite (0:
                              the initial weights) */

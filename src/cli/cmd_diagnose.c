@@ -13,9 +13,11 @@
 
 static const char usage_text[] =
     "usage: clgan diagnose RUN_DIR [--json]\n"
-    "Names what went wrong in a training run (also an interrupted one): training\n"
-    "imbalance, vanishing or exploding gradients, mode collapse, equilibrium; with\n"
-    "the evidence and the flags to try. --json prints diagnoses.json's form.\n";
+    "Names what went wrong in a training run (also an interrupted one): exploding,\n"
+    "dead or vanishing gradients, training imbalance, mode collapse (each as events:\n"
+    "onset, end, recovered or not), equilibrium; with the evidence and the flags to\n"
+    "try. The same records and detectors as the live run. --json prints\n"
+    "diagnoses.json's form.\n";
 
 /* EINVAL unless `dir` is a directory holding a run's config.ini and its records. */
 static clgan_status check_run_dir(const char *dir)
@@ -59,7 +61,7 @@ clgan_status cmd_diagnose(int argc, char **argv)
         (st = clgan_run_data_load(&r, dir, c.loss)) != CLGAN_OK)
         return st;
     const clgan_diag_input *in = clgan_run_data_input(r);
-    clgan_diagnosis d[CLGAN_DIAG_COUNT];
+    clgan_diagnosis d[CLGAN_DIAG_MAX];
     int n = clgan_diagnose(in, d);
     if (json) {
         char *text = clgan_diagnoses_json(d, n, in->n);

@@ -407,7 +407,8 @@ static void diagnoses(rbuf *b, const report_run *r)
         if (d->onset >= 0)
             rb_printf(b, "from %ld", d->onset);
         if (d->last >= 0)
-            rb_printf(b, "%sto %ld", d->onset >= 0 ? "<br>" : "", d->last);
+            rb_printf(b, "%sto %ld%s", d->onset >= 0 ? "<br>" : "", d->last,
+                      d->recovered ? "<br>recovered" : "");
         rb_puts(b, "</td><td>");
         rb_esc(b, d->evidence ? d->evidence : "");
         rb_puts(b, "</td><td>");
@@ -691,8 +692,13 @@ static clgan_status page_write(rbuf *b, const report_run *r)
         if (d->onset < 0)
             continue;
         char *t = titles[p.n_marks];
-        snprintf(t, sizeof titles[0], "%s: from iteration %ld", diag_name(d), d->onset);
-        marks[p.n_marks++] = (chart_mark){(double)d->onset, d->id ? d->id : d->name, t, sev_color(d)};
+        if (d->last > d->onset)
+            snprintf(t, sizeof titles[0], "%s: iterations %ld-%ld%s", diag_name(d), d->onset,
+                     d->last, d->recovered ? ", recovered" : "");
+        else
+            snprintf(t, sizeof titles[0], "%s: from iteration %ld", diag_name(d), d->onset);
+        marks[p.n_marks++] = (chart_mark){(double)d->onset, (double)d->last, d->id ? d->id : d->name,
+                                          t, sev_color(d)};
     }
     rb_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "

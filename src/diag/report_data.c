@@ -349,8 +349,10 @@ static clgan_status read_diag_entry(rdiag *d, const cJSON *o, const char *path, 
         (st = get_str(&d->severity, o, "severity", path, i)) != CLGAN_OK ||
         (st = get_str(&d->evidence, o, "evidence", path, i)) != CLGAN_OK ||
         (st = get_long(&d->onset, o, "onset", path, i)) != CLGAN_OK ||
-        (st = get_long(&d->last, o, "last", path, i)) != CLGAN_OK)
+        (st = get_long(&d->last, o, "end", path, i)) != CLGAN_OK ||
+        (d->last < 0 && (st = get_long(&d->last, o, "last", path, i)) != CLGAN_OK))
         return st;
+    d->recovered = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "recovered"));
     if (!d->id && !d->name)
         return clgan_error(CLGAN_EFORMAT, "%s: diagnoses[%d] has neither \"id\" nor \"name\"", path, i);
     const cJSON *rem = cJSON_GetObjectItemCaseSensitive(o, "remedies");

@@ -52,7 +52,8 @@ const rseries *report_series(const rseries_set *set, const char *name);
 /* One entry of diagnoses.json. Strings owned; absent ones are NULL, onset/last -1. */
 typedef struct {
     char *id, *name, *severity, *evidence;
-    long onset, last;
+    long onset, last;           /* the event's span ("end"; "last" in older files) */
+    int recovered;              /* the event ended before the run did */
     char **remedies; /* (n_remedies) owned */
     int n_remedies;
 } rdiag;
@@ -123,9 +124,11 @@ typedef struct {
     double width;      /* stroke width; 0: 1.6 */
 } chart_line;
 
-/* A vertical dashed marker (a diagnosis' onset) on a time chart. */
+/* A vertical dashed marker (a diagnosis' onset) on a time chart, with the event's span
+ * shaded up to `end` when end > at. */
 typedef struct {
     double at;         /* iteration */
+    double end;        /* last iteration of the span (<= at: none) */
     const char *label; /* short text beside the marker */
     const char *title; /* tooltip */
     const char *color;

@@ -405,7 +405,12 @@ void report_chart_svg(rbuf *b, const chart_spec *c, const chart_line *lines, int
         int right = x > PL + PWIDTH * 0.75;
         rb_printf(b, "<g class=\"mark\"><title>");
         rb_esc(b, marks[i].title);
-        rb_printf(b, "</title><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+        rb_puts(b, "</title>");
+        if (marks[i].end > marks[i].at)
+            rb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+                         "fill-opacity=\"0.08\"/>", x, PT,
+                      px(&a, fmin(marks[i].end, a.x1)) - x, PH, marks[i].color);
+        rb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                      "stroke-width=\"1.3\" stroke-dasharray=\"5 3\"/>"
                      "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\" text-anchor=\"%s\" class=\"marklabel\" "
                      "stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">",

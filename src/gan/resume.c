@@ -87,7 +87,9 @@ clgan_status run_open_dir(run_state *r)
     clgan_config cfg = *r->c;
     snprintf(cfg.out, sizeof cfg.out, "%s", r->dir);
     run_path(path, sizeof path, r, "config.ini");
-    return clgan_config_save(&cfg, path);
+    if ((st = clgan_config_save(&cfg, path)) != CLGAN_OK)
+        return st;
+    return run_write_tensors(r);
 }
 
 /* For --resume: the newest checkpoint, read whole (its settings were checked by the
@@ -413,6 +415,31 @@ clgan_status run_resume_check(run_state *r, clgan_ctx *ctx, clgan_shape img)
     return st;
 }
 
+/* Feeds each line of the checkpoint's record texts (run.metrics, run.evals) to r->rec. */
+static clgan_status feed_records(run_state *r, const char *path)
+{
+    static const char *const keys[2] = {"run.metrics", "run.evals"};
+    clgan_status st = CLGAN_OK;
+    for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
+        const char *t = clgan_safetensors_meta(&r->ckpt, keys[k]);
+        if (!t)
+            return clgan_error(CLGAN_EFORMAT, "%s: no record texts in its metadata", path);
+        for (long lineno = 1; *t && st == CLGAN_OK; lineno++) {
+            const char *e = strchr(t, '\n');
+            size_t len = e ? (size_t)(e - t) : strlen(t);
+            char *line = strndup(t, len);
+            if (!line)
+                return clgan_error(CLGAN_ENOMEM, "out of memory");
+            if (len)
+                st = k ? clgan_diag_records_eval(r->rec, line, keys[k], lineno)
+                       : clgan_diag_records_metrics(r->rec, line, keys[k], lineno);
+            free(line);
+            t += len + (e != NULL);
+        }
+    }
+    return st;
+}
+
 /* n longs of metadata list `key` into a malloc'd array (*v; caller frees). */
 static clgan_status get_list(const clgan_tensor_set *s, const char *path, const char *key,
                              long **v, long *n)
@@ -466,14 +493,10 @@ clgan_status run_resume_load(run_state *r, const char *path)
     for (long i = 0; i < nh && st == CLGAN_OK; i++)
         st = rows[i] < it ? clgan_trainer_set_history(r->tr, rows[i], hist + (size_t)i * CLGAN_M_COUNT)
                           : clgan_error(CLGAN_EFORMAT, "%s: a history row past its iteration", path);
-    for (long i = 0; i < nm && st == CLGAN_OK; i++) { /* the gradient records, as written */
-        double gs, ds;
-        if (mons[i] < 0 || mons[i] >= it) {
+    for (long i = 0; i < nm && st == CLGAN_OK; i++) { /* the gradient records' iterations */
+        if (mons[i] < 0 || mons[i] >= it)
             st = clgan_error(CLGAN_EFORMAT, "%s: a gradient record past its iteration", path);
-            break;
-        }
-        run_mon_norms(r, mons[i], &gs, &ds);
-        if (!run_mon_push(r, mons[i], gs, ds))
+        else if (!run_mon_add(r, mons[i]))
             st = clgan_error(CLGAN_ENOMEM, "out of memory");
     }
     for (long i = 0; i < ne && st == CLGAN_OK; i++) {
@@ -486,13 +509,19 @@ clgan_status run_resume_load(run_state *r, const char *path)
         r->last.frechet = ev[ne + i];
     }
     r->n_eval = ne;
-    if (st == CLGAN_OK) { /* the warnings already printed, as the detectors see them */
-        clgan_diagnosis d[CLGAN_DIAG_COUNT];
-        clgan_diag_input in = run_diag_input(r, r->diagnosed_at);
-        int k = r->diagnosed_at > 0 ? clgan_diagnose(&in, d) : 0;
-        for (int i = 0; i < k; i++)
-            if (d[i].severity != CLGAN_SEV_INFO)
-                r->warned[d[i].id] = 1;
+    /* The detectors' records: the record lines as the checkpoint has them (the detectors
+     * keep no other state), then the events already printed, as they saw them. */
+    if (st == CLGAN_OK && (st = run_records_open(r)) == CLGAN_OK)
+        st = feed_records(r, path);
+    if (st == CLGAN_OK && r->diagnosed_at > 0) {
+        clgan_diagnosis d[CLGAN_DIAG_MAX];
+        int k = clgan_diagnose(run_diag_input(r, r->diagnosed_at), d);
+        for (int i = 0; i < k && r->n_warned < CLGAN_DIAG_MAX; i++)
+            if (d[i].severity != CLGAN_SEV_INFO) {
+                r->warned[r->n_warned].id = (int)d[i].id;
+                r->warned[r->n_warned].onset = d[i].onset;
+                r->warned[r->n_warned++].recovered = d[i].recovered;
+            }
     }
     r->start = r->printed = it;
 done:

@@ -40,35 +40,64 @@ static void fill_columns(run_state *r, long from, long to)
             r->col[k][i] = 0.5f * (h[i * CLGAN_M_COUNT + columns[k].a] + h[i * CLGAN_M_COUNT + columns[k].b]);
 }
 
-static clgan_diag_input diag_input(const run_state *r, long n)
+/* The detectors' input over the first n iterations: the records fed so far. */
+static const clgan_diag_input *diag_input(run_state *r, long n)
 {
-    const clgan_trainer_view *v = clgan_trainer_get(r->tr);
-    clgan_diag_input in = {.n = n, .d_loss = r->col[0], .g_loss = r->col[1], .d_acc = r->col[2],
-                           .d_real = r->col[3], .d_fake = r->col[4], .loss = r->c->loss,
-                           .n_mon = r->n_mon, .mon_it = r->mon_it, .g_first_norm = r->g_first,
-                           .g_norm = r->g_norm, .d_norm = r->d_norm,
-                           .nonfinite_at = v->nonfinite_at, .n_eval = r->n_eval,
-                           .eval_it = r->eval_it, .coverage = r->coverage, .fd = r->fd,
-                           .diversity = r->diversity};
-    return in;
+    clgan_diag_records_series(r->rec, n, (const float *const *)r->col);
+    return clgan_diag_records_input(r->rec, r->c->loss);
 }
 
-/* Runs the detectors on what has come back so far and prints one line for each failure
- * seen for the first time. */
+/* Starts a record line in memory (r->line); NULL when out of memory. */
+static FILE *line_open(run_state *r)
+{
+    free(r->line);
+    r->line = NULL;
+    return open_memstream(&r->line, &r->line_len);
+}
+
+/* Ends the record line: appends it to `f` and feeds it to the detectors' records. */
+static clgan_status line_close(run_state *r, FILE *m, FILE *f, int eval, long lineno)
+{
+    if (fclose(m) != 0 || !r->line)
+        return clgan_error(CLGAN_ENOMEM, "out of memory for a record");
+    fputs(r->line, f);
+    fputc('\n', f);
+    return eval ? clgan_diag_records_eval(r->rec, r->line, "eval record", lineno)
+                : clgan_diag_records_metrics(r->rec, r->line, "metrics record", lineno);
+}
+
+/* Runs the detectors on what has come back so far and prints one line for each event
+ * (a failure and its onset) seen for the first time, and one when it recovers. The
+ * detectors are causal, so every event printed here is in the final summary too. Their
+ * state is the records alone: a resumed run that feeds its files' lines to r->rec first
+ * diagnoses exactly as the uninterrupted run would (only `warned`, what was already
+ * printed, is this process's own). */
 static void live_diagnosis(run_state *r)
 {
-    clgan_diagnosis d[CLGAN_DIAG_COUNT];
+    clgan_diagnosis d[CLGAN_DIAG_MAX];
     long n = r->logged;
-    clgan_diag_input in = diag_input(r, n);
-    int k = clgan_diagnose(&in, d);
+    int k = clgan_diagnose(diag_input(r, n), d);
     r->diagnosed_at = n;
-    for (int i = 0; i < k; i++) {
-        if (d[i].severity == CLGAN_SEV_INFO || r->warned[d[i].id] || r->o->quiet)
+    for (int i = 0; i < k && !r->o->quiet; i++) {
+        if (d[i].severity == CLGAN_SEV_INFO)
             continue;
-        r->warned[d[i].id] = 1;
-        fprintf(r->log, "%sclgan: warning at iteration %ld: %s since %ld: %s; try %s\n",
-                r->o->progress ? "\n" : "", n, d[i].name, d[i].onset, d[i].evidence,
-                d[i].remedies[0] ? d[i].remedies[0] : "see the report");
+        int w = 0;
+        while (w < r->n_warned && !(r->warned[w].id == (int)d[i].id && r->warned[w].onset == d[i].onset))
+            w++;
+        const char *nl = r->o->progress ? "\n" : "";
+        if (w == r->n_warned && w < CLGAN_DIAG_MAX) {
+            r->warned[r->n_warned++].id = (int)d[i].id;
+            r->warned[w].onset = d[i].onset;
+            r->warned[w].recovered = 0;
+            fprintf(r->log, "%sclgan: %s at iteration %ld: %s since %ld: %s; try %s\n", nl,
+                    d[i].severity == CLGAN_SEV_ERROR ? "error" : "warning", n, d[i].name,
+                    d[i].onset, d[i].evidence, d[i].remedies[0] ? d[i].remedies[0] : "see the report");
+        }
+        if (w < r->n_warned && d[i].recovered && !r->warned[w].recovered) {
+            r->warned[w].recovered = 1;
+            fprintf(r->log, "%sclgan: recovered at iteration %ld: %s (iterations %ld-%ld)\n", nl, n,
+                    d[i].name, d[i].onset, d[i].end);
+        }
     }
 }
 
@@ -140,78 +169,51 @@ static void jnum(FILE *f, const char *key, double v)
     jval(f, v);
 }
 
-/* Appends the gradient record of iteration `m` (monitored) to the record arrays and
- * writes its fields into the current metrics.jsonl line. */
-void run_mon_norms(const run_state *r, long m, double *gs, double *ds)
+/* Writes the gradient record of iteration `m` (monitored) into the metrics line `f`:
+ * global and per-tensor gradient norms, update/weight ratios and weight norms. */
+static void monitor_record(run_state *r, FILE *f, long m)
 {
     const clgan_trainer_view *v = clgan_trainer_get(r->tr);
     const float *h = v->history + m * CLGAN_M_COUNT;
-    *gs = *ds = 0;
+    double gs = 0, ds = 0;
     for (int i = 0; i < v->n_g_tensors; i++)
-        *gs += (double)h[CLGAN_M_TENSORS + i] * h[CLGAN_M_TENSORS + i];
+        gs += (double)h[CLGAN_M_TENSORS + i] * h[CLGAN_M_TENSORS + i];
     for (int i = 0; i < v->n_d_tensors; i++) {
         double x = h[CLGAN_M_TENSORS + v->n_g_tensors + i];
-        *ds += x * x;
+        ds += x * x;
     }
-}
-
-int run_mon_push(run_state *r, long m, double gs, double ds)
-{
-    const float *h = clgan_trainer_get(r->tr)->history + m * CLGAN_M_COUNT;
-    if (r->n_mon == r->cap_mon) {
-        long cap = r->cap_mon ? 2 * r->cap_mon : 256;
-        long *it = realloc(r->mon_it, cap * sizeof *it);
-        if (it) r->mon_it = it;
-        float *a = realloc(r->g_first, cap * sizeof *a);
-        if (a) r->g_first = a;
-        float *b = realloc(r->g_norm, cap * sizeof *b);
-        if (b) r->g_norm = b;
-        float *c = realloc(r->d_norm, cap * sizeof *c);
-        if (c) r->d_norm = c;
-        if (!it || !a || !b || !c)
-            return 0;
-        r->cap_mon = cap;
-    }
-    r->mon_it[r->n_mon] = m;
-    r->g_first[r->n_mon] = h[CLGAN_M_TENSORS];
-    r->g_norm[r->n_mon] = (float)sqrt(gs);
-    r->d_norm[r->n_mon] = (float)sqrt(ds);
-    r->n_mon++;
-    return 1;
-}
-
-static void monitor_record(run_state *r, long m)
-{
-    const clgan_trainer_view *v = clgan_trainer_get(r->tr);
-    const float *h = v->history + m * CLGAN_M_COUNT;
-    double gs, ds;
-    run_mon_norms(r, m, &gs, &ds);
-    if (!run_mon_push(r, m, gs, ds))
-        return; /* out of memory: this record is not kept for the detectors */
-    fprintf(r->jsonl, ", \"monitor_iteration\": %ld", m);
-    jnum(r->jsonl, "g_grad_norm", sqrt(gs));
-    jnum(r->jsonl, "d_grad_norm", sqrt(ds));
-    jnum(r->jsonl, "g_first_grad_norm", h[CLGAN_M_TENSORS]);
-    jnum(r->jsonl, "g_update_ratio", h[CLGAN_M_G_WEIGHT] > 0 ? h[CLGAN_M_G_UPDATE] / h[CLGAN_M_G_WEIGHT] : 0.0);
-    jnum(r->jsonl, "d_update_ratio", h[CLGAN_M_D_WEIGHT] > 0 ? h[CLGAN_M_D_UPDATE] / h[CLGAN_M_D_WEIGHT] : 0.0);
+    if (!run_mon_add(r, m))
+        return; /* out of memory: grad_norms.npy lacks this record (metrics.jsonl has it) */
+    fprintf(f, ", \"monitor_iteration\": %ld", m);
+    jnum(f, "g_grad_norm", sqrt(gs));
+    jnum(f, "d_grad_norm", sqrt(ds));
+    jnum(f, "g_first_grad_norm", h[CLGAN_M_TENSORS]);
+    jnum(f, "g_update_ratio", h[CLGAN_M_G_WEIGHT] > 0 ? h[CLGAN_M_G_UPDATE] / h[CLGAN_M_G_WEIGHT] : 0.0);
+    jnum(f, "d_update_ratio", h[CLGAN_M_D_WEIGHT] > 0 ? h[CLGAN_M_D_UPDATE] / h[CLGAN_M_D_WEIGHT] : 0.0);
     if (r->c->g.clip_norm > 0)
-        jnum(r->jsonl, "g_grad_norm_clipped", h[CLGAN_M_G_GNORM_CLIPPED]);
+        jnum(f, "g_grad_norm_clipped", h[CLGAN_M_G_GNORM_CLIPPED]);
     if (r->c->d.clip_norm > 0)
-        jnum(r->jsonl, "d_grad_norm_clipped", h[CLGAN_M_D_GNORM_CLIPPED]);
-    for (int net = 0; net < 2; net++) {
-        int first = net ? v->n_g_tensors : 0, cnt = net ? v->n_d_tensors : v->n_g_tensors;
-        fprintf(r->jsonl, ", \"%s_layer_grad_norms\": {", net ? "d" : "g");
-        for (int i = 0; i < cnt; i++) {
-            fprintf(r->jsonl, "%s\"%s\": ", i ? ", " : "", v->tensor_names[first + i]);
-            jval(r->jsonl, h[CLGAN_M_TENSORS + first + i]);
+        jnum(f, "d_grad_norm_clipped", h[CLGAN_M_D_GNORM_CLIPPED]);
+    /* Per tensor: gradient norm, update / weight norm (NaN for a zero tensor) and weight
+     * norm; the ring layout is in gan.h. */
+    int nt = v->n_g_tensors + v->n_d_tensors;
+    static const char *const what[3] = {"grad_norms", "update_ratios", "weight_norms"};
+    for (int q = 0; q < 3; q++)
+        for (int net = 0; net < 2; net++) {
+            int first = net ? v->n_g_tensors : 0, cnt = net ? v->n_d_tensors : v->n_g_tensors;
+            fprintf(f, ", \"%s_layer_%s\": {", net ? "d" : "g", what[q]);
+            for (int i = 0; i < cnt; i++) {
+                const float *t = h + CLGAN_M_TENSORS + first + i;
+                fprintf(f, "%s\"%s\": ", i ? ", " : "", v->tensor_names[first + i]);
+                jval(f, q == 0 ? t[0] : q == 2 ? t[2 * nt] : t[2 * nt] > 0 ? t[nt] / t[2 * nt] : NAN);
+            }
+            fprintf(f, "}");
         }
-        fprintf(r->jsonl, "}");
-    }
 }
 
 /* Appends metrics.jsonl records for every complete, synced log interval (and, when
  * `final`, the partial one at the end). */
-static void write_records(run_state *r, int final)
+static clgan_status write_records(run_state *r, int final)
 {
     const clgan_trainer_view *v = clgan_trainer_get(r->tr);
     long every = r->c->log_every;
@@ -223,35 +225,42 @@ static void write_records(run_state *r, int final)
         double dr = mean_of(h, a, b, CLGAN_M_D_LOSS_REAL), df = mean_of(h, a, b, CLGAN_M_D_LOSS_FAKE);
         double ar = mean_of(h, a, b, CLGAN_M_D_ACC_REAL), af = mean_of(h, a, b, CLGAN_M_D_ACC_FAKE);
         int nonfinite = v->nonfinite_at >= a && v->nonfinite_at < b;
-        fprintf(r->jsonl, "{\"iteration\": %ld, \"iterations\": %ld, \"nonfinite\": %d", b, b - a,
+        FILE *f = line_open(r);
+        if (!f)
+            return clgan_error(CLGAN_ENOMEM, "out of memory for a record");
+        fprintf(f, "{\"iteration\": %ld, \"iterations\": %ld, \"nonfinite\": %d", b, b - a,
                 nonfinite);
         if (nonfinite)
-            fprintf(r->jsonl, ", \"nonfinite_at\": %ld", v->nonfinite_at);
-        jnum(r->jsonl, "d_loss", 0.5 * (dr + df));
-        jnum(r->jsonl, "d_loss_real", dr);
-        jnum(r->jsonl, "d_loss_fake", df);
-        jnum(r->jsonl, "g_loss", mean_of(h, a, b, CLGAN_M_G_LOSS));
-        jnum(r->jsonl, "d_acc", 0.5 * (ar + af));
-        jnum(r->jsonl, "d_acc_real", ar);
-        jnum(r->jsonl, "d_acc_fake", af);
-        jnum(r->jsonl, "d_x", mean_of(h, a, b, CLGAN_M_D_X));
-        jnum(r->jsonl, "d_g_z", mean_of(h, a, b, CLGAN_M_D_GZ));
-        jnum(r->jsonl, "it_per_s", r->rate);
+            fprintf(f, ", \"nonfinite_at\": %ld", v->nonfinite_at);
+        jnum(f, "d_loss", 0.5 * (dr + df));
+        jnum(f, "d_loss_real", dr);
+        jnum(f, "d_loss_fake", df);
+        jnum(f, "g_loss", mean_of(h, a, b, CLGAN_M_G_LOSS));
+        jnum(f, "d_acc", 0.5 * (ar + af));
+        jnum(f, "d_acc_real", ar);
+        jnum(f, "d_acc_fake", af);
+        jnum(f, "d_x", mean_of(h, a, b, CLGAN_M_D_X));
+        jnum(f, "d_g_z", mean_of(h, a, b, CLGAN_M_D_GZ));
+        jnum(f, "it_per_s", r->rate);
         if (r->c->gp_lambda > 0) {
-            jnum(r->jsonl, "gp", mean_of(h, a, b, CLGAN_M_GP));
-            jnum(r->jsonl, "gp_grad_norm", mean_of(h, a, b, CLGAN_M_GP_NORM));
+            jnum(f, "gp", mean_of(h, a, b, CLGAN_M_GP));
+            jnum(f, "gp_grad_norm", mean_of(h, a, b, CLGAN_M_GP_NORM));
         }
         long m = a; /* the interval's first monitored iteration (0: the initial scale) */
         while (m < b && !clgan_trainer_monitored(r->tr, m))
             m++;
         if (m < b && !nonfinite)
-            monitor_record(r, m);
-        fprintf(r->jsonl, "}\n");
+            monitor_record(r, f, m);
+        fprintf(f, "}");
+        clgan_status st = line_close(r, f, r->jsonl, 0, b / every);
+        if (st != CLGAN_OK)
+            return st;
         r->logged = b;
     }
     fflush(r->jsonl);
-    if (r->logged - r->diagnosed_at >= 10 * every || (r->logged > r->diagnosed_at && v->nonfinite_at >= 0))
+    if (r->logged > r->diagnosed_at)
         live_diagnosis(r);
+    return CLGAN_OK;
 }
 
 static void progress(run_state *r, int final)
@@ -474,16 +483,21 @@ static clgan_status evaluate(run_state *r, long it)
     r->diversity[r->n_eval] = (float)e.diversity;
     r->kl[r->n_eval] = (float)e.kl;
     r->n_eval++;
-    fprintf(r->evl, "{\"iteration\": %ld, \"n\": %d, \"modes_covered\": %d", it, e.n,
+    FILE *f = line_open(r);
+    if (!f)
+        return clgan_error(CLGAN_ENOMEM, "out of memory for a record");
+    fprintf(f, "{\"iteration\": %ld, \"n\": %d, \"modes_covered\": %d", it, e.n,
             e.modes_covered);
-    jnum(r->evl, "kl", e.kl);
-    jnum(r->evl, "frechet", e.frechet);
-    jnum(r->evl, "diversity", e.diversity);
-    jnum(r->evl, "confidence", e.confidence);
-    fprintf(r->evl, ", \"histogram\": [");
+    jnum(f, "kl", e.kl);
+    jnum(f, "frechet", e.frechet);
+    jnum(f, "diversity", e.diversity);
+    jnum(f, "confidence", e.confidence);
+    fprintf(f, ", \"histogram\": [");
     for (int c = 0; c < CLGAN_CLASSES; c++)
-        fprintf(r->evl, "%s%d", c ? ", " : "", e.histogram[c]);
-    fprintf(r->evl, "]}\n");
+        fprintf(f, "%s%d", c ? ", " : "", e.histogram[c]);
+    fprintf(f, "]}");
+    if ((st = line_close(r, f, r->evl, 1, r->n_eval)) != CLGAN_OK)
+        return st;
     fflush(r->evl);
     return CLGAN_OK;
 }
@@ -501,22 +515,84 @@ static clgan_status close_records(run_state *r, FILE **f, const char *tmp, const
     return CLGAN_OK;
 }
 
+/* tensors.json's text: the monitored tensors' networks, ranks and sizes (what the
+ * detectors need to compare layers of any architecture). malloc'd; NULL: out of memory. */
+static char *tensors_text(run_state *r)
+{
+    const clgan_trainer_view *v = clgan_trainer_get(r->tr);
+    int n = v->n_g_tensors + v->n_d_tensors;
+    clgan_diag_tensor *t = calloc((size_t)(n ? n : 1), sizeof *t);
+    if (!t)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        snprintf(t[i].name, sizeof t[i].name, "%s", v->tensor_names[i]);
+        t[i].net = i >= v->n_g_tensors;
+        t[i].ndim = v->tensor_info[i]->ndim;
+        t[i].count = (long)v->tensor_info[i]->count;
+    }
+    char *text = clgan_diag_tensors_json(t, n);
+    free(t);
+    return text;
+}
+
+clgan_status run_records_open(run_state *r)
+{
+    if (r->rec)
+        return CLGAN_OK;
+    char *text = tensors_text(r);
+    clgan_status st = text ? clgan_diag_records_init(&r->rec)
+                           : clgan_error(CLGAN_ENOMEM, "out of memory");
+    if (st == CLGAN_OK)
+        st = clgan_diag_records_tensors(r->rec, text, "tensors.json");
+    free(text);
+    return st;
+}
+
+clgan_status run_write_tensors(run_state *r)
+{
+    char path[700];
+    clgan_status st = run_records_open(r);
+    char *text = st == CLGAN_OK ? tensors_text(r) : NULL;
+    if (st == CLGAN_OK && !text)
+        st = clgan_error(CLGAN_ENOMEM, "out of memory");
+    path_in(path, sizeof path, r, "tensors.json");
+    if (st == CLGAN_OK)
+        st = clgan_io_write_file(path, text, strlen(text));
+    free(text);
+    return st;
+}
+
+int run_mon_add(run_state *r, long m)
+{
+    if (r->n_mon == r->cap_mon) {
+        long cap = r->cap_mon ? 2 * r->cap_mon : 256;
+        long *it = realloc(r->mon_it, cap * sizeof *it);
+        if (!it)
+            return 0;
+        r->mon_it = it;
+        r->cap_mon = cap;
+    }
+    r->mon_it[r->n_mon++] = m;
+    return 1;
+}
+
 /* A checkpoint now: the records of the complete log intervals first (they are in it). */
 static clgan_status checkpoint(run_state *r)
 {
     clgan_status st = clgan_trainer_sync(r->tr);
     if (st != CLGAN_OK)
         return st;
-    write_records(r, 0);
+    if ((st = write_records(r, 0)) != CLGAN_OK)
+        return st;
     return run_checkpoint(r);
 }
 
 static clgan_status finish_outputs(run_state *r)
 {
     char path[700];
-    if (r->jsonl)
-        write_records(r, 1); /* the last records first: the arrays include them */
-    clgan_status st = write_arrays(r);
+    clgan_status st = r->jsonl ? write_records(r, 1) : CLGAN_OK; /* the arrays include them */
+    if (st == CLGAN_OK)
+        st = write_arrays(r);
     const clgan_trainer_view *v = clgan_trainer_get(r->tr);
     if (st == CLGAN_OK) {
         path_in(path, sizeof path, r, "generator.safetensors");
@@ -528,9 +604,8 @@ static clgan_status finish_outputs(run_state *r)
         st = g ? clgan_gif_close(g) : CLGAN_OK;
     }
     if (st == CLGAN_OK && r->jsonl) {
-        clgan_diagnosis d[CLGAN_DIAG_COUNT];
-        clgan_diag_input in = diag_input(r, r->logged);
-        int k = clgan_diagnose(&in, d);
+        clgan_diagnosis d[CLGAN_DIAG_MAX];
+        int k = clgan_diagnose(diag_input(r, r->logged), d);
         path_in(path, sizeof path, r, "diagnoses.json");
         st = clgan_diagnoses_write(path, d, k, r->logged);
         if (!r->o->quiet)
@@ -662,7 +737,8 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
             goto done;
         if (c->eval_every > 0 && (it + 1) % c->eval_every == 0 && (st = evaluate(&r, it + 1)) != CLGAN_OK)
             goto done;
-        write_records(&r, 0);
+        if ((st = write_records(&r, 0)) != CLGAN_OK)
+            goto done;
         progress(&r, 0);
         if ((it + 1) % c->checkpoint_every == 0 && it + 1 < c->iterations &&
             (st = checkpoint(&r)) != CLGAN_OK)
@@ -724,7 +800,9 @@ done:
     free(r.imgs);
     for (int k = 0; k < 5; k++)
         free(r.col[k]);
-    free(r.mon_it), free(r.g_first), free(r.g_norm), free(r.d_norm);
+    free(r.mon_it);
+    free(r.line);
+    clgan_diag_records_free(r.rec);
     clgan_trainer_free(r.tr);
     clgan_ctx_free(ctx);
     clgan_dataset_free(&data);
@@ -736,7 +814,7 @@ done:
 /* ---- for resume.c ------------------------------------------------------------------- */
 
 void run_fill_columns(run_state *r, long from, long to) { fill_columns(r, from, to); }
-clgan_diag_input run_diag_input(const run_state *r, long n) { return diag_input(r, n); }
+const clgan_diag_input *run_diag_input(run_state *r, long n) { return diag_input(r, n); }
 void run_path(char *out, size_t n, const run_state *r, const char *name) { path_in(out, n, r, name); }
 
 int run_is_grid(const run_state *r, long it)

@@ -29,14 +29,18 @@ typedef struct {
     double t0, t_last;
     long it_last;
     double rate;
-    /* Gradient records (one per log interval that had a monitored iteration) and the
-     * per-iteration columns the detectors read; the same data `clgan diagnose` reads
-     * back from the files. */
+    /* Iterations of the gradient records (one per log interval that had a monitored
+     * iteration), for grad_norms.npy; the per-iteration columns (the .npy arrays). */
     long n_mon, cap_mon;
     long *mon_it;
-    float *g_first, *g_norm, *d_norm;
     float *col[5];        /* d_loss, g_loss, d_acc, d_real, d_fake: (iterations) */
-    int warned[CLGAN_DIAG_COUNT];
+    /* What the detectors read: every record line as written (records.c), the same path
+     * `clgan diagnose` takes through the files. */
+    clgan_diag_records *rec;
+    char *line;           /* the record being written (memstream) */
+    size_t line_len;
+    struct { int id; long onset; int recovered; } warned[CLGAN_DIAG_MAX]; /* printed live */
+    int n_warned;
     long diagnosed_at;    /* iteration of the last live diagnosis */
     /* Sample quality: the evaluator, its sample buffer and its records. */
     clgan_eval *ev;       /* made at the first evaluation (keeps start-up fast) */
@@ -61,13 +65,16 @@ typedef struct {
 
 /* Fills the per-iteration columns for iterations [from, to) from the trainer's history. */
 void run_fill_columns(run_state *r, long from, long to);
-/* The squared L2 norms of G's and D's per-tensor gradient norms of monitored iteration m
- * (from the trainer's history), as a metrics.jsonl gradient record has them. */
-void run_mon_norms(const run_state *r, long m, double *gs, double *ds);
-/* Appends a gradient record to the detectors' arrays; 0 when out of memory. */
-int run_mon_push(run_state *r, long m, double gs, double ds);
-/* The detectors' input over the first n iterations. */
-clgan_diag_input run_diag_input(const run_state *r, long n);
+/* The detectors' input over the first n iterations (the records fed so far). */
+const clgan_diag_input *run_diag_input(run_state *r, long n);
+/* Makes the detectors' records (r->rec) and feeds them the tensor table; nothing when
+ * they exist already. */
+clgan_status run_records_open(run_state *r);
+/* Writes tensors.json (the monitored tensors' networks, ranks and sizes), opening the
+ * records first when needed. */
+clgan_status run_write_tensors(run_state *r);
+/* Appends a gradient record's iteration (for grad_norms.npy); 0 when out of memory. */
+int run_mon_add(run_state *r, long m);
 /* dir/name into out. */
 void run_path(char *out, size_t n, const run_state *r, const char *name);
 /* images/<it>.png is a regular grid (iteration 0 or a multiple of sample-every), not the

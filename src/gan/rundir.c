@@ -21,8 +21,8 @@
  * subdirectories. Anything else is not clgan's and is never removed. */
 static const char *const run_files[] = {
     "config.ini", "*.npy", "metrics.jsonl", "metrics.jsonl.partial", "eval.jsonl",
-    "eval.jsonl.partial", "diagnoses.json", "generator.safetensors", "training.gif",
-    "report.html", "losses.png", "losses_log1p.png", "*.tmp.[0-9]*", NULL};
+    "eval.jsonl.partial", "diagnoses.json", "tensors.json", "generator.safetensors",
+    "training.gif", "report.html", "losses.png", "losses_log1p.png", "*.tmp.[0-9]*", NULL};
 static const struct {
     const char *dir, *pattern;
 } run_subdirs[] = {{"images", "[0-9]*.png"}, {"checkpoints", "ckpt-[0-9]*.safetensors"}};

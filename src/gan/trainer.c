@@ -49,17 +49,20 @@ static clgan_status monitor_init(clgan_trainer *t)
     int off[CLGAN_M_COUNT], cnt[CLGAN_M_COUNT], total = 0;
     clgan_status st;
     t->names = calloc(CLGAN_M_COUNT, sizeof *t->names);
-    if (!t->names)
+    t->info = calloc(CLGAN_M_COUNT, sizeof *t->info);
+    if (!t->names || !t->info)
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     t->view.tensor_names = t->names;
+    t->view.tensor_info = t->info;
     for (int k = 0; k < 2; k++) {
         int n = 0;
-        for (int i = 0; i < v[k]->n_tensors && total + n < CLGAN_M_COUNT - CLGAN_M_TENSORS; i++) {
+        for (int i = 0; i < v[k]->n_tensors && total + n < CLGAN_M_MAX_TENSORS; i++) {
             if (!v[k]->tensors[i].trained)
                 continue;
             off[n] = (int)v[k]->tensors[i].offset;
             cnt[n] = (int)v[k]->tensors[i].count;
             t->names[total + n] = v[k]->tensors[i].name;
+            t->info[total + n] = &v[k]->tensors[i];
             n++;
         }
         if (k == 0) t->view.n_g_tensors = n;
@@ -139,15 +142,21 @@ static clgan_status norms(clgan_trainer *t, int k, cl_mem a, cl_mem b, int slot)
                                    CLGAN_ARG_INT(slot)));
 }
 
-/* After a monitored iteration: per-tensor gradient norms (of the last G and D updates)
- * and the size of the iteration's updates relative to the weights. */
+/* After a monitored iteration: per-tensor gradient norms (of the last G and D updates),
+ * per-tensor update and weight norms (gan.h has the layout), and the size of the
+ * iteration's updates relative to the weights for each whole network. */
 static clgan_status monitor(clgan_trainer *t, int slot)
 {
     const clgan_net_view *g = clgan_net_get(t->view.g), *d = clgan_net_get(t->view.d);
     clgan_status st;
+    int ng = t->view.n_g_tensors, nt = ng + t->view.n_d_tensors;
     int base = slot + CLGAN_M_TENSORS;
     if ((st = norms(t, 0, g->grads, NULL, base)) != CLGAN_OK ||
-        (st = norms(t, 1, d->grads, NULL, base + t->view.n_g_tensors)) != CLGAN_OK ||
+        (st = norms(t, 1, d->grads, NULL, base + ng)) != CLGAN_OK ||
+        (st = norms(t, 0, g->params, t->prev_g, base + nt)) != CLGAN_OK ||
+        (st = norms(t, 1, d->params, t->prev_d, base + nt + ng)) != CLGAN_OK ||
+        (st = norms(t, 0, g->params, NULL, base + 2 * nt)) != CLGAN_OK ||
+        (st = norms(t, 1, d->params, NULL, base + 2 * nt + ng)) != CLGAN_OK ||
         (st = norms(t, 2, g->params, t->prev_g, slot + CLGAN_M_G_UPDATE)) != CLGAN_OK ||
         (st = norms(t, 2, g->params, NULL, slot + CLGAN_M_G_WEIGHT)) != CLGAN_OK ||
         (st = norms(t, 3, d->params, t->prev_d, slot + CLGAN_M_D_UPDATE)) != CLGAN_OK)
@@ -161,7 +170,7 @@ static void check_finite(clgan_trainer *t, long a, long b)
     int n_mon = t->view.n_g_tensors + t->view.n_d_tensors;
     for (long i = a; i < b && t->view.nonfinite_at < 0; i++) {
         const float *h = t->history + (size_t)i * CLGAN_M_COUNT;
-        int n = clgan_trainer_monitored(t, i) ? CLGAN_M_TENSORS + n_mon : CLGAN_M_G_DGZ + 1;
+        int n = clgan_trainer_monitored(t, i) ? CLGAN_M_TENSORS + 3 * n_mon : CLGAN_M_G_DGZ + 1;
         for (int m = 0; m < n; m++)
             if (!isfinite(h[m]) && (m < CLGAN_M_GP || m > CLGAN_M_G_GNORM_CLIPPED || t->cfg.gp_lambda > 0)) {
                 t->view.nonfinite_at = i;
@@ -333,6 +342,7 @@ void clgan_trainer_free(clgan_trainer *t)
         clgan_buf_release(&t->snap_d[i]);
     }
     free(t->names);
+    free(t->info);
     clgan_buf_release(&t->xhat);
     clgan_buf_release(&t->noisy_fake);
     clgan_buf_release(&t->noisy_real);

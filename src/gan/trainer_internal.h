@@ -43,6 +43,7 @@ struct clgan_trainer {
     int seg_n[4];
     cl_mem prev_g, prev_d;         /* (n_params) */
     const char **names;            /* tensor names, G's then D's */
+    const clgan_tensor_info **info; /* their metadata */
     /* Weight snapshots at block ends, for restoring the last finite weights. */
     cl_mem snap_g[SNAPSHOTS], snap_gs[SNAPSHOTS], snap_d[SNAPSHOTS];
     long snap_block[SNAPSHOTS];
