@@ -21,8 +21,11 @@ mkdir -p "$tmp" || exit 1
 fail=0
 headers=()
 for h in cl/*.h; do headers+=(-include "$h"); done
+# 1024 with the AVX-512 GEMM tiles, 256 and 64 with the AVX2 ones (native vector 8).
 for wg in 1024 256 64; do
-    opts=$("$opts_tool" "$wg") || { echo "cl_offline: $opts_tool $wg failed"; exit 1; }
+    vec=16
+    [ "$wg" = 1024 ] || vec=8
+    opts=$("$opts_tool" "$wg" "$vec") || { echo "cl_offline: $opts_tool $wg failed"; exit 1; }
     for f in cl/*.cl; do
         name=$(basename "$f" .cl)
         ll="$tmp/$name-$wg.ll"

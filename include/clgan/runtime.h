@@ -117,13 +117,14 @@ int clgan_tunable(const clgan_ctx *ctx, clgan_tunable_id id);
 const char *clgan_build_options(const clgan_ctx *ctx);
 
 /* The same for a device with these limits (CL_DEVICE_MAX_WORK_GROUP_SIZE and the first
- * CL_DEVICE_MAX_WORK_ITEM_SIZES entry, 0: no limit of its own), without a device: the
+ * CL_DEVICE_MAX_WORK_ITEM_SIZES entry, 0: no limit of its own) and native float vector
+ * width (CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, 0: unknown), without a device: the
  * one function contexts use too (tunables.c), so an offline compile of cl/ (tools/
  * cl_build_options, the clang check in CI) gets exactly what a device would. Writes
  * the options into opts (n bytes) and, when tunable is not NULL, the CLGAN_T_COUNT
  * values. ELIMIT for a limit of 0. */
-clgan_status clgan_tunables_for(size_t max_wg, size_t max_item0, int *tunable, char *opts,
-                                size_t n);
+clgan_status clgan_tunables_for(size_t max_wg, size_t max_item0, unsigned vec_float,
+                                int *tunable, char *opts, size_t n);
 
 /* ---- launching -------------------------------------------------------------------- */
 

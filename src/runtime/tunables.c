@@ -25,10 +25,15 @@ static const struct {
 static const char *const tunable_names[CLGAN_T_COUNT] = {CLGAN_TUNABLE_LIST(TUNABLE_NAME_)};
 #undef TUNABLE_NAME_
 
-/* Preferred value of each tunable and whether it is a reduction work-group size. */
+/* Preferred value of each tunable, whether it is a reduction work-group size, and its
+ * value on a device whose native float vector (CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT) is
+ * narrower than 16, i.e. an AVX2 CPU with 16 ymm registers (0: the preferred value).
+ * The native GEMM's register tile must fit the register file: 8 x 2 float16
+ * accumulators are 16 of AVX-512's 32 zmm registers, but 32 ymm on AVX2 (spilled). */
 static const struct {
     int preferred;
     int is_wg;
+    int narrow;
 } table[CLGAN_T_COUNT] = {
     [CLGAN_T_LOSS_WG] = {64, 1},  /* the batch: 32-256 rows, a few per work-item */
     [CLGAN_T_GP_WG] = {64, 1},    /* likewise, over the penalty's rows */
@@ -39,11 +44,11 @@ static const struct {
     [CLGAN_T_COL_WG] = {256, 1},  /* column tiles: 32 columns x 8 rows at most (columns.c) */
     [CLGAN_T_OPT_WG] = {256, 1},  /* norm reductions over whole parameter buffers */
     [CLGAN_T_OPT_VW] = {16, 0},   /* float16: 1.2-1.3x float8 on PoCL (memory-bound) */
-    [CLGAN_T_GEMM_VW] = {16, 0},  /* native GEMM (CPU devices): one AVX-512 register */
-    [CLGAN_T_GEMM_TM] = {8, 0},
+    [CLGAN_T_GEMM_VW] = {16, 0, 8}, /* native GEMM (CPU devices): one vector register */
+    [CLGAN_T_GEMM_TM] = {8, 0, 4},  /* AVX2: 4 x 2 float8 accumulators, 11 of 16 ymm */
     [CLGAN_T_GEMM_TNV] = {2, 0},
-    [CLGAN_T_GEMM_DM] = {2, 0},   /* 2 x 8 beat 4 x 4 by 5-8% (bench --gemm-shapes) */
-    [CLGAN_T_GEMM_DN] = {8, 0},
+    [CLGAN_T_GEMM_DM] = {2, 0},     /* 2 x 8 beat 4 x 4 by 5-8% (bench --gemm-shapes) */
+    [CLGAN_T_GEMM_DN] = {8, 0, 4},  /* AVX2: 2 x 4 vector partial sums */
 };
 
 static size_t pow2_floor(size_t v)
@@ -54,8 +59,8 @@ static size_t pow2_floor(size_t v)
     return v ? p : 0;
 }
 
-clgan_status clgan_tunables_for(size_t max_wg, size_t max_item0, int *tunable, char *opts,
-                                size_t n)
+clgan_status clgan_tunables_for(size_t max_wg, size_t max_item0, unsigned vec_float,
+                                int *tunable, char *opts, size_t n)
 {
     size_t limit = max_wg;
     if (max_item0 && max_item0 < limit)
@@ -66,6 +71,8 @@ clgan_status clgan_tunables_for(size_t max_wg, size_t max_item0, int *tunable, c
     size_t len = (size_t)snprintf(opts, n, "-cl-std=CL1.2");
     for (int i = 0; i < CLGAN_T_COUNT; i++) {
         int v = table[i].preferred;
+        if (vec_float && vec_float < 16 && table[i].narrow)
+            v = table[i].narrow;
         if (table[i].is_wg && (size_t)v > limit)
             v = (int)limit;
         if (tunable)
@@ -85,7 +92,7 @@ clgan_status clgan_tunables_for(size_t max_wg, size_t max_item0, int *tunable, c
 clgan_status clgan_tunables_init(clgan_ctx *ctx)
 {
     const clgan_device_info *d = &ctx->view.dev;
-    clgan_status st = clgan_tunables_for(d->max_wg, d->max_item[0], ctx->tunable,
+    clgan_status st = clgan_tunables_for(d->max_wg, d->max_item[0], d->vec_float, ctx->tunable,
                                          ctx->build_options, sizeof ctx->build_options);
     return st == CLGAN_OK ? st : clgan_error_wrap(st, "%s", d->name);
 }
