@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer benchmark (CPU, or CUDA eager) of the Keras-GAN MLP GAN recipe (the work clgan does per iteration).
+"""PyTorch peer benchmark (CPU, or CUDA eager) of clgan's recipes: the Keras-GAN MLP GAN, or a preset's networks (--preset).
 
 Full-size recipe, written the way a PyTorch user would write it:
   G: Linear(100,256) LeakyReLU(0.2) BatchNorm1d(eps=1e-3, momentum=0.2)
@@ -12,6 +12,17 @@ G.train() and a G step through D on fresh noise with label 1 (D's parameters
 have requires_grad turned off during the G step, so no D weight gradients are
 computed -- the same work as Keras' frozen D).  The five losses/accuracies are
 read back with .item() every iteration, as the Keras-GAN loop prints them.
+
+--preset NAME (e.g. dcgan-keras, dcgan, sngan, wgan-gp-conv; samples/presets/NAME.ini)
+times that preset's recipe instead: G and D built from its layer specs through
+tools/clgan_arch.py as ordinary torch.nn modules on NCHW tensors (oneDNN convolutions),
+its schedule, losses and Adam settings (tools/torch_preset.py says exactly how; for
+dcgan-keras that is Keras-GAN dcgan.py's loop: D on a real and on a fake batch with BCE,
+two Adam steps, then G through the frozen D; dropout and BatchNorm in train mode).
+Its results also give gflop_per_it (the products of the Linear/Conv layers, counted
+once with hooks as clgan counts its GEMM flops; none for a WGAN-GP penalty's double
+backward) and gflops (GFLOP/s). --image-size/--channels set the image shape (dcgan-32
+needs --image-size 32).
 
 Real data: uniform random in [-1, 1] (10 000 samples), or the shipped IDX file
 with --data (e.g. samples/data/train-images-idx3-ubyte.gz), scaled to [-1, 1].
@@ -26,11 +37,14 @@ Usage:
   tools/bench_torch.py --device cuda --item-every 1,100
   tools/bench_torch.py --batch 64 --batch 256 --threads 1,2 --iterations 500
   tools/bench_torch.py --data samples/data/train-images-idx3-ubyte.gz --json
+  tools/bench_torch.py --preset dcgan-keras --batch 32,64 --threads default,1,2 --iterations 100
 
 Output: one line per setting,
   torch batch=32 threads=1 it_per_s=123.4 images_per_s=3948.8 ms_per_it=8.104 torch_threads=1
 then `best batch=... threads=...` per batch.  --json prints a JSON list instead.
-Timing covers --iterations iterations after 20 warm-up iterations.
+Timing covers --iterations iterations after --warmup (20) warm-up iterations.
+The header names the BLAS, OpenBLAS' kernel set (its core name: OPENBLAS_CORETYPE
+forces one) and whether oneDNN is on.
 
 The BLAS matters a lot: Debian's python3-torch calls libblas.so.3, which is the
 slow reference BLAS unless an optimised one (libopenblas0-pthread) is
@@ -140,6 +154,43 @@ def bench(data, batch, iterations, warmup, latent=100, dev="cpu", item_every=1):
     return time.perf_counter() - t0
 
 
+def bench_preset(net, data, batch, iterations, warmup, dev="cpu", item_every=1):
+    """Seconds for `iterations` iterations of preset network set `net` (torch_preset.build's
+    (G, D, info)), fresh modules and optimizers; and the GFLOP of one iteration (None with
+    a gradient penalty)."""
+    import copy
+    import torch_preset
+    G, D, info = (copy.deepcopy(net[0]).to(dev), copy.deepcopy(net[1]).to(dev), net[2])
+    data = data.to(dev)
+    iteration = torch_preset.make_iteration(G, D, info, data, batch, dev)
+    gflop = torch_preset.count_flops(iteration, [G, D])
+    if info["gp"] > 0:
+        gflop = None
+    for i in range(warmup):
+        iteration((i + 1) % item_every == 0)
+    if dev != "cpu":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for i in range(iterations):
+        iteration((i + 1) % item_every == 0)
+    if dev != "cpu":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0, gflop
+
+
+def blas_corename(blas_path):
+    """OpenBLAS' kernel set (openblas_get_corename), None if not OpenBLAS."""
+    if "openblas" not in blas_path:
+        return None
+    import ctypes
+    try:
+        f = ctypes.CDLL(blas_path).openblas_get_corename
+        f.restype = ctypes.c_char_p
+        return f().decode()
+    except (OSError, AttributeError):
+        return None
+
+
 def loaded_blas():
     """Path of the BLAS library this process has mapped (torch links libblas.so.3 on Debian)."""
     torch.zeros(2, 2) @ torch.zeros(2, 2)
@@ -193,6 +244,10 @@ def main():
     ap.add_argument("--item-every", action="append",
                     help="read the losses back every N iterations; comma list/repeatable "
                          "(default 1, as the Keras-GAN loop prints them)")
+    ap.add_argument("--preset", help="time this clgan preset's recipe (samples/presets/NAME.ini) "
+                                     "instead of the MLP (tools/torch_preset.py)")
+    ap.add_argument("--image-size", type=int, help="--preset: image side (default the preset's, or 28)")
+    ap.add_argument("--channels", type=int, help="--preset: image channels (default the preset's, or 1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print the results as a JSON list only")
     args = ap.parse_args()
@@ -207,13 +262,31 @@ def main():
             print("bench_torch: --device cuda, but torch.cuda.is_available() is False", file=sys.stderr)
             return 2
         threads = ["default"]
+    net = None
+    if args.preset:
+        import torch_preset
+        try:
+            cfg = torch_preset.load_preset(args.preset)
+            for key, v in (("image-size", args.image_size), ("channels", args.channels)):
+                if v is not None:
+                    cfg.setdefault("train", {})[key] = str(v)
+            torch.manual_seed(args.seed)
+            net = torch_preset.build(cfg)
+        except torch_preset.PresetError as e:
+            print("bench_torch: --preset %s: %s" % (args.preset, e), file=sys.stderr)
+            return 2
     default_threads = torch.get_num_threads()
     blas = loaded_blas()
     default_blas_threads = blas_threads(blas)
+    corename = blas_corename(blas)
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}
     if not args.json:
-        print("# torch %s, BLAS %s, default threads: torch %d, BLAS %s%s"
-              % (torch.__version__, blas, default_threads, default_blas_threads,
+        print("# torch %s, BLAS %s (core %s), oneDNN %s, default threads: torch %d, BLAS %s%s"
+              % (torch.__version__, blas, corename, torch.backends.mkldnn.is_available(),
+                 default_threads, default_blas_threads,
                  ", device " + torch.cuda.get_device_name(0) if args.device == "cuda" else ""))
+        print("# recipe %s; environment: %s" % (args.preset or "keras-gan MLP (built in)",
+              ", ".join("%s=%s" % (k, "(unset)" if v is None else v) for k, v in env.items())))
     if "/blas/libblas.so" in blas and args.device == "cpu":
         print("# warning: this is the reference (netlib) BLAS, ~15-25x slower than OpenBLAS here; "
               "install libopenblas0-pthread for a fair peer", file=sys.stderr)
@@ -230,8 +303,18 @@ def main():
     torch.manual_seed(args.seed)
     if args.data:
         data = load_idx_images(args.data)
+    elif net:
+        h, w, c = net[2]["img"]
+        data = torch.rand(10000, c, h, w) * 2 - 1
     else:
         data = torch.rand(10000, 784) * 2 - 1
+    if net and data[0].numel() != int(np.prod(net[2]["img"])):
+        print("bench_torch: --data images have %d values, the preset's %d" %
+              (data[0].numel(), int(np.prod(net[2]["img"]))), file=sys.stderr)
+        return 2
+    if net and data.dim() == 2:
+        h, w, c = net[2]["img"]
+        data = data.reshape(-1, c, h, w)
 
     results = []
     for b in batches:
@@ -239,18 +322,30 @@ def main():
             for ie in items:
                 nt = set_threads(th)
                 torch.manual_seed(args.seed)
-                secs = bench(data, b, args.iterations, args.warmup, dev=args.device, item_every=ie)
+                gflop = None
+                if net:
+                    secs, gflop = bench_preset(net, data, b, args.iterations, args.warmup,
+                                               dev=args.device, item_every=ie)
+                else:
+                    secs = bench(data, b, args.iterations, args.warmup, dev=args.device,
+                                 item_every=ie)
                 ips = args.iterations / secs
-                r = dict(framework="torch", device=args.device, batch=b, threads=th,
-                         torch_threads=nt, item_every=ie, iterations=args.iterations,
-                         it_per_s=round(ips, 2), images_per_s=round(ips * b, 1),
-                         ms_per_it=round(1000.0 / ips, 4), torch_version=torch.__version__,
-                         blas=blas, data=args.data or "random")
+                r = dict(framework="torch", device=args.device, recipe=args.preset or "keras-gan",
+                         batch=b, threads=th, torch_threads=nt, item_every=ie,
+                         iterations=args.iterations, it_per_s=round(ips, 2),
+                         images_per_s=round(ips * b, 1), ms_per_it=round(1000.0 / ips, 4),
+                         gflop_per_it=None if gflop is None else round(gflop, 4),
+                         gflops=None if gflop is None else round(gflop * ips, 2),
+                         torch_version=torch.__version__, blas=blas, blas_core=corename,
+                         onednn=torch.backends.mkldnn.is_available(), env=env,
+                         data=args.data or "random")
                 results.append(r)
                 if not args.json:
                     print("torch device=%s batch=%d threads=%s item_every=%d it_per_s=%.1f "
-                          "images_per_s=%.1f ms_per_it=%.3f torch_threads=%d"
-                          % (args.device, b, th, ie, ips, ips * b, 1000.0 / ips, nt), flush=True)
+                          "images_per_s=%.1f ms_per_it=%.3f torch_threads=%d%s"
+                          % (args.device, b, th, ie, ips, ips * b, 1000.0 / ips, nt,
+                             "" if gflop is None else " gflop_per_it=%.3f gflops=%.1f"
+                             % (gflop, gflop * ips)), flush=True)
     set_threads("default")
 
     if args.json:
