@@ -580,13 +580,7 @@ static clgan_status rebuild_gif(run_state *r, long it)
                            : clgan_png_read_gray(path, &pix, &w, &h);
         if (st != CLGAN_OK)
             return clgan_error_wrap(st, "cannot rebuild training.gif from the run's grids");
-        if (!r->gif) {
-            run_path(path, sizeof path, r, "training.gif");
-            st = r->img_c == 3 ? clgan_gif_open_rgb(&r->gif, path, w, h, r->c->gif_delay_cs)
-                               : clgan_gif_open(&r->gif, path, w, h, r->c->gif_delay_cs);
-        }
-        if (st == CLGAN_OK)
-            st = clgan_gif_add(r->gif, pix);
+        st = run_gif_add(r, pix, w, h);
         free(pix);
     }
     return st;

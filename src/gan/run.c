@@ -131,15 +131,22 @@ static clgan_status write_grid(run_state *r, long it)
     snprintf(name, sizeof name, "images/%ld.png", it);
     path_in(path, sizeof path, r, name);
     st = r->img_c == 3 ? clgan_png_write_rgb(path, pix, gw, gh) : clgan_png_write_gray(path, pix, gw, gh);
-    if (st == CLGAN_OK && !r->gif) {
-        path_in(path, sizeof path, r, "training.gif");
-        st = r->img_c == 3 ? clgan_gif_open_rgb(&r->gif, path, gw, gh, r->c->gif_delay_cs)
-                           : clgan_gif_open(&r->gif, path, gw, gh, r->c->gif_delay_cs);
-    }
     if (st == CLGAN_OK)
-        st = clgan_gif_add(r->gif, pix);
+        st = run_gif_add(r, pix, gw, gh);
     free(pix);
     return st;
+}
+
+clgan_status run_gif_add(run_state *r, const uint8_t *pix, int w, int h)
+{
+    char path[700];
+    clgan_status st = CLGAN_OK;
+    if (!r->gif) {
+        path_in(path, sizeof path, r, "training.gif");
+        st = r->img_c == 3 ? clgan_gif_open_rgb(&r->gif, path, w, h, r->c->gif_delay_cs)
+                           : clgan_gif_open(&r->gif, path, w, h, r->c->gif_delay_cs);
+    }
+    return st == CLGAN_OK ? clgan_gif_add(r->gif, pix) : st;
 }
 
 /* Mean of metric m over iterations [a, b). */

@@ -75,6 +75,9 @@ clgan_status run_records_open(run_state *r);
 clgan_status run_write_tensors(run_state *r);
 /* Appends a gradient record's iteration (for grad_norms.npy); 0 when out of memory. */
 int run_mon_add(run_state *r, long m);
+/* Adds a grid (h x w, img_c channels) as the next frame of training.gif, opening it
+ * with the first. */
+clgan_status run_gif_add(run_state *r, const uint8_t *pix, int w, int h);
 /* dir/name into out. */
 void run_path(char *out, size_t n, const run_state *r, const char *name);
 /* images/<it>.png is a regular grid (iteration 0 or a multiple of sample-every), not the
