@@ -14,7 +14,7 @@
 #
 # `run` prints every step; it does not stop at the first failure (a partial answer is
 # still an answer), and exits 1 if any step failed. Each step has a time limit, so the
-# whole check ends in about 5 minutes. Its files (ICD, caches, runs) go to
+# whole check ends in about 8 minutes. Its files (ICD, caches, runs) go to
 # /tmp/clgan-check; pipe the output through `tee "$OUT/check.log"` to keep all of it.
 set -u
 cd "$(dirname "$0")/.."
@@ -74,20 +74,23 @@ run)
     step 60 "$exe" devices
     # The kernel, gradient, optimizer and parity tests, on the GPU.
     export CLGAN_TEST_DEVICE=gpu CLGAN_TEST_TMP="$out/testtmp"
-    for t in test_nn test_gemm test_optim test_gradpen test_parity test_random test_trainer \
-             test_diag_eval; do
-        [ -x "$dev/bin/$t" ] && step 120 "$dev/bin/$t"
+    for t in test_shapes test_nn test_conv test_layers test_gemm test_optim test_gradpen \
+             test_gradpen_conv test_parity test_random test_trainer test_model test_diag_eval; do
+        [ -x "$dev/bin/$t" ] && step 60 "$dev/bin/$t"
     done
     unset CLGAN_TEST_DEVICE
-    # Every preset trains a few hundred iterations and writes its outputs.
+    # The speed of the MLP and of the conv recipe, and the peer's.
+    step 90 "$exe" bench --device gpu --batch 32,128 --iterations 300 --profile
+    step 90 "$exe" bench --device gpu --preset dcgan-keras --batch 32,64 --iterations 100 --profile
+    step 60 python3 tools/bench_torch.py --device cuda --batch 32,128 --iterations 300
+    step 60 python3 tools/bench_torch.py --device cuda --preset dcgan-keras --batch 32,64 \
+        --iterations 100
+    # Every preset trains a couple of hundred iterations and writes its outputs.
     for p in samples/presets/*.ini; do
         name=$(basename "$p" .ini)
-        step 120 "$exe" train --device gpu --preset "$name" --iterations 300 --eval-every 300 \
+        step 40 "$exe" train --device gpu --preset "$name" --iterations 200 --eval-every 200 \
             --out "$out/runs/$name"
     done
-    step 240 "$exe" bench --device gpu --batch 32,128 --iterations 500 --profile --gemm-shapes
-    step 180 python3 tools/bench_torch.py --device cuda --batch 32,128 --iterations 500 \
-        --item-every 1,100
     exit $fail
     ;;
 *)
