@@ -375,6 +375,13 @@ clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, 
  * philox4x32(r, step, stream).x mod count. */
 clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
                                size_t count, uint64_t seed, uint64_t step, unsigned stream);
+/* The same draws from counter `first` (randn: element group, 4 values each) or row `row0`
+ * on: a data-parallel rank's slice of the global batch's stream (0: the calls above). */
+clgan_status clgan_randn_fill_at(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, uint64_t step,
+                                 unsigned stream, uint32_t first);
+clgan_status clgan_gather_rows_at(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
+                                  size_t count, uint64_t seed, uint64_t step, unsigned stream,
+                                  int row0);
 
 /* ---- sampling a generator ------------------------------------------------------------ */
 

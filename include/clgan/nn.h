@@ -305,6 +305,7 @@ typedef struct {
     uint32_t step, stream;
     int accumulate;   /* add weight * metrics to the slot instead of overwriting it */
     float weight;     /* metrics are scaled by this (0 means 1), e.g. 1/steps to average */
+    uint32_t first;   /* flips: counter of output 0 (a data-parallel rank's offset; 0) */
 } clgan_loss_args;
 
 /* Computes the loss of D's output `out` (n), writes dL/dout into `dout` (n) and the 3
@@ -325,6 +326,9 @@ void clgan_loss_reserve(clgan_ctx *ctx, int n);
  * buffers borrowed; xhat must not alias real or fake. Non-blocking. */
 clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem fake, int rows,
                                int dim, uint64_t seed, long step, unsigned stream);
+/* The same with the rows' draws from counter row0 on (a data-parallel rank's slice). */
+clgan_status clgan_interpolate_at(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem fake, int rows,
+                                  int dim, uint64_t seed, long step, unsigned stream, int row0);
 
 /* The WGAN-GP penalty of critic `d` on xhat (batch, in_dim), borrowed:
  *   P = lambda * mean_i (||g_i||_2 - 1)^2,  g_i = dD(xhat_i)/dxhat_i,
