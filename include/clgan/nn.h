@@ -222,6 +222,19 @@ int clgan_net_draws(const clgan_net *net, uint32_t *out, int max);
 /* Puts them back; EFORMAT when `count` is not the network's number of counters. */
 clgan_status clgan_net_set_draws(clgan_net *net, const uint32_t *in, int count);
 
+/* Batch statistics over data-parallel ranks (--sync-bn): `sum` replaces v[0..n) by scale
+ * times its sum over the ranks (blocking; the same calls in the same order on every
+ * rank), ranks is their count. With one set on a network, its BatchNorm layers normalize
+ * in training mode with the global batch's statistics (forward) and sums (backward):
+ * batchnorm_sync.c. Borrowed; NULL restores per-rank statistics. BatchNorm inside a
+ * residual block stays per rank. */
+typedef struct {
+    clgan_status (*sum)(void *user, float *v, size_t n, float scale, const char *what);
+    void *user;
+    int ranks;
+} clgan_batch_sync;
+void clgan_net_set_batch_sync(clgan_net *net, const clgan_batch_sync *s);
+
 /* Allocates the flat buffers and activations and initializes the parameters from
  * `seed` (host RNG, deterministic). After this no layer can be added. */
 clgan_status clgan_net_finalize(clgan_net *net, uint64_t seed);
