@@ -3,8 +3,8 @@
 # clgan train` on the CPU device with per-rank batch B and --sync-bn on gives the losses,
 # D's outputs and accuracies (.npy), and every weight and BatchNorm running statistic of
 # G and D (the last checkpoint) of one rank with batch 2B, within 1e-4 (1 + |x|), for
-# the Keras-GAN MLP, WGAN-GP with instance noise, label flips with two D steps, and a
-# small conv recipe; without --sync-bn they differ (the check can fail); rank 1 writes
+# the Keras-GAN MLP, WGAN-GP with instance noise, label flips and dropout with two D
+# steps, and a small conv recipe; without --sync-bn they differ (the check can fail); rank 1 writes
 # nothing (the run directory holds what a one-rank run's holds); a rank that fails ends
 # the job with a one-line message naming it, not a hang. Exit 77 (ctest: skipped) when
 # mpirun is absent or clgan was built without MPI.
@@ -67,8 +67,8 @@ check "rank 0's banner lists both ranks' devices" grep -q "rank 1 of 2: device" 
 check "the run directory holds what a one-rank run's holds (rank 1 writes nothing)" \
   diff <(cd "$tmp/mlp-1" && find . | sort) <(cd "$tmp/mlp-2" && find . | sort)
 check "WGAN-GP + instance noise: 2 x 8 = 1 x 16" same wgangp 8 --preset wgan-gp --instance-noise 0.2
-check "label flips, instance noise, 2 D steps: 2 x 8 = 1 x 16" same flip 8 --label-flip 0.2 \
-  --instance-noise 0.1 --steps-d 2
+check "label flips, instance noise, dropout, 2 D steps: 2 x 8 = 1 x 16" same flip 8 \
+  --label-flip 0.2 --instance-noise 0.1 --dropout-d 0.3 --steps-d 2
 check "conv recipe (BatchNorm over images): 2 x 8 = 1 x 16" same conv 8 --image-size 8 \
   --arch-g "dense 128, reshape 4x4x8, bn, relu, up 2, conv c k3 same, tanh" \
   --arch-d "conv 8 k3 s2 same, lrelu, flatten, dense 1"

@@ -234,6 +234,9 @@ typedef struct {
     int ranks;
 } clgan_batch_sync;
 void clgan_net_set_batch_sync(clgan_net *net, const clgan_batch_sync *s);
+/* A data-parallel rank's first sample in the global batch (0 on one rank): the layers'
+ * random draws (dropout masks) are that slice of the global batch's. */
+void clgan_net_set_row0(clgan_net *net, int row0);
 
 /* Allocates the flat buffers and activations and initializes the parameters from
  * `seed` (host RNG, deterministic). After this no layer can be added. */

@@ -104,7 +104,7 @@ void run_dist_summary(run_state *r, long iterations, double secs)
     int n = clgan_dist_size(r->o->dist);
     if (r->o->quiet || n == 1 || iterations <= 0)
         return;
-    double its = r->rate; /* the run's own figure, as its last line prints it */
+    double its = iterations / (secs > 0 ? secs : 1); /* over the whole run */
     fprintf(r->log, "clgan: %d ranks, global batch %d: %.1f it/s, %.0f images/s; collectives "
             "%.2f ms per iteration (%.0f%% of the time, %ld calls on rank 0)\n", n,
             r->c->batch * n, its, its * r->c->batch * n, 1e3 * tv->comm_s / iterations,

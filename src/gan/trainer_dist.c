@@ -51,6 +51,8 @@ clgan_status clgan_trainer_set_dist(clgan_trainer *t, clgan_dist *d)
         return st;
     t->view.comm_s += clgan_now_s() - t0;
     t->view.comm_calls += 2 + (g->n_state > 0) + (dv->n_state > 0);
+    clgan_net_set_row0(t->view.g, t->rank * c->batch);
+    clgan_net_set_row0(t->view.d, t->rank * c->batch);
     if (c->sync_bn) {
         t->bsync = (clgan_batch_sync){.sum = sum_over_ranks, .user = t, .ranks = t->ranks};
         clgan_net_set_batch_sync(t->view.g, &t->bsync);

@@ -58,6 +58,7 @@ struct clgan_layer {
     void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
     const char *gp_refusal;
     const clgan_batch_sync *bsync; /* clgan_net_set_batch_sync (borrowed), NULL: per rank */
+    int row0;      /* clgan_net_set_row0: this rank's first sample in the global batch */
 };
 
 /* Launches a cl/conv.cl shape kernel over (channels, rows): dimension 0 over the C

@@ -536,6 +536,12 @@ void clgan_net_set_batch_sync(clgan_net *n, const clgan_batch_sync *s)
         n->layers[i].bsync = s;
 }
 
+void clgan_net_set_row0(clgan_net *n, int row0)
+{
+    for (int i = 0; i < n->n_layers; i++)
+        n->layers[i].row0 = row0;
+}
+
 /* ---- gradient-penalty access (gradpen.c) ------------------------------------------ */
 
 void clgan_net_parts_get(clgan_net *n, clgan_net_parts *out)
