@@ -121,7 +121,11 @@ clgan_status cmd_train(int argc, char **argv)
     else if ((st = clgan_run_dist_setup(&c, dist)) == CLGAN_OK)
         st = rank == 0 ? clgan_run_train(&c, &o) : clgan_run_worker(&c, &o);
     if (st != CLGAN_OK && ranks > 1) {
-        fprintf(stderr, "clgan train: rank %d of %d: %s\n", rank, ranks, clgan_error_msg());
+        const char *msg = clgan_error_msg(); /* the collectives' messages name the rank */
+        if (strncmp(msg, "rank ", 5) == 0)
+            fprintf(stderr, "clgan train: %s\n", msg);
+        else
+            fprintf(stderr, "clgan train: rank %d of %d: %s\n", rank, ranks, msg);
         fflush(NULL);
         clgan_dist_abort(dist, clgan_status_exit_code(st));
     }
