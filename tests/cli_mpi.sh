@@ -20,6 +20,9 @@ if ! "$clgan" --version 2>&1 | grep -q "^MPI: built"; then
   echo "cli_mpi: SKIPPED: this clgan was built without MPI (libopenmpi-dev)"
   exit 77
 fi
+# Containers often forbid the cross-memory attach Open MPI's shared-memory transport tries
+# first (ptrace scope): copy through the shared segment instead.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 fail=0
 check() { if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
 mpi() { timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 "$@"; }
