@@ -110,8 +110,8 @@ __kernel void add_fwd(__global float *y, __global const float *a, __global const
 
 /* Inverted dropout. TRAIN: mask[i] = (u >= rate) / (1 - rate), u from Philox with the
  * layer's (seed, call counter, stream) and counter first + i (first: a data-parallel
- * rank's offset in the global batch, 0 on one rank); y = x * mask. The backward pass is dx = dy * mask
- * (dropout_bwd). 1-D over n. */
+ * rank's offset in the global batch, 0 on one rank); y = x * mask. The backward pass is
+ * dx = dy * mask (dropout_bwd). 1-D over n. */
 __kernel void dropout_fwd(__global float *y, __global float *mask, __global const float *x, int n,
                           float rate, uint seed_lo, uint seed_hi, uint call, uint stream,
                           uint first)
