@@ -25,7 +25,11 @@ fi
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
 fail=0
 check() { if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
-mpi() { timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 "$@"; }
+# Under tools/sanitize.sh the ranks keep ASan's checks but not its leak report: Open MPI's
+# components (dlopen'ed, unloaded by MPI_Finalize) keep memory that LeakSanitizer cannot
+# attribute to any module, so no suppression can name it. The one-rank runs keep it.
+rank_asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:detect_leaks=0}
+mpi() { ASAN_OPTIONS=$rank_asan timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 "$@"; }
 base=(train --iterations 10 --sample-every 0 --eval-every 0 --log-every 1 --seed 5
       --gemm native --device cpu --checkpoint-every 10)
 
@@ -83,7 +87,7 @@ check "without --sync-bn the runs differ (the comparison can fail)" \
 
 # A rank that fails ends the job (MPMD: rank 1 gets a device that does not exist).
 t0=$(date +%s)
-timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$clgan" "${base[@]}" --batch 8 \
+ASAN_OPTIONS=$rank_asan timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$clgan" "${base[@]}" --batch 8 \
   --out "$tmp/dies" : -np 1 "$clgan" "${base[@]}" --batch 8 --device no-such-device \
   >"$tmp/dies.log" 2>&1
 rc=$? t1=$(date +%s)
