@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cl_offline.sh - every kernel file of cl/ compiles offline as portable OpenCL C 1.2:
 # clang for spir64, -cl-std=CL1.2 with warnings as errors, the headers clgan prepends
-# (cl/common.h, cl/reduce.h) and exactly the -D options clgan passes on a device whose
+# (every cl/*.h, in clgan's order) and exactly the -D options clgan passes on a device whose
 # maximum work-group size is 1024, 256 or 64 (tools/cl_build_options prints them from the
 # same function contexts use). At -O0 nothing is inlined by force, so a helper that is
 # not static inline stays an undefined external ('declare' of an unmangled name; clang's
@@ -19,6 +19,8 @@ done
 [ -n "$clang" ] || { echo "cl_offline: no clang (apt-get install clang-15)"; exit 1; }
 mkdir -p "$tmp" || exit 1
 fail=0
+headers=()
+for h in cl/*.h; do headers+=(-include "$h"); done
 for wg in 1024 256 64; do
     opts=$("$opts_tool" "$wg") || { echo "cl_offline: $opts_tool $wg failed"; exit 1; }
     for f in cl/*.cl; do
@@ -26,7 +28,7 @@ for wg in 1024 256 64; do
         ll="$tmp/$name-$wg.ll"
         # shellcheck disable=SC2086 # the options are one word each
         if ! "$clang" -x cl -target spir64 -Xclang -finclude-default-header -O0 -emit-llvm -S \
-                -Wall -Wextra -Werror -include cl/common.h -include cl/reduce.h $opts \
+                -Wall -Wextra -Werror "${headers[@]}" $opts \
                 "$f" -o "$ll" 2> "$tmp/$name-$wg.log"; then
             echo "FAIL $f (max work-group $wg): $clang reports:"
             sed 's/^/    /' "$tmp/$name-$wg.log" | head -40

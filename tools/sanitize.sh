@@ -27,5 +27,5 @@ export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1:verify_asan_
 export LSAN_OPTIONS=suppressions=$PWD/tools/lsan.supp
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 cd build-asan
-ctest --output-on-failure --timeout 900 \
+ctest --output-on-failure --timeout 900 -j"$(nproc)" \
   -E '_gpu_shapes$|^cli_diagnose$|^test_conv$|^install_consumer$' "$@"

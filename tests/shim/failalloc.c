@@ -1,8 +1,9 @@
 /* failalloc.c - a test-only LD_PRELOAD shim that makes the OpenCL driver refuse big
  * allocations, to see what clgan says when a device allocation fails: clCreateBuffer of
  * FAILALLOC_CREATE bytes or more fails with CL_MEM_OBJECT_ALLOCATION_FAILURE, and
- * clEnqueueFillBuffer of FAILALLOC_FILL bytes or more with CL_OUT_OF_RESOURCES (drivers
- * that allocate at first use fail there). Everything else goes to the real driver. */
+ * clEnqueueFillBuffer or clEnqueueWriteBuffer of FAILALLOC_FILL bytes or more with
+ * CL_OUT_OF_RESOURCES (drivers that allocate at first use fail there; clgan_buf_alloc
+ * zeroes a new buffer with one write). Everything else goes to the real driver. */
 #define _GNU_SOURCE
 #include <CL/cl.h>
 #include <dlfcn.h>
@@ -35,4 +36,15 @@ CL_API_ENTRY cl_int CL_API_CALL clEnqueueFillBuffer(cl_command_queue q, cl_mem m
     if (size >= limit("FAILALLOC_FILL"))
         return CL_OUT_OF_RESOURCES;
     return ((fn)dlsym(RTLD_NEXT, "clEnqueueFillBuffer"))(q, m, pat, psize, off, size, nev, wait, ev);
+}
+
+CL_API_ENTRY cl_int CL_API_CALL clEnqueueWriteBuffer(cl_command_queue q, cl_mem m, cl_bool block,
+                                                     size_t off, size_t size, const void *p,
+                                                     cl_uint nev, const cl_event *wait, cl_event *ev)
+{
+    typedef cl_int (*fn)(cl_command_queue, cl_mem, cl_bool, size_t, size_t, const void *, cl_uint,
+                         const cl_event *, cl_event *);
+    if (size >= limit("FAILALLOC_FILL"))
+        return CL_OUT_OF_RESOURCES;
+    return ((fn)dlsym(RTLD_NEXT, "clEnqueueWriteBuffer"))(q, m, block, off, size, p, nev, wait, ev);
 }
