@@ -109,14 +109,16 @@ __kernel void add_fwd(__global float *y, __global const float *a, __global const
 }
 
 /* Inverted dropout. TRAIN: mask[i] = (u >= rate) / (1 - rate), u from Philox with the
- * layer's (seed, call counter, stream); y = x * mask. The backward pass is dx = dy * mask
- * (dropout_bwd). 1-D over n. */
+ * layer's (seed, call counter, stream) and counter first + i (first: a data-parallel
+ * rank's offset in the global batch, 0 on one rank); y = x * mask. The backward pass is
+ * dx = dy * mask (dropout_bwd). 1-D over n. */
 __kernel void dropout_fwd(__global float *y, __global float *mask, __global const float *x, int n,
-                          float rate, uint seed_lo, uint seed_hi, uint call, uint stream)
+                          float rate, uint seed_lo, uint seed_hi, uint call, uint stream,
+                          uint first)
 {
     int gid = get_global_id(0);
     if (gid >= n) return;
-    uint4 r = philox4x32((uint4)((uint)gid, call, stream, 0x0D50u), (uint2)(seed_lo, seed_hi));
+    uint4 r = philox4x32((uint4)((uint)gid + first, call, stream, 0x0D50u), (uint2)(seed_lo, seed_hi));
     float m = u01(r.x) >= rate ? 1.0f / (1.0f - rate) : 0.0f;
     mask[gid] = m;
     y[gid] = x[gid] * m;
@@ -134,11 +136,11 @@ __kernel void dropout_bwd(__global float *dx, __global const float *dy, __global
  * (1 - rate), u from Philox with counter (i, call, stream, 0x0D52) and key seed (another
  * stream than dropout_fwd's). 1-D over n = N*C. */
 __kernel void dropout2d_mask(__global float *mask, int n, float rate, uint seed_lo, uint seed_hi,
-                             uint call, uint stream)
+                             uint call, uint stream, uint first)
 {
     int gid = get_global_id(0);
     if (gid >= n) return;
-    uint4 r = philox4x32((uint4)((uint)gid, call, stream, 0x0D52u), (uint2)(seed_lo, seed_hi));
+    uint4 r = philox4x32((uint4)((uint)gid + first, call, stream, 0x0D52u), (uint2)(seed_lo, seed_hi));
     mask[gid] = u01(r.x) >= rate ? 1.0f / (1.0f - rate) : 0.0f;
 }
 

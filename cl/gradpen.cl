@@ -22,12 +22,12 @@ static inline float act_grad2_from_output(float y, int act, float a)
  * in (0, 1] (see u01). 1-D over rows*dim. */
 __kernel void gp_interpolate(__global float *xhat, __global const float *real,
                              __global const float *fake, int rows, int dim, uint seed_lo,
-                             uint seed_hi, uint step_lo, uint step_hi, uint stream)
+                             uint seed_hi, uint step_lo, uint step_hi, uint stream, int row0)
 {
     int gid = get_global_id(0);
     if (gid >= rows * dim) return;
     int r = gid / dim;
-    uint4 h = philox4x32((uint4)((uint)r, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
+    uint4 h = philox4x32((uint4)((uint)(r + row0), step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
     float e = u01(h.x);
     xhat[gid] = e * real[gid] + (1.0f - e) * fake[gid];
 }

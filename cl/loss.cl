@@ -27,7 +27,7 @@ __kernel __attribute__((reqd_work_group_size(LOSS_WG, 1, 1)))
 void gan_loss(__global float *dout, __global float *metrics, __global float *partial,
               __global const float *out, int n, int kind, int role, float target, float sign,
               float clip, float flip, uint seed_lo, uint seed_hi, uint step, uint stream,
-              int slot, int accumulate, float weight, int per_group)
+              int slot, int accumulate, float weight, int per_group, uint first)
 {
     __local float s_loss[LOSS_WG], s_acc[LOSS_WG], s_p[LOSS_WG];
     int lid = get_local_id(0), grp = get_group_id(0);
@@ -37,7 +37,7 @@ void gan_loss(__global float *dout, __global float *metrics, __global float *par
     for (int i = grp * per_group + lid; i < i1; i += LOSS_WG) {
         float o = out[i], t = target, l, g, p;
         if (flip > 0.0f && role != ROLE_G) {
-            uint4 r = philox4x32((uint4)((uint)i, step, stream, 0u), (uint2)(seed_lo, seed_hi));
+            uint4 r = philox4x32((uint4)((uint)i + first, step, stream, 0u), (uint2)(seed_lo, seed_hi));
             if (u01(r.x) < flip) t = 1.0f - t;
         }
         switch (kind) {

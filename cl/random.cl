@@ -1,6 +1,8 @@
 /* random.cl - device-side random numbers from Philox4x32-10 (common.h), so noise and
  * batch indices never cross the bus and a seed reproduces a run on any device.
- * Counter layout: (element group, step low, step high, stream); key = the 64-bit seed. */
+ * Counter layout: (element group, step low, step high, stream); key = the 64-bit seed.
+ * `first` / `row0`: the counter of the first element group / row, so a data-parallel rank
+ * draws its slice of the global batch's stream (0 on one rank). */
 
 /* Four standard normals from one Philox draw (Box-Muller on two pairs), as one vector
  * computation. sin and cos, here and in randn_fill, rather than sincos: oclgrind 21.10's
@@ -39,11 +41,11 @@ static inline float16 u01_16(uint16 x) { return (convert_float16(x >> 8) + 0.5f)
  * work-items: on PoCL it ran scalar math-library calls, 0.05 ms for batch 32's 3200
  * normals). */
 __kernel void randn_fill(__global float *out, int n, uint seed_lo, uint seed_hi, uint step_lo,
-                         uint step_hi, uint stream)
+                         uint step_hi, uint stream, uint first)
 {
     const int i0 = 16 * get_global_id(0);
     if (4 * i0 >= n) return;
-    uint16 c0 = (uint16)((uint)i0) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    uint16 c0 = (uint16)((uint)i0 + first) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     uint16 c1 = (uint16)(step_lo), c2 = (uint16)(step_hi), c3 = (uint16)(stream);
     philox4x32_16(&c0, &c1, &c2, &c3, (uint2)(seed_lo, seed_hi));
     float16 rad_a = sqrt(-2.0f * log(u01_16(c0))), rad_b = sqrt(-2.0f * log(u01_16(c2)));
@@ -65,11 +67,11 @@ __kernel void randn_fill(__global float *out, int n, uint seed_lo, uint seed_hi,
  * the numbers randn_fill's lane for counter i gives) and stores them as one float4, so
  * neighbouring work-items write neighbouring 16 bytes (coalesced); the tail masks. */
 __kernel void randn_fill4(__global float *out, int n, uint seed_lo, uint seed_hi, uint step_lo,
-                          uint step_hi, uint stream)
+                          uint step_hi, uint stream, uint first)
 {
     const int i = get_global_id(0);
     if (4 * i >= n) return;
-    float4 z = normal4(philox4x32((uint4)((uint)i, step_lo, step_hi, stream),
+    float4 z = normal4(philox4x32((uint4)((uint)i + first, step_lo, step_hi, stream),
                                   (uint2)(seed_lo, seed_hi)));
     if (4 * i + 4 <= n) {
         vstore4(z, i, out);
@@ -87,11 +89,11 @@ __kernel void randn_fill4(__global float *out, int n, uint seed_lo, uint seed_hi
  * gather_batch_u8_px below. */
 __kernel void gather_batch_u8(__global float *out, __global const uchar *data, int rows, int dim,
                               int count, uint seed_lo, uint seed_hi, uint step_lo, uint step_hi,
-                              uint stream, int chunk)
+                              uint stream, int chunk, int row0)
 {
     int r = get_global_id(0), c0 = get_global_id(1) * chunk;
     if (r >= rows || c0 >= dim) return;
-    uint4 h = philox4x32((uint4)((uint)r, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
+    uint4 h = philox4x32((uint4)((uint)(r + row0), step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
     __global const uchar *src = data + (size_t)(h.x % (uint)count) * dim;
     int c1 = min(c0 + chunk, dim), c = c0;
     __global float *dst = out + r * dim;
@@ -106,11 +108,11 @@ __kernel void gather_batch_u8(__global float *out, __global const uchar *data, i
  * (coalesced), dimension 1 over rows; each work-item draws its row's index itself. */
 __kernel void gather_batch_u8_px(__global float *out, __global const uchar *data, int rows,
                                  int dim, int count, uint seed_lo, uint seed_hi, uint step_lo,
-                                 uint step_hi, uint stream)
+                                 uint step_hi, uint stream, int row0)
 {
     int c = 4 * get_global_id(0), r = get_global_id(1);
     if (r >= rows || c >= dim) return;
-    uint4 h = philox4x32((uint4)((uint)r, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
+    uint4 h = philox4x32((uint4)((uint)(r + row0), step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
     __global const uchar *src = data + (size_t)(h.x % (uint)count) * dim;
     __global float *dst = out + (size_t)r * dim;
     if (c + 4 <= dim) {
@@ -123,11 +125,12 @@ __kernel void gather_batch_u8_px(__global float *out, __global const uchar *data
 
 /* Instance noise: y = x + sigma * N(0, 1), elementwise; work-item i writes 4i..4i+3. */
 __kernel void add_noise(__global float *y, __global const float *x, int n, float sigma,
-                        uint seed_lo, uint seed_hi, uint step_lo, uint step_hi, uint stream)
+                        uint seed_lo, uint seed_hi, uint step_lo, uint step_hi, uint stream,
+                        uint first)
 {
     int i = get_global_id(0);
     if (4 * i >= n) return;
-    float4 z = normal4(philox4x32((uint4)((uint)i, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi)));
+    float4 z = normal4(philox4x32((uint4)((uint)i + first, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi)));
     float t[4] = {z.x, z.y, z.z, z.w};
     for (int k = 0; k < 4 && 4 * i + k < n; k++) y[4 * i + k] = x[4 * i + k] + sigma * t[k];
 }

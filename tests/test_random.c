@@ -57,6 +57,39 @@ static void reference(double *out, double *rad, int n, uint64_t seed, uint64_t s
     }
 }
 
+/* A data-parallel rank's slice: randn_fill_at from counter `first` and gather_rows_at
+ * from row `row0` give, to the bit, the second half of the whole batch's draws. */
+static void slice_check(clgan_ctx *ctx, uint64_t seed, uint64_t step)
+{
+    enum { HALF = 6 * 100, ROWS2 = 16, W = 12, CNT = 40 };
+    float all[2 * HALF], part[HALF], rows_all[2 * ROWS2 * W], rows_part[ROWS2 * W];
+    uint8_t data[CNT * W];
+    for (int i = 0; i < CNT * W; i++)
+        data[i] = (uint8_t)(i * 37 + 11);
+    cl_mem a, p, d;
+    CHECK_OK(clgan_buf_alloc(ctx, &a, sizeof all, "all"));
+    CHECK_OK(clgan_buf_alloc(ctx, &p, sizeof all, "part"));
+    CHECK_OK(clgan_buf_alloc(ctx, &d, sizeof data, "data"));
+    CHECK_OK(clgan_buf_write(ctx, d, 0, data, sizeof data));
+    CHECK_OK(clgan_randn_fill(ctx, a, 2 * HALF, seed, step, 2));
+    CHECK_OK(clgan_randn_fill_at(ctx, p, HALF, seed, step, 2, HALF / 4));
+    CHECK_OK(clgan_buf_read(ctx, a, 0, all, sizeof all));
+    CHECK_OK(clgan_buf_read(ctx, p, 0, part, sizeof part));
+    int bad = 0;
+    for (int i = 0; i < HALF; i++)
+        bad += part[i] != all[HALF + i];
+    CHECK_OK(clgan_gather_rows(ctx, a, d, 2 * ROWS2, W, CNT, seed, step, 1));
+    CHECK_OK(clgan_gather_rows_at(ctx, p, d, ROWS2, W, CNT, seed, step, 1, ROWS2));
+    CHECK_OK(clgan_buf_read(ctx, a, 0, rows_all, sizeof rows_all));
+    CHECK_OK(clgan_buf_read(ctx, p, 0, rows_part, sizeof rows_part));
+    for (int i = 0; i < ROWS2 * W; i++)
+        bad += rows_part[i] != rows_all[ROWS2 * W + i];
+    printf("rank slices (randn_fill_at, gather_rows_at): %d values differ from the whole "
+           "batch's\n", bad);
+    CHECK(bad == 0);
+    clgan_buf_release(&a), clgan_buf_release(&p), clgan_buf_release(&d);
+}
+
 static void fill(clgan_ctx *ctx, cl_mem buf, int n, uint64_t seed, uint64_t step, uint32_t stream)
 {
     CHECK_OK(clgan_randn_fill(ctx, buf, n, seed, step, stream));
@@ -94,7 +127,7 @@ static void gather_check(clgan_ctx *ctx, int chunk)
                                          CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
                                          CLGAN_ARG_UINT((cl_uint)step),
                                          CLGAN_ARG_UINT((cl_uint)(step >> 32)), CLGAN_ARG_UINT(stream),
-                                         CLGAN_ARG_INT(chunk))));
+                                         CLGAN_ARG_INT(chunk), CLGAN_ARG_INT(0))));
     } else { /* as the trainer launches it */
         CHECK_OK(clgan_gather_rows(ctx, out, d, ROWS, DIM, COUNT, seed, step, stream));
     }
@@ -164,6 +197,7 @@ int main(void)
                (unsigned long long)steps[k], same, n);
         CHECK(same < 10);
     }
+    slice_check(ctx, seed, step);
     gather_check(ctx, 0);  /* clgan_gather_rows: the launch the trainer uses */
     gather_check(ctx, 50); /* the whole row (CPU shapes) */
     gather_check(ctx, 20); /* chunks, the last one short */

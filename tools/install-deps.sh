@@ -18,6 +18,7 @@ pkgs=(
   python3 python3-numpy python3-matplotlib python3-pil  # tests read outputs; plot_losses.py
   chromium                                     # tests/cli_report.sh renders the HTML report
   clang libclang-rt-14-dev                     # tools/fuzz.sh: libFuzzer harnesses (ASan+UBSan)
+  libopenmpi-dev openmpi-bin                   # data-parallel training over MPI (docs/mpi.md)
 )
 if [ "${1:-}" = "--extras" ]; then
   # OpenBLAS: without it Debian's PyTorch runs on the reference BLAS, ~10x slower.

@@ -98,6 +98,10 @@ typedef struct {
     char classifier[512]; /* "auto" (the shipped one matching --data), "none", or a file */
     long checkpoint_every; /* write RUN/checkpoints/ckpt-<it>.safetensors every N iterations */
     int keep_checkpoints; /* the newest K checkpoints are kept */
+    /* Data-parallel ranks (mpirun; docs/mpi.md): `batch` is per rank. */
+    int global_batch;   /* batch x ranks, when > 0 (then batch = global_batch / ranks) */
+    int sync_bn;        /* BatchNorm statistics over all ranks' batches */
+    float mpi_timeout;  /* seconds a collective waits for the other ranks */
 } clgan_config;
 
 void clgan_config_defaults(clgan_config *c);
@@ -248,6 +252,8 @@ typedef struct {
     long nonfinite_at;    /* first iteration with a NaN/Inf metric, or -1 */
     long last_good;       /* iterations done at the last weight snapshot known finite (0:
                              the initial weights) */
+    double comm_s;        /* seconds spent in collectives over ranks (0 on one rank) */
+    long comm_calls;      /* how many */
 } clgan_trainer_view;
 
 /* Builds G, D, optimizers and buffers for images of shape img; uploads `data`
@@ -255,6 +261,17 @@ typedef struct {
 clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan_config *c,
                                 const uint8_t *data, size_t count, clgan_shape img);
 void clgan_trainer_free(clgan_trainer *t);
+
+/* Data-parallel training over the ranks of `d` (borrowed; NULL or one rank: nothing
+ * changes). Call once after init, before the first step, on every rank: broadcasts
+ * rank 0's initial weights; from then on each rank draws its slice (rank * batch on) of
+ * the global batch's random stream, every gradient is averaged over the ranks before
+ * its optimizer step, metrics are averaged over the ranks when read back, and with
+ * c->sync_bn BatchNorm uses the global batch's statistics. EINVAL when the draws cannot
+ * be sliced (batch * latent, or batch * image size with instance noise, not a multiple
+ * of 4). Collectives fail with ECOMM (dist.h). */
+typedef struct clgan_dist clgan_dist;
+clgan_status clgan_trainer_set_dist(clgan_trainer *t, clgan_dist *d);
 
 /* Adds what clgan_trainer_init would allocate for `c` and a data set of `count` images
  * of shape img (bytes) to *p, device and host, without allocating it (the networks are
@@ -375,6 +392,13 @@ clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, 
  * philox4x32(r, step, stream).x mod count. */
 clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
                                size_t count, uint64_t seed, uint64_t step, unsigned stream);
+/* The same draws from counter `first` (randn: element group, 4 values each) or row `row0`
+ * on: a data-parallel rank's slice of the global batch's stream (0: the calls above). */
+clgan_status clgan_randn_fill_at(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, uint64_t step,
+                                 unsigned stream, uint32_t first);
+clgan_status clgan_gather_rows_at(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
+                                  size_t count, uint64_t seed, uint64_t step, unsigned stream,
+                                  int row0);
 
 /* ---- sampling a generator ------------------------------------------------------------ */
 
@@ -404,11 +428,20 @@ typedef struct {
                                        its directory: until then an interrupted run has
                                        nothing to save and may simply end (NULL: not told) */
     FILE *log;        /* where progress goes (stderr when NULL) */
+    clgan_dist *dist; /* data-parallel ranks (dist.h; NULL: one rank), borrowed */
 } clgan_run_opts;
 
 /* Trains per `c` and writes the run directory: loss .npy arrays, images/<it>.png,
  * training.gif, config.ini, metrics.jsonl, generator.safetensors. Prints where they
  * are. */
 clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o);
+
+/* Over the ranks of `d` (run_dist.c): c->batch per rank from --global-batch (EINVAL when
+ * the ranks do not divide it) or global_batch = batch x ranks, and with --device auto
+ * this rank's device: GPU (local rank mod GPUs) of its node, else the CPU device. */
+clgan_status clgan_run_dist_setup(clgan_config *c, const clgan_dist *d);
+/* A rank other than 0: trains in step with rank 0's clgan_run_train (o->dist set on
+ * both) and writes nothing; stops when rank 0 stops. */
+clgan_status clgan_run_worker(const clgan_config *c, const clgan_run_opts *o);
 
 #endif

@@ -222,6 +222,22 @@ int clgan_net_draws(const clgan_net *net, uint32_t *out, int max);
 /* Puts them back; EFORMAT when `count` is not the network's number of counters. */
 clgan_status clgan_net_set_draws(clgan_net *net, const uint32_t *in, int count);
 
+/* Batch statistics over data-parallel ranks (--sync-bn): `sum` replaces v[0..n) by scale
+ * times its sum over the ranks (blocking; the same calls in the same order on every
+ * rank), ranks is their count. With one set on a network, its BatchNorm layers normalize
+ * in training mode with the global batch's statistics (forward) and sums (backward):
+ * batchnorm_sync.c. Borrowed; NULL restores per-rank statistics. BatchNorm inside a
+ * residual block stays per rank. */
+typedef struct {
+    clgan_status (*sum)(void *user, float *v, size_t n, float scale, const char *what);
+    void *user;
+    int ranks;
+} clgan_batch_sync;
+void clgan_net_set_batch_sync(clgan_net *net, const clgan_batch_sync *s);
+/* A data-parallel rank's first sample in the global batch (0 on one rank): the layers'
+ * random draws (dropout masks) are that slice of the global batch's. */
+void clgan_net_set_row0(clgan_net *net, int row0);
+
 /* Allocates the flat buffers and activations and initializes the parameters from
  * `seed` (host RNG, deterministic). After this no layer can be added. */
 clgan_status clgan_net_finalize(clgan_net *net, uint64_t seed);
@@ -305,6 +321,7 @@ typedef struct {
     uint32_t step, stream;
     int accumulate;   /* add weight * metrics to the slot instead of overwriting it */
     float weight;     /* metrics are scaled by this (0 means 1), e.g. 1/steps to average */
+    uint32_t first;   /* flips: counter of output 0 (a data-parallel rank's offset; 0) */
 } clgan_loss_args;
 
 /* Computes the loss of D's output `out` (n), writes dL/dout into `dout` (n) and the 3
@@ -325,6 +342,9 @@ void clgan_loss_reserve(clgan_ctx *ctx, int n);
  * buffers borrowed; xhat must not alias real or fake. Non-blocking. */
 clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem fake, int rows,
                                int dim, uint64_t seed, long step, unsigned stream);
+/* The same with the rows' draws from counter row0 on (a data-parallel rank's slice). */
+clgan_status clgan_interpolate_at(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem fake, int rows,
+                                  int dim, uint64_t seed, long step, unsigned stream, int row0);
 
 /* The WGAN-GP penalty of critic `d` on xhat (batch, in_dim), borrowed:
  *   P = lambda * mean_i (||g_i||_2 - 1)^2,  g_i = dD(xhat_i)/dxhat_i,

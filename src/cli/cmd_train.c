@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clgan/dist.h"
 #include "clgan/gan.h"
 #include "clgan/io.h"
 #include "cli.h"
@@ -105,9 +106,30 @@ clgan_status cmd_train(int argc, char **argv)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    clgan_run_opts o = {.progress = isatty(STDERR_FILENO), .stop = &stop_requested,
-                        .running = &running, .resume = resume, .overwrite = overwrite};
-    st = clgan_run_train(&c, &o);
+    /* Under mpirun: this rank joins the job; rank 0 runs (and writes) the run, the others
+     * train in step with it (docs/mpi.md). A fatal error on any rank ends the job. */
+    clgan_dist *dist = NULL;
+    if ((st = clgan_dist_init(&dist, c.mpi_timeout)) != CLGAN_OK)
+        return st;
+    const int rank = clgan_dist_rank(dist), ranks = clgan_dist_size(dist);
+    clgan_run_opts o = {.progress = isatty(STDERR_FILENO) && rank == 0, .stop = &stop_requested,
+                        .running = &running, .resume = resume, .overwrite = overwrite,
+                        .dist = ranks > 1 ? dist : NULL};
+    if (ranks > 1 && resume)
+        st = clgan_error(CLGAN_EINVAL, "--resume over %d ranks is not supported yet: resume on "
+                         "one rank (clgan train --resume %s)", ranks, resume);
+    else if ((st = clgan_run_dist_setup(&c, dist)) == CLGAN_OK)
+        st = rank == 0 ? clgan_run_train(&c, &o) : clgan_run_worker(&c, &o);
+    if (st != CLGAN_OK && ranks > 1) {
+        const char *msg = clgan_error_msg(); /* the collectives' messages name the rank */
+        if (strncmp(msg, "rank ", 5) == 0)
+            fprintf(stderr, "clgan train: %s\n", msg);
+        else
+            fprintf(stderr, "clgan train: rank %d of %d: %s\n", rank, ranks, msg);
+        fflush(NULL);
+        clgan_dist_abort(dist, clgan_status_exit_code(st));
+    }
+    clgan_dist_free(dist);
     if (st == CLGAN_OK && stop_requested) {
         int sig = stop_requested;
         fflush(NULL);

@@ -159,6 +159,12 @@ static const setting settings[] = {
      "clgan train --resume RUN continues from the newest"},
     {"keep-checkpoints", "train", "keep-checkpoints", T_INT, F(keep_checkpoints), 0, NULL, 1, 1000,
      "how many of the newest checkpoints to keep"},
+    {"global-batch", "train", "global-batch", T_INT, F(global_batch), 0, NULL, 0, 1 << 24,
+     "under mpirun: the batch over all ranks (0 = --batch x ranks; --batch is per rank)"},
+    {"sync-bn", "train", "sync-bn", T_BOOL, F(sync_bn), 0, NULL, 0, 1,
+     "under mpirun: BatchNorm statistics over all ranks' batches (else per rank)"},
+    {"mpi-timeout", "train", "mpi-timeout", T_FLOAT, F(mpi_timeout), 0, NULL, 1, 1e6,
+     "under mpirun: seconds a collective waits for the other ranks before ending the job"},
 };
 #undef F
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
@@ -198,6 +204,7 @@ void clgan_config_defaults(clgan_config *c)
     c->slope = 0.2f;
     c->bn_eps = 1e-3f;
     c->bn_momentum = 0.8f;
+    c->mpi_timeout = 600.0f;
     c->bn_var_keras = 1;
     c->iterations = 30000;
     c->batch = 32;

@@ -187,6 +187,12 @@ void clgan_dataset_free(clgan_dataset *d)
 clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, uint64_t step,
                               unsigned stream)
 {
+    return clgan_randn_fill_at(ctx, out, n, seed, step, stream, 0);
+}
+
+clgan_status clgan_randn_fill_at(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, uint64_t step,
+                                 unsigned stream, uint32_t first)
+{
     /* CPU shapes: 16 counters (64 normals) per work-item, one per group (randn_fill).
      * GPU shapes: one counter (4 normals, one float4 store) per work-item, neighbours
      * storing neighbouring float4s (randn_fill4). The same numbers either way. */
@@ -199,11 +205,18 @@ clgan_status clgan_randn_fill(clgan_ctx *ctx, cl_mem out, int n, uint64_t seed, 
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_INT(n),
                                    CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
                                    CLGAN_ARG_UINT((cl_uint)step), CLGAN_ARG_UINT((cl_uint)(step >> 32)),
-                                   CLGAN_ARG_UINT(stream)));
+                                   CLGAN_ARG_UINT(stream), CLGAN_ARG_UINT(first)));
 }
 
 clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
                                size_t count, uint64_t seed, uint64_t step, unsigned stream)
+{
+    return clgan_gather_rows_at(ctx, out, data, rows, dim, count, seed, step, stream, 0);
+}
+
+clgan_status clgan_gather_rows_at(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows, int dim,
+                                  size_t count, uint64_t seed, uint64_t step, unsigned stream,
+                                  int row0)
 {
     /* A whole row per work-item with CPU shapes (on PoCL 0.036 -> 0.017 ms at batch 32,
      * 0.089 -> 0.037 ms at 128, against 64-column chunks). GPU shapes: 4 pixels per
@@ -221,12 +234,13 @@ clgan_status clgan_gather_rows(clgan_ctx *ctx, cl_mem out, cl_mem data, int rows
                                        CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
                                        CLGAN_ARG_UINT((cl_uint)step),
                                        CLGAN_ARG_UINT((cl_uint)(step >> 32)),
-                                       CLGAN_ARG_UINT(stream)));
+                                       CLGAN_ARG_UINT(stream), CLGAN_ARG_INT(row0)));
     }
     return clgan_launch(ctx, CLGAN_K_gather_batch_u8, 2, g, one,
                         CLGAN_ARGS(CLGAN_ARG_MEM(out), CLGAN_ARG_MEM(data), CLGAN_ARG_INT(rows),
                                    CLGAN_ARG_INT(dim), CLGAN_ARG_INT((int)count),
                                    CLGAN_ARG_UINT((cl_uint)seed), CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
                                    CLGAN_ARG_UINT((cl_uint)step), CLGAN_ARG_UINT((cl_uint)(step >> 32)),
-                                   CLGAN_ARG_UINT(stream), CLGAN_ARG_INT(chunk)));
+                                   CLGAN_ARG_UINT(stream), CLGAN_ARG_INT(chunk),
+                                   CLGAN_ARG_INT(row0)));
 }

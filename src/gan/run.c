@@ -691,7 +691,8 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         (st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = check_memory(&r, ctx, &data)) != CLGAN_OK ||
         (st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count,
                                   CLGAN_SHAPE(data.h, data.w, data.c))) != CLGAN_OK ||
-        (st = clgan_ctx_warmup(ctx)) != CLGAN_OK) /* the trainer's and evaluator's shapes */
+        (st = clgan_ctx_warmup(ctx)) != CLGAN_OK || /* the trainer's and evaluator's shapes */
+        (st = run_dist_start(&r, ctx)) != CLGAN_OK)
         goto done;
     r.ctx = ctx;
     r.imgs = malloc((size_t)GRID * GRID * dim * sizeof(float));
@@ -726,7 +727,10 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
     r.it_last = r.start;
     long it = r.start, stopped = 0;
     for (; it < c->iterations; it++) {
-        if (r.o->stop && *r.o->stop) {
+        int halt = r.o->stop && *r.o->stop;
+        if ((st = run_dist_agree(&r, &halt)) != CLGAN_OK)
+            goto done;
+        if (halt) {
             if (!r.o->quiet)
                 fprintf(r.log, "\nclgan: stopped at iteration %ld; writing outputs and a "
                         "checkpoint\n", it);
@@ -736,7 +740,10 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         if ((st = clgan_trainer_step(r.tr)) != CLGAN_OK)
             goto done;
         if (clgan_trainer_get(r.tr)->nonfinite_at >= 0) {
+            int halt = 1; /* the other ranks stop with us (they ask before each iteration) */
             it++;
+            if (it < c->iterations && (st = run_dist_agree(&r, &halt)) != CLGAN_OK)
+                goto done;
             break;
         }
         if (c->sample_every > 0 && (it + 1) % c->sample_every == 0 &&
@@ -785,6 +792,7 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
                 "  generator      %s/generator.safetensors\n"
                 "  configuration  %s/config.ini\n",
                 it - r.start, secs, r.rate, r.dir, r.dir, r.dir, r.dir, r.dir, r.dir);
+    run_dist_summary(&r, it - r.start, secs);
     if (!r.o->quiet && stopped)
         fprintf(r.log, "clgan: continue this run with: clgan train --resume %s\n", r.dir);
     if (diverged >= 0)

@@ -98,6 +98,15 @@ clgan_status run_open_checkpoint(run_state *r);
 /* For --resume: the checkpoint's GEMM choice; a note when the device differs. */
 void run_resume_device(run_state *r, clgan_ctx *ctx);
 
+/* ---- run_dist.c (no-ops without r->o->dist) ---- */
+
+/* After the trainer is built: it joins the ranks; rank 0 prints every rank's device. */
+clgan_status run_dist_start(run_state *r, clgan_ctx *ctx);
+/* Before an iteration, or when rank 0 breaks off: *halt = any rank's *halt. */
+clgan_status run_dist_agree(run_state *r, int *halt);
+/* The ranks' throughput and the collectives' time (rank 0, after the run). */
+void run_dist_summary(run_state *r, long iterations, double secs);
+
 /* FNV-1a of n bytes (the data set's fingerprint in a checkpoint). */
 uint64_t run_data_hash(const uint8_t *p, size_t n);
 

@@ -112,6 +112,8 @@ static clgan_status take_snapshot(clgan_trainer *t, long block)
     return copy(t, t->snap_d[i], d->params, d->n_params * 4);
 }
 
+clgan_status clgan_trainer_snapshot(clgan_trainer *t, long block) { return take_snapshot(t, block); }
+
 clgan_status clgan_trainer_restore_last_good(clgan_trainer *t)
 {
     const clgan_net_view *g = clgan_net_get(t->view.g), *d = clgan_net_get(t->view.d);
@@ -257,6 +259,7 @@ clgan_status clgan_trainer_init(clgan_trainer **out, clgan_ctx *ctx, const clgan
         return clgan_error(CLGAN_ENOMEM, "out of memory");
     t->ctx = ctx;
     t->cfg = *c;
+    t->ranks = 1; /* clgan_trainer_set_dist */
     const int dim = clgan_shape_size(img);
     t->view.img_dim = dim;
     t->view.img = img;
@@ -363,15 +366,17 @@ const clgan_trainer_view *clgan_trainer_get(const clgan_trainer *t) { return &t-
 
 static clgan_status randn(clgan_trainer *t, cl_mem out, int n, long step, unsigned stream)
 {
-    return clgan_randn_fill(t->ctx, out, n, t->cfg.seed, (uint64_t)step, stream);
+    /* A rank's n values are counters rank * n / 4 on of the global stream. */
+    return clgan_randn_fill_at(t->ctx, out, n, t->cfg.seed, (uint64_t)step, stream,
+                               (uint32_t)((size_t)t->rank * (size_t)n / 4));
 }
 
 static clgan_status gather_real(clgan_trainer *t, long step)
 {
     if (!t->data)
         return clgan_error(CLGAN_EINVAL, "trainer has no data set");
-    return clgan_gather_rows(t->ctx, t->real, t->data, t->cfg.batch, t->view.img_dim, t->count,
-                             t->cfg.seed, (uint64_t)step, STREAM_REAL);
+    return clgan_gather_rows_at(t->ctx, t->real, t->data, t->cfg.batch, t->view.img_dim, t->count,
+                                t->cfg.seed, (uint64_t)step, STREAM_REAL, t->rank * t->cfg.batch);
 }
 
 /* D's input for `x`: x itself, or x plus instance noise in `noisy`. */
@@ -396,7 +401,8 @@ static clgan_status d_input(clgan_trainer *t, cl_mem *out, cl_mem x, cl_mem nois
                                    CLGAN_ARG_F32(sigma), CLGAN_ARG_UINT((cl_uint)s),
                                    CLGAN_ARG_UINT((cl_uint)(s >> 32)), CLGAN_ARG_UINT((cl_uint)draw),
                                    CLGAN_ARG_UINT((cl_uint)((uint64_t)draw >> 32)),
-                                   CLGAN_ARG_UINT(stream)));
+                                   CLGAN_ARG_UINT(stream),
+                                   CLGAN_ARG_UINT((cl_uint)((size_t)t->rank * (size_t)n / 4))));
 }
 
 /* The loss settings for `role`; metrics averaged over D's k-th of n steps. */
@@ -405,7 +411,8 @@ static clgan_loss_args loss_args(const clgan_trainer *t, clgan_role role, long d
     const clgan_config *c = &t->cfg;
     clgan_loss_args a = {.kind = (clgan_loss)c->loss, .role = role, .sign = 1.0f,
                          .clip = c->bce_clip, .seed = c->seed, .step = (uint32_t)draw,
-                         .accumulate = k > 0, .weight = 1.0f / (float)n};
+                         .accumulate = k > 0, .weight = 1.0f / (float)n,
+                         .first = (uint32_t)t->rank * (uint32_t)c->batch};
     a.target = role == CLGAN_ROLE_D_REAL ? 1.0f - c->label_smoothing
                : role == CLGAN_ROLE_D_FAKE ? 0.0f : 1.0f;
     if (role != CLGAN_ROLE_G) {
@@ -440,7 +447,9 @@ static clgan_status d_step(clgan_trainer *t, int slot)
     const clgan_net_view *dv = clgan_net_get(t->view.d);
     long step = ++t->t_d;
     int norms = t->cfg.d.clip_norm > 0;
-    clgan_status st = clgan_opt_step(t->opt_d, dv->params, dv->grads, step, norms ? t->ring : NULL,
+    clgan_status st = clgan_trainer_reduce_grads(t, dv->grads, dv->n_params, "D's gradients");
+    if (st == CLGAN_OK)
+        st = clgan_opt_step(t->opt_d, dv->params, dv->grads, step, norms ? t->ring : NULL,
                                      slot + CLGAN_M_D_GNORM);
     if (st == CLGAN_OK && t->cfg.clip_weights > 0)
         st = clgan_weight_clip(t->ctx, dv->params, dv->n_params, t->cfg.clip_weights);
@@ -471,8 +480,9 @@ static clgan_status d_update(clgan_trainer *t, cl_mem real, cl_mem fake, int slo
                      CLGAN_GRAD_ADD)) != CLGAN_OK)
         return st;
     if (t->cfg.gp_lambda > 0) {
-        if ((st = clgan_interpolate(t->ctx, t->xhat, real, fake, t->cfg.batch, t->view.img_dim,
-                                    t->cfg.seed, draw, STREAM_INTERP)) != CLGAN_OK ||
+        if ((st = clgan_interpolate_at(t->ctx, t->xhat, real, fake, t->cfg.batch,
+                                       t->view.img_dim, t->cfg.seed, draw, STREAM_INTERP,
+                                       t->rank * t->cfg.batch)) != CLGAN_OK ||
             (st = clgan_net_gradient_penalty(d, t->xhat, t->cfg.gp_lambda, t->ring,
                                              slot + CLGAN_M_GP)) != CLGAN_OK)
             return st;
@@ -496,7 +506,8 @@ static clgan_status g_update(clgan_trainer *t, cl_mem z, int slot, long draw, in
         (st = clgan_loss_eval(t->ctx, clgan_net_dout(d), t->ring, slot + CLGAN_M_G_LOSS, dv->out,
                               t->cfg.batch, &a)) != CLGAN_OK ||
         (st = clgan_net_backward(d, clgan_net_dout(d), CLGAN_GRAD_NONE, 1)) != CLGAN_OK ||
-        (st = clgan_net_backward(g, dv->dinput, CLGAN_GRAD_SET, 0)) != CLGAN_OK)
+        (st = clgan_net_backward(g, dv->dinput, CLGAN_GRAD_SET, 0)) != CLGAN_OK ||
+        (st = clgan_trainer_reduce_grads(t, gv->grads, gv->n_params, "G's gradients")) != CLGAN_OK)
         return st;
     return clgan_opt_step(t->opt_g, gv->params, gv->grads, step, norms ? t->ring : NULL,
                           slot + CLGAN_M_G_GNORM);
@@ -581,7 +592,8 @@ static clgan_status iteration(clgan_trainer *t, const float *real, const float *
         if ((st = g_update(t, t->noise_g, slot, dr, k)) != CLGAN_OK)
             return st;
     }
-    if (mon && (st = monitor(t, slot)) != CLGAN_OK)
+    if ((st = clgan_trainer_reduce_metrics(t, slot)) != CLGAN_OK ||
+        (mon && (st = monitor(t, slot)) != CLGAN_OK))
         return st;
     t->view.iteration = ++it;
     if (it % BLOCK == 0 && ((st = take_snapshot(t, it / BLOCK - 1)) != CLGAN_OK ||

@@ -3,6 +3,7 @@
 #ifndef CLGAN_GAN_TRAINER_INTERNAL_H
 #define CLGAN_GAN_TRAINER_INTERNAL_H
 
+#include "clgan/dist.h"
 #include "clgan/gan.h"
 
 #define BLOCK 100
@@ -47,7 +48,21 @@ struct clgan_trainer {
     /* Weight snapshots at block ends, for restoring the last finite weights. */
     cl_mem snap_g[SNAPSHOTS], snap_gs[SNAPSHOTS], snap_d[SNAPSHOTS];
     long snap_block[SNAPSHOTS];
+    /* Data-parallel ranks (trainer_dist.c); dist NULL: one rank. */
+    clgan_dist *dist;
+    int rank, ranks;
+    clgan_batch_sync bsync;      /* --sync-bn's sums, when set on the networks */
 };
+
+/* trainer_dist.c: no-ops on one rank. */
+/* grads (n floats) = their mean over the ranks (before an optimizer step). */
+clgan_status clgan_trainer_reduce_grads(clgan_trainer *t, cl_mem grads, size_t n,
+                                        const char *what);
+/* The iteration's loss metrics in ring slot `slot` = their mean over the ranks (the
+ * gradient norms and monitors are computed from averaged gradients already). */
+clgan_status clgan_trainer_reduce_metrics(clgan_trainer *t, int slot);
+/* Copies G's and D's weights into the snapshot slot of block `block` (trainer.c). */
+clgan_status clgan_trainer_snapshot(clgan_trainer *t, long block);
 
 /* dst = src, `bytes` long, on the queue. */
 static inline clgan_status clgan_trainer_copy(clgan_trainer *t, cl_mem dst, cl_mem src, size_t bytes)

@@ -15,7 +15,22 @@ typedef struct {
     cl_mem gamma, beta, dgamma, dbeta; /* (C) views into params / grads */
     cl_mem run_mean, run_var;          /* (C) views into state */
     cl_mem cache;                      /* (2, C) mean, 1/sqrt(var+eps); owned */
+    float *sync_host;                  /* (5, C) --sync-bn scratch, on first use; owned */
+    cl_mem sync_dev[2];                /* (2, C) and (C): the same on the device */
 } bn_layer;
+
+/* The --sync-bn scratch, allocated on the first synchronized step and then reused. */
+static clgan_status bn_sync_scratch(bn_layer *b, clgan_ctx *ctx)
+{
+    if (b->sync_host)
+        return CLGAN_OK;
+    clgan_status st = clgan_buf_alloc(ctx, &b->sync_dev[0], 2 * sizeof(float) * b->c, "sync-bn");
+    if (st == CLGAN_OK)
+        st = clgan_buf_alloc(ctx, &b->sync_dev[1], sizeof(float) * b->c, "sync-bn");
+    if (st == CLGAN_OK && !(b->sync_host = malloc(5 * sizeof(float) * b->c)))
+        st = clgan_error(CLGAN_ENOMEM, "out of memory");
+    return st;
+}
 
 static int bn_describe(const clgan_layer *l, clgan_tensor_info *t)
 {
@@ -186,6 +201,12 @@ static clgan_status bn_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl_mem 
                                        CLGAN_ARG_INT(batch), CLGAN_ARG_INT(c),
                                        CLGAN_ARG_F32(b->eps)));
     }
+    clgan_status st;
+    if (l->bsync && l->bsync->ranks > 1)
+        return (st = bn_sync_scratch(b, ctx)) != CLGAN_OK ? st
+               : clgan_batchnorm_sync_fwd(ctx, l->bsync, b->sync_host, b->sync_dev, y, b->cache,
+                                          b->run_mean, b->run_var, x, b->gamma, b->beta, batch,
+                                          c, b->eps, b->momentum, b->var_corr);
     return clgan_batchnorm_train_fwd(ctx, y, b->cache, b->run_mean, b->run_var, x, b->gamma,
                                      b->beta, batch, c, b->eps, b->momentum, b->var_corr);
 }
@@ -195,6 +216,12 @@ static clgan_status bn_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_me
 {
     bn_layer *b = l->priv;
     (void)y;
+    clgan_status st;
+    if (l->bsync && l->bsync->ranks > 1)
+        return (st = bn_sync_scratch(b, ctx)) != CLGAN_OK ? st
+               : clgan_batchnorm_sync_bwd(ctx, l->bsync, b->sync_host, b->sync_dev, dx,
+                                          b->dgamma, b->dbeta, dy, x, b->cache, b->gamma,
+                                          batch * b->hw, b->c, param_grads);
     return clgan_batchnorm_train_bwd(ctx, dx, b->dgamma, b->dbeta, dy, x, b->cache, b->gamma,
                                      batch * b->hw, b->c, param_grads);
 }
@@ -202,8 +229,12 @@ static clgan_status bn_backward(clgan_layer *l, clgan_ctx *ctx, cl_mem dx, cl_me
 static void bn_free(clgan_layer *l)
 {
     bn_layer *b = l->priv;
-    if (b)
+    if (b) {
         clgan_buf_release(&b->cache);
+        clgan_buf_release(&b->sync_dev[0]);
+        clgan_buf_release(&b->sync_dev[1]);
+        free(b->sync_host);
+    }
     free(b);
 }
 

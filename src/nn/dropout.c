@@ -63,7 +63,8 @@ static clgan_status dropout_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl
             ctx, CLGAN_K_dropout2d_mask, 1, &g, &lo,
             CLGAN_ARGS(CLGAN_ARG_MEM(d->mask), CLGAN_ARG_INT((int)g), CLGAN_ARG_F32(rate),
                        CLGAN_ARG_UINT((cl_uint)d->seed), CLGAN_ARG_UINT((cl_uint)(d->seed >> 32)),
-                       CLGAN_ARG_UINT(call), CLGAN_ARG_UINT(1)));
+                       CLGAN_ARG_UINT(call), CLGAN_ARG_UINT(1),
+                       CLGAN_ARG_UINT((cl_uint)l->row0 * (cl_uint)d->c)));
         return st != CLGAN_OK ? st : apply2d(l, ctx, y, x, batch);
     }
     int n = batch * l->out;
@@ -73,7 +74,8 @@ static clgan_status dropout_forward(clgan_layer *l, clgan_ctx *ctx, cl_mem y, cl
                                    CLGAN_ARG_INT(n), CLGAN_ARG_F32(rate),
                                    CLGAN_ARG_UINT((cl_uint)d->seed),
                                    CLGAN_ARG_UINT((cl_uint)(d->seed >> 32)), CLGAN_ARG_UINT(call),
-                                   CLGAN_ARG_UINT(1)));
+                                   CLGAN_ARG_UINT(1),
+                                   CLGAN_ARG_UINT((cl_uint)l->row0 * (cl_uint)l->out)));
 }
 
 /* dx = dy * mask (the adjoint, and A itself, of the layer with its mask fixed). */

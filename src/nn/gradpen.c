@@ -379,6 +379,12 @@ clgan_status clgan_net_gradient_penalty(clgan_net *d, cl_mem xhat, float lambda,
 clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem fake, int rows,
                                int dim, uint64_t seed, long step, unsigned stream)
 {
+    return clgan_interpolate_at(ctx, xhat, real, fake, rows, dim, seed, step, stream, 0);
+}
+
+clgan_status clgan_interpolate_at(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem fake, int rows,
+                                  int dim, uint64_t seed, long step, unsigned stream, int row0)
+{
     if (rows <= 0 || dim <= 0)
         return clgan_error(CLGAN_EINVAL, "interpolate needs rows > 0 and dim > 0 (got %d, %d)",
                            rows, dim);
@@ -390,5 +396,5 @@ clgan_status clgan_interpolate(clgan_ctx *ctx, cl_mem xhat, cl_mem real, cl_mem 
                                    CLGAN_ARG_UINT((cl_uint)seed),
                                    CLGAN_ARG_UINT((cl_uint)(seed >> 32)),
                                    CLGAN_ARG_UINT((cl_uint)st), CLGAN_ARG_UINT((cl_uint)(st >> 32)),
-                                   CLGAN_ARG_UINT(stream)));
+                                   CLGAN_ARG_UINT(stream), CLGAN_ARG_INT(row0)));
 }

@@ -57,6 +57,8 @@ struct clgan_layer {
      * gp_refusal to the reason (a sentence fragment). */
     void (*gp_view)(const clgan_layer *l, clgan_layer_gp *out);
     const char *gp_refusal;
+    const clgan_batch_sync *bsync; /* clgan_net_set_batch_sync (borrowed), NULL: per rank */
+    int row0;      /* clgan_net_set_row0: this rank's first sample in the global batch */
 };
 
 /* Launches a cl/conv.cl shape kernel over (channels, rows): dimension 0 over the C
@@ -78,6 +80,19 @@ clgan_status clgan_reshape_make(clgan_layer *l, clgan_shape s);
 clgan_status clgan_dense_make(clgan_layer *l, int in, int out, clgan_act act, float slope);
 clgan_status clgan_batchnorm_make(clgan_layer *l, int c, float eps, float momentum,
                                   float var_corr);
+
+/* BatchNorm's training forward / backward with the global batch's statistics over the
+ * ranks of `s` (batchnorm_sync.c); `host` (5 C floats) and `dev` ((2, C) and (C) on
+ * the device) are the layer's scratch. The per-rank kernels' arithmetic, sums over rows * ranks. */
+clgan_status clgan_batchnorm_sync_fwd(clgan_ctx *ctx, const clgan_batch_sync *s, float *host,
+                                      cl_mem dev[2], cl_mem y, cl_mem cache, cl_mem run_mean,
+                                      cl_mem run_var, cl_mem x, cl_mem gamma, cl_mem beta,
+                                      int rows, int cols, float eps, float momentum,
+                                      float var_corr);
+clgan_status clgan_batchnorm_sync_bwd(clgan_ctx *ctx, const clgan_batch_sync *s, float *host,
+                                      cl_mem dev[2], cl_mem dx, cl_mem dgamma, cl_mem dbeta,
+                                      cl_mem dy, cl_mem x, cl_mem cache, cl_mem gamma, int rows,
+                                      int cols, int param_grads);
 clgan_status clgan_activation_make(clgan_layer *l, int c, clgan_act act, float slope);
 clgan_status clgan_dropout_make(clgan_layer *l, int c, float rate);
 /* Dropout2d: one draw per (sample, channel) of l->in_shape, broadcast over H and W. */

@@ -45,7 +45,8 @@ clgan_status clgan_loss_eval(clgan_ctx *ctx, cl_mem dout, cl_mem metrics, int sl
                                    CLGAN_ARG_UINT((cl_uint)(a->seed >> 32)),
                                    CLGAN_ARG_UINT(a->step), CLGAN_ARG_UINT(a->stream),
                                    CLGAN_ARG_INT(slot), CLGAN_ARG_INT(a->accumulate),
-                                   CLGAN_ARG_F32(w), CLGAN_ARG_INT(per)));
+                                   CLGAN_ARG_F32(w), CLGAN_ARG_INT(per),
+                                   CLGAN_ARG_UINT(a->first)));
     if (st != CLGAN_OK || groups == 1)
         return st;
     const float scale[3] = {w / (float)n, w / (float)n, w / (float)n};

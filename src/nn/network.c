@@ -530,6 +530,18 @@ clgan_status clgan_net_set_draws(clgan_net *n, const uint32_t *in, int count)
     return CLGAN_OK;
 }
 
+void clgan_net_set_batch_sync(clgan_net *n, const clgan_batch_sync *s)
+{
+    for (int i = 0; i < n->n_layers; i++)
+        n->layers[i].bsync = s;
+}
+
+void clgan_net_set_row0(clgan_net *n, int row0)
+{
+    for (int i = 0; i < n->n_layers; i++)
+        n->layers[i].row0 = row0;
+}
+
 /* ---- gradient-penalty access (gradpen.c) ------------------------------------------ */
 
 void clgan_net_parts_get(clgan_net *n, clgan_net_parts *out)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clgan/dist.h"
 #include "clgan/clgan.h"
 #include "runtime_internal.h"
 
@@ -75,6 +76,8 @@ clgan_status clgan_version_describe(char **text)
             CLBLAST_VERSION_MINOR, CLBLAST_VERSION_PATCH, path);
     loaded_from(path, sizeof path, (void *)clGetPlatformIDs);
     fprintf(m, "OpenCL ICD loader: %s\n", path);
+    fprintf(m, "MPI: %s\n", clgan_dist_available() ? "built with Open MPI (mpirun -np N clgan train)"
+                                                   : "not built (one rank only)");
     platforms(m);
     if (fclose(m) != 0 || !buf) {
         free(buf);
