@@ -279,6 +279,11 @@ clgan_status clgan_gemm_autoselect(clgan_ctx *ctx);
  * Host-only, cheap; a product that was not planned still runs (its temporaries are
  * sized on the spot). ECL when CLBlast rejects the shape. */
 clgan_status clgan_gemm_plan(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K);
+/* The same for a product whose operands start at these offsets (floats): CLBlast sizes
+ * its temporary by which of them are nonzero (conv layers' later chunks). Nothing for the
+ * native GEMM. */
+clgan_status clgan_gemm_plan_off(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                                 size_t a_off, size_t b_off, size_t c_off);
 
 /* Ends setup: allocates the scratch at its reserved size and, when the context's GEMM
  * runs through CLBlast, runs every planned shape not yet run once on dummy operands, so

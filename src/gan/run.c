@@ -691,7 +691,8 @@ clgan_status clgan_run_train(const clgan_config *c, const clgan_run_opts *o)
         (st = eval_open(&r, ctx, &data)) != CLGAN_OK || (st = check_memory(&r, ctx, &data)) != CLGAN_OK ||
         (st = clgan_trainer_init(&r.tr, ctx, c, data.images, data.count,
                                   CLGAN_SHAPE(data.h, data.w, data.c))) != CLGAN_OK ||
-        (st = clgan_ctx_warmup(ctx)) != CLGAN_OK || /* the trainer's and evaluator's shapes */
+        (st = clgan_ctx_warmup(ctx)) != CLGAN_OK || /* the trainer's shapes (the evaluator is
+                                                     made at its first use) */
         (st = run_dist_start(&r, ctx)) != CLGAN_OK)
         goto done;
     r.ctx = ctx;

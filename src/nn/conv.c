@@ -62,17 +62,50 @@ static int conv_describe(const clgan_layer *l, clgan_tensor_info *t)
     return c->sn ? n + clgan_sn_describe(c->sn, t + n) : n;
 }
 
+/* Plans every product conv_run and conv_lin_bwd issue through clgan_gemm at `batch`
+ * (runtime.h, clgan_gemm_plan_off): per chunk, with the offsets the chunk's operands
+ * start at (nonzero after the first chunk). Nothing for the native GEMM. */
+static clgan_status conv_plan(clgan_layer *l, clgan_ctx *ctx, const conv_layer *c, int batch)
+{
+    const size_t F = (size_t)c->o.filters, Cin = (size_t)l->in_shape.c, K = (size_t)c->K;
+    clgan_status st = CLGAN_OK;
+    for (int i0 = 0; i0 < batch && st == CLGAN_OK; i0 += c->chunk) {
+        size_t nimg = (size_t)(batch - i0 < c->chunk ? batch - i0 : c->chunk);
+        size_t xo = (size_t)i0 * l->in, yo = (size_t)i0 * l->out;
+        if (!c->o.transpose) {
+            size_t rows = nimg * c->g.OH * c->g.OW, co = c->direct ? xo : 0;
+            if ((st = clgan_gemm_plan_off(ctx, 0, 0, rows, F, K, co, 0, yo)) != CLGAN_OK ||
+                (st = clgan_gemm_plan_off(ctx, 1, 0, K, F, rows, co, yo, 0)) != CLGAN_OK)
+                break;
+            st = clgan_gemm_plan_off(ctx, 0, 1, rows, K, F, yo, 0, co);
+        } else {
+            size_t rows = nimg * l->in_shape.h * l->in_shape.w;
+            if ((st = clgan_gemm_plan_off(ctx, 0, 0, rows, K, Cin, xo, 0, 0)) != CLGAN_OK ||
+                (st = clgan_gemm_plan_off(ctx, 1, 0, Cin, K, rows, xo, 0, 0)) != CLGAN_OK)
+                break;
+            st = clgan_gemm_plan_off(ctx, 0, 1, rows, Cin, K, 0, 0, xo);
+        }
+    }
+    return st;
+}
+
 static clgan_status conv_bind(clgan_layer *l, clgan_ctx *ctx, cl_mem *v, cl_mem *g, int batch)
 {
     conv_layer *c = l->priv;
     const int n = c->o.no_bias ? 1 : 2;
     clgan_status st;
-    (void)batch;
     c->w = c->wf = v[0];
     c->dw = g[0];
     c->b = c->o.no_bias ? NULL : v[1];
     c->db = c->o.no_bias ? NULL : g[1];
     if (c->sn && (st = clgan_sn_bind(c->sn, ctx, v[n], v[n + 1])) != CLGAN_OK)
+        return st;
+    /* The bias gradient's column sums over the batch's N*OH*OW rows (GPU shapes), and
+     * the products. */
+    if (c->b)
+        clgan_col_reserve(ctx, CLGAN_K_act_bwd_bias_cols_none,
+                          batch * l->out_shape.h * l->out_shape.w, c->o.filters, 1, 0);
+    if ((st = conv_plan(l, ctx, c, batch)) != CLGAN_OK)
         return st;
     if (c->o.transpose)
         return CLGAN_OK;

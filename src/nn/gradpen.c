@@ -165,8 +165,12 @@ static clgan_status gp_setup(const clgan_net_parts *p)
     /* GPU shapes: the penalty's per-row partials and the bias sums' column partials. */
     if (!clgan_cpu_shapes(p->ctx))
         clgan_scratch_reserve(p->ctx, 2 * (size_t)B * sizeof(float));
-    for (int l = 1; l <= L; l++)
-        clgan_col_reserve(p->ctx, CLGAN_K_gp_zbar_bias_cols, B, gp->dim[l], 1, 0);
+    for (int l = 1; l <= L; l++) { /* gp_zbar_bias's rows and columns (ROWS, COLS below) */
+        const clgan_layer *y = &p->layers[l - 1];
+        if (gp->v[l].db)
+            clgan_col_reserve(p->ctx, CLGAN_K_gp_zbar_bias_cols,
+                              B * y->out_shape.h * y->out_shape.w, y->out_shape.c, 1, 0);
+    }
     for (int i = 0; i < B; i++)
         ones[i] = 1.0f;
     if ((st = clgan_buf_write(p->ctx, gp->u[L], 0, ones, (size_t)B * 4)) != CLGAN_OK)

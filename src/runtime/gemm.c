@@ -17,12 +17,23 @@
 
 /* A planned product: its shape (leading dimensions included), CLBlast's temporary
  * bytes for it on this device, and whether a warm-up has run it. */
+/* A planned product: its shape, strides and which operands start at a nonzero offset
+ * (CLBlast's indirect GEMM copies an operand that does not start at 0 into its
+ * temporary, so its temporary size depends on that, not on the offset's value); off:
+ * the offsets it was planned with (the warm-up uses them). */
 struct clgan_gemm_plan_entry {
     int ta, tb;
     size_t M, N, K, lda, ldb, ldc;
+    int offs;             /* bit 0: A's offset is nonzero, bit 1: B's, bit 2: C's */
+    size_t off[3];
     size_t temp;
     int warm;
 };
+
+static int offset_bits(clgan_mat A, clgan_mat B, clgan_mat C)
+{
+    return (A.off != 0) | (B.off != 0) << 1 | (C.off != 0) << 2;
+}
 
 static const char *const impl_names[] = {"auto", "clblast", "native"};
 
@@ -49,14 +60,16 @@ static clgan_status clblast_fail(clgan_ctx *ctx, const char *what, int ta, int t
 /* The plan entry of this exact call, added (with CLBlast's temporary size for it, which
  * is reserved in the scratch) when absent. */
 static clgan_status plan_find(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
-                              size_t lda, size_t ldb, size_t ldc,
+                              clgan_mat A, clgan_mat B, clgan_mat C,
                               struct clgan_gemm_plan_entry **out)
 {
+    const size_t lda = A.ld, ldb = B.ld, ldc = C.ld;
+    const int offs = offset_bits(A, B, C);
     *out = NULL;
     for (int i = 0; i < ctx->n_plans; i++) {
         struct clgan_gemm_plan_entry *e = &ctx->plans[i];
         if (e->ta == !!ta && e->tb == !!tb && e->M == M && e->N == N && e->K == K &&
-            e->lda == lda && e->ldb == ldb && e->ldc == ldc) {
+            e->lda == lda && e->ldb == ldb && e->ldc == ldc && e->offs == offs) {
             *out = e;
             return CLGAN_OK;
         }
@@ -65,11 +78,10 @@ static clgan_status plan_find(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N
     cl_command_queue q = ctx->view.queue;
     CLBlastStatusCode s = CLBlastSGemmTempBufferSize(
         CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-        tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, 0, lda, 0, ldb, 0, ldc, &q, &temp);
+        tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, A.off, lda, B.off, ldb, C.off, ldc,
+        &q, &temp);
     if (s != CLBlastSuccess)
-        return clblast_fail(ctx, "CLBlastSGemmTempBufferSize", ta, tb, M, N, K,
-                            CLGAN_MAT(NULL, 0, lda), CLGAN_MAT(NULL, 0, ldb),
-                            CLGAN_MAT(NULL, 0, ldc), s);
+        return clblast_fail(ctx, "CLBlastSGemmTempBufferSize", ta, tb, M, N, K, A, B, C, s);
     if (ctx->n_plans == ctx->cap_plans) {
         int cap = ctx->cap_plans ? 2 * ctx->cap_plans : 32;
         struct clgan_gemm_plan_entry *g = realloc(ctx->plans, (size_t)cap * sizeof *g);
@@ -79,18 +91,26 @@ static clgan_status plan_find(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N
         ctx->cap_plans = cap;
     }
     struct clgan_gemm_plan_entry *e = &ctx->plans[ctx->n_plans++];
-    *e = (struct clgan_gemm_plan_entry){!!ta, !!tb, M, N, K, lda, ldb, ldc, temp, 0};
+    *e = (struct clgan_gemm_plan_entry){!!ta, !!tb, M, N, K, lda, ldb, ldc, offs,
+                                        {A.off, B.off, C.off}, temp, 0};
     clgan_scratch_reserve(ctx, temp);
     *out = e;
     return CLGAN_OK;
 }
 
-clgan_status clgan_gemm_plan(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K)
+clgan_status clgan_gemm_plan_off(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K,
+                                 size_t a_off, size_t b_off, size_t c_off)
 {
     struct clgan_gemm_plan_entry *e;
-    if (M == 0 || N == 0 || K == 0)
+    if (M == 0 || N == 0 || K == 0 || ctx->gemm_impl == CLGAN_GEMM_NATIVE)
         return CLGAN_OK;
-    return plan_find(ctx, ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, &e);
+    return plan_find(ctx, ta, tb, M, N, K, CLGAN_MAT(NULL, a_off, ta ? M : K),
+                     CLGAN_MAT(NULL, b_off, tb ? K : N), CLGAN_MAT(NULL, c_off, N), &e);
+}
+
+clgan_status clgan_gemm_plan(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, size_t K)
+{
+    return clgan_gemm_plan_off(ctx, ta, tb, M, N, K, 0, 0, 0);
 }
 
 int clgan_gemm_planned(const clgan_ctx *ctx, int *warmed)
@@ -121,9 +141,9 @@ clgan_status clgan_ctx_warmup(clgan_ctx *ctx)
         const struct clgan_gemm_plan_entry *e = &ctx->plans[i];
         if (e->warm)
             continue;
-        size_t sa = span(e->ta ? e->K : e->M, e->ta ? e->M : e->K, e->lda);
-        size_t sb = span(e->tb ? e->N : e->K, e->tb ? e->K : e->N, e->ldb);
-        size_t sc = span(e->M, e->N, e->ldc);
+        size_t sa = e->off[0] + span(e->ta ? e->K : e->M, e->ta ? e->M : e->K, e->lda);
+        size_t sb = e->off[1] + span(e->tb ? e->N : e->K, e->tb ? e->K : e->N, e->ldb);
+        size_t sc = e->off[2] + span(e->M, e->N, e->ldc);
         na = sa > na ? sa : na;
         nb = sb > nb ? sb : nb;
         nc = sc > nc ? sc : nc;
@@ -138,7 +158,8 @@ clgan_status clgan_ctx_warmup(clgan_ctx *ctx)
         struct clgan_gemm_plan_entry e = ctx->plans[i];
         if (e.warm)
             continue;
-        st = clgan_gemm(ctx, e.ta, e.tb, e.M, e.N, e.K, 1.0f, a, e.lda, b, e.ldb, 0.0f, c, e.ldc);
+        st = clgan_gemm_mat(ctx, e.ta, e.tb, e.M, e.N, e.K, 1.0f, CLGAN_MAT(a, e.off[0], e.lda),
+                            CLGAN_MAT(b, e.off[1], e.ldb), 0.0f, CLGAN_MAT(c, e.off[2], e.ldc));
         ctx->plans[i].warm = st == CLGAN_OK;
     }
     if (st == CLGAN_OK)
@@ -162,7 +183,7 @@ clgan_status clgan_gemm_mat(clgan_ctx *ctx, int ta, int tb, size_t M, size_t N, 
     ctx->gemm_flops += 2.0 * (double)M * (double)N * (double)K;
     if (ctx->gemm_impl == CLGAN_GEMM_NATIVE)
         return clgan_gemm_native(ctx, ta, tb, M, N, K, alpha, A, B, beta, C, NULL, 0, 0.0f);
-    if ((st = plan_find(ctx, ta, tb, M, N, K, A.ld, B.ld, C.ld, &e)) != CLGAN_OK ||
+    if ((st = plan_find(ctx, ta, tb, M, N, K, A, B, C, &e)) != CLGAN_OK ||
         (e->temp && (st = clgan_scratch_get(ctx, e->temp, &temp)) != CLGAN_OK))
         return st;
     cl_command_queue q = ctx->view.queue;
